@@ -1,0 +1,314 @@
+# -*- coding: utf-8 -*-
+# Copyright: (c) 2026, predictive.mirroring developers
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+
+from __future__ import annotations
+
+DOCUMENTATION = r"""
+name: vsphere_fps
+short_description: vSphere VMs scored by failure probability and grouped by mirroring tier
+version_added: "0.1.0"
+description:
+  - Reads every VM of one or more vCenters in bulk (one session per vCenter, one paged PropertyCollector call, batched
+    QueryPerf on worker threads, one event query), scores the whole fleet in one call with the FPS model and groups the
+    VMs by the mirroring level their Failure Probability Score deserves.
+  - Groups C(tier_minimal), C(tier_partial), C(tier_full), C(failover_now) (FPS at or above the failover threshold,
+    within the blast-radius limit), C(failover_refused) (above the threshold but refused by the blast-radius limit),
+    C(mirrors) (the standby copies), and C(dc_<datacenter>) and C(cluster_<cluster>).
+  - Configuration files must end in C(.vsphere_fps.yml) or C(.vsphere_fps.yaml).
+  - A VM with no performance data is scored from what exists, and the missing counters are listed in C(fps_missing).
+author:
+  - predictive.mirroring developers (@predictive-mirroring)
+extends_documentation_fragment:
+  - predictive.mirroring.vsphere.PLUGIN
+  - predictive.mirroring.policy
+  - ansible.builtin.constructed
+  - ansible.builtin.inventory_cache
+options:
+  plugin:
+    description: Marks this file as a configuration of this plugin.
+    type: str
+    required: true
+    choices: [predictive.mirroring.vsphere_fps]
+  vcenters:
+    description:
+      - Several vCenters to read. Each entry takes C(hostname), C(port), C(username), C(password), C(validate_certs) and
+        C(ca_path); what an entry leaves out comes from the top-level options.
+      - Empty reads the one vCenter of the top-level options.
+    type: list
+    elements: dict
+    default: []
+  datacenters:
+    description: Only VMs in these datacenters (shell-style patterns). Empty, all.
+    type: list
+    elements: str
+    default: []
+  clusters:
+    description: Only VMs in these clusters (shell-style patterns). Empty, all.
+    type: list
+    elements: str
+    default: []
+  folders:
+    description: Only VMs in these VM folders, as paths below the datacenter's VM folder (shell-style patterns).
+    type: list
+    elements: str
+    default: []
+  power_states:
+    description: Only VMs in these power states.
+    type: list
+    elements: str
+    default: []
+    choices: [poweredOn, poweredOff, suspended]
+  model_path:
+    description:
+      - The FPS model file. Its manifest must sit beside it; it is unpickled only if its sha256 matches.
+      - Default is the model that ships with the collection (C(models/default/model.joblib)).
+    type: path
+  samples:
+    description: The perf window, in 20-second realtime samples.
+    type: int
+    default: 30
+  event_window_hours:
+    description: How far back warning and error events are counted.
+    type: int
+    default: 24
+  perf_workers:
+    description: Worker threads for QueryPerf batches.
+    type: int
+    default: 4
+  perf_batch_size:
+    description: VMs per QueryPerf call.
+    type: int
+    default: 250
+"""
+
+EXAMPLES = r"""
+# demo.vsphere_fps.yml: credentials from VMWARE_HOST, VMWARE_USER, VMWARE_PASSWORD (AWX's VMware credential)
+plugin: predictive.mirroring.vsphere_fps
+datacenters: [DC0]
+failover_threshold: 85
+keyed_groups:
+  - key: mirroring_level
+    prefix: level
+
+# Two vCenters, cached for 10 minutes
+plugin: predictive.mirroring.vsphere_fps
+vcenters:
+  - hostname: vc-east.example.com
+  - hostname: vc-west.example.com
+cache: true
+cache_plugin: ansible.builtin.jsonfile
+cache_connection: /var/cache/predictive-mirroring
+cache_timeout: 600
+"""
+
+import datetime
+import os
+import re
+
+from ansible.errors import AnsibleError, AnsibleParserError
+from ansible.plugins.inventory import BaseInventoryPlugin, Cacheable, Constructable
+
+from ansible_collections.predictive.mirroring.plugins.module_utils import pipeline, vsphere
+from ansible_collections.predictive.mirroring.plugins.module_utils.errors import MirroringError
+from ansible_collections.predictive.mirroring.plugins.module_utils.model import FPSModel
+from ansible_collections.predictive.mirroring.plugins.module_utils.policy import Policy
+
+DEFAULT_MODEL = os.path.join(os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__)))),
+                             "models", "default", "model.joblib")
+CONNECTION_KEYS = ("hostname", "port", "username", "password", "validate_certs", "ca_path")
+TIERS = ("minimal", "partial", "full")
+
+
+def group_name(prefix, value):
+    return prefix + re.sub(r"[^A-Za-z0-9_]", "_", str(value))
+
+
+def _to_cache(vms, perf, events):
+    """Raw API results as JSON-safe data."""
+    return {
+        "vms": [{k: v for k, v in vm.items() if k != "_ref"} for vm in vms],
+        "perf": perf,
+        "events": [dict(e, created=e["created"].isoformat()) for e in events],
+    }
+
+
+def _from_cache(data):
+    events = [dict(e, created=datetime.datetime.fromisoformat(e["created"])) for e in data["events"]]
+    return data["vms"], data["perf"], events
+
+
+class InventoryModule(BaseInventoryPlugin, Constructable, Cacheable):
+    NAME = "predictive.mirroring.vsphere_fps"
+
+    def verify_file(self, path):
+        return super().verify_file(path) and path.endswith((".vsphere_fps.yml", ".vsphere_fps.yaml"))
+
+    def parse(self, inventory, loader, path, cache=True):
+        super().parse(inventory, loader, path, cache)
+        self._read_config_data(path)
+        cache_key = self.get_cache_key(path)
+        use_cache = self.get_option("cache") and cache
+        cached = self._cache.get(cache_key) if self.get_option("cache") else None
+        try:
+            policy = self._policy()
+            model_path = self.get_option("model_path") or DEFAULT_MODEL
+            model = FPSModel.load(model_path)
+            raw = {}
+            for conn in self._vcenters():
+                label = "%s:%s" % (conn["hostname"], conn["port"])
+                if use_cache and cached and label in cached:
+                    raw[label] = cached[label]
+                    continue
+                raw[label] = self._collect(conn, (cached or {}).get(label))
+            if self.get_option("cache"):
+                self._cache[cache_key] = raw
+            self._populate(raw, model, model_path, policy)
+        except MirroringError as e:
+            raise AnsibleParserError("vsphere_fps: %s" % e) from None
+
+    # -- options -----------------------------------------------------------------
+    def _policy(self):
+        o = self.get_option
+        for name in ("samples", "event_window_hours", "perf_workers", "perf_batch_size"):
+            if o(name) < 1:
+                raise MirroringError("option %s must be >= 1, got %s" % (name, o(name)))
+        if o("samples") < 3:
+            raise MirroringError("option samples must be >= 3, got %s" % o("samples"))
+        return Policy(partial_above=o("partial_above"), full_above=o("full_above"), failover_threshold=o("failover_threshold"),
+                      margin=o("hysteresis_margin"), dwell=datetime.timedelta(minutes=o("min_dwell_minutes")),
+                      max_failovers=o("max_failovers"), max_failover_cluster_pct=o("max_failover_cluster_pct"))
+
+    def _vcenters(self):
+        top = {k: self.get_option(k) for k in CONNECTION_KEYS}
+        entries = self.get_option("vcenters") or [{}]
+        out = []
+        for entry in entries:
+            unknown = set(entry) - set(CONNECTION_KEYS)
+            if unknown:
+                raise MirroringError("vcenters entry has unknown keys %s (known: %s)"
+                                     % (", ".join(sorted(unknown)), ", ".join(CONNECTION_KEYS)))
+            conn = dict(top, **{k: v for k, v in entry.items() if v is not None})
+            if not conn.get("hostname"):
+                raise MirroringError("no vCenter hostname: set hostname in the inventory file or VMWARE_HOST")
+            conn["port"] = int(conn.get("port") or 443)
+            conn["validate_certs"] = _bool(conn.get("validate_certs", True))
+            out.append(conn)
+        return out
+
+    # -- collect and score ---------------------------------------------------------
+    def _collect(self, conn, previous):
+        o = self.get_option
+        with vsphere.VSphere(**conn) as vs:
+            vms = pipeline.select_vms(vs.virtual_machines(), datacenters=o("datacenters"), clusters=o("clusters"),
+                                      folders=o("folders"), power_states=o("power_states"), include_mirrors=True)
+            scored = [vm for vm in vms if not vm["attributes"].get(vsphere.ATTR_PRIMARY)]
+            perf, events = pipeline.collect(vs, scored, samples=o("samples"), event_window_hours=o("event_window_hours"),
+                                            perf_workers=o("perf_workers"), perf_batch=o("perf_batch_size"),
+                                            cache=(previous or {}).get("perf"))
+            data = _to_cache(vms, perf, events)
+            data["instance_uuid"] = vs.instance_uuid
+            return data
+
+    def _populate(self, raw, model, model_path, policy):
+        o = self.get_option
+        strict = o("strict")
+        for group in ["tier_" + t for t in TIERS] + ["failover_now", "failover_refused", "mirrors"]:
+            self.inventory.add_group(group)
+        results = []
+        mirrors = []
+        for label, data in raw.items():
+            vms, perf, events = _from_cache(data)
+            for vm in vms:
+                vm["vcenter"] = label
+                vm["vcenter_instance_uuid"] = data.get("instance_uuid")
+            mirrors += [vm for vm in vms if vm["attributes"].get(vsphere.ATTR_PRIMARY)]
+            primaries = [vm for vm in vms if not vm["attributes"].get(vsphere.ATTR_PRIMARY)]
+            results += pipeline.score(primaries, perf, events, model, policy, samples=o("samples"),
+                                      event_window_hours=o("event_window_hours"))
+        mirror_of = {m["attributes"][vsphere.ATTR_PRIMARY]: m for m in mirrors}
+        failover, refused, why = policy.failover_candidates(
+            [{"name": r["vm"]["name"], "fps": r["fps"], "cluster": r["vm"]["cluster"]} for r in results])
+        failover_names = {v["name"] for v in failover}
+        refused_names = {v["name"] for v in refused}
+        if why:
+            self.display.warning("vsphere_fps: %s" % why)
+        names = set()
+        for r in results:
+            vm = r["vm"]
+            host = self._host_name(vm, names)
+            mirror = mirror_of.get(vm["instance_uuid"]) or mirror_of.get(vm["name"])
+            hostvars = {
+                "fps": r["fps"],
+                "fps_reasons": r["fps_reasons"],
+                "fps_missing": r["fps_missing"],
+                "fps_features": r["features"],
+                "fps_model_path": model_path,
+                "fps_model_sha256": model.manifest["sha256"],
+                "mirroring_level": r["level"],
+                "mirroring_level_current": r["level_current"],
+                "mirroring_level_why": r["level_why"],
+                "mirroring_since": r["since"],
+                "mirroring_below_since": r["below_since"],
+                "failover_refused_why": why if vm["name"] in refused_names else None,
+                "depends_on": r["depends_on"],
+                "mirror_name": mirror["name"] if mirror else None,
+            }
+            hostvars.update(self._identity(vm))
+            for k, v in hostvars.items():
+                self.inventory.set_variable(host, k, v)
+            self.inventory.add_child("tier_" + r["level"], host)
+            if vm["name"] in failover_names:
+                self.inventory.add_child("failover_now", host)
+            if vm["name"] in refused_names:
+                self.inventory.add_child("failover_refused", host)
+            self._place(host, vm)
+            self._construct(host, hostvars, strict)
+        for vm in mirrors:
+            host = self._host_name(vm, names)
+            hostvars = dict(self._identity(vm), mirror_of=vm["attributes"][vsphere.ATTR_PRIMARY])
+            for k, v in hostvars.items():
+                self.inventory.set_variable(host, k, v)
+            self.inventory.add_child("mirrors", host)
+            self._place(host, vm)
+            self._construct(host, hostvars, strict)
+
+    def _host_name(self, vm, taken):
+        name = vm["name"]
+        if name in taken:
+            name = "%s_%s" % (vm["name"], vm["moid"])  # same name in another vCenter
+        taken.add(name)
+        self.inventory.add_host(name)
+        return name
+
+    @staticmethod
+    def _identity(vm):
+        return {
+            "vm_name": vm["name"], "vm_moid": vm["moid"], "vm_instance_uuid": vm["instance_uuid"],
+            "vcenter": vm["vcenter"], "vcenter_instance_uuid": vm.get("vcenter_instance_uuid"),
+            "power_state": vm["power_state"], "datacenter": vm["datacenter"], "cluster": vm["cluster"],
+            "esxi_host": vm["host"], "vm_folder": vm["folder"], "num_cpu": vm["num_cpu"], "memory_mb": vm["memory_mb"],
+        }
+
+    def _place(self, host, vm):
+        if vm["datacenter"]:
+            dc = self.inventory.add_group(group_name("dc_", vm["datacenter"]))
+            self.inventory.add_child(dc, host)
+        if vm["cluster"]:
+            cl = self.inventory.add_group(group_name("cluster_", vm["cluster"]))
+            self.inventory.add_child(cl, host)
+
+    def _construct(self, host, hostvars, strict):
+        self._set_composite_vars(self.get_option("compose"), hostvars, host, strict=strict)
+        self._add_host_to_composed_groups(self.get_option("groups"), hostvars, host, strict=strict)
+        self._add_host_to_keyed_groups(self.get_option("keyed_groups"), hostvars, host, strict=strict)
+
+
+def _bool(value):
+    if isinstance(value, bool):
+        return value
+    if str(value).lower() in ("1", "true", "yes", "on"):
+        return True
+    if str(value).lower() in ("0", "false", "no", "off"):
+        return False
+    raise AnsibleError("validate_certs must be a boolean, got %r" % (value,))

@@ -1,0 +1,47 @@
+# -*- coding: utf-8 -*-
+# Copyright: (c) 2026, predictive.mirroring developers
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+"""The one error boundary of the collection.
+
+Core code raises these; a module's main() or the inventory plugin catches
+MirroringError once and reports its message. Messages say what failed and
+what to do about it.
+"""
+
+from __future__ import annotations
+
+
+class MirroringError(Exception):
+    """Base of every expected failure."""
+
+
+class VSphereError(MirroringError):
+    """vCenter unreachable, login refused, an object missing, a task failed."""
+
+
+class ModelError(MirroringError):
+    """Model file missing, hash mismatch, incompatible scikit-learn, bad data."""
+
+
+class TrainingError(ModelError):
+    """A training set that cannot give a trustworthy model."""
+
+
+class PolicyError(MirroringError):
+    """Invalid thresholds, FPS out of range, a refused decision."""
+
+
+class HistoryError(MirroringError):
+    """The history store cannot be opened, read or written."""
+
+
+class MissingDependency(MirroringError):
+    """A Python library the collection needs is not installed."""
+
+
+def require(module_name, present, error):
+    """Raise MissingDependency naming the pip package when `present` is false."""
+    if not present:
+        raise MissingDependency(
+            "Python library '%s' is required on the controller (pip install -r requirements.txt "
+            "from the collection): %s" % (module_name, error))

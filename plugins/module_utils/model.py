@@ -1,0 +1,317 @@
+# -*- coding: utf-8 -*-
+# Copyright: (c) 2026, predictive.mirroring developers
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+"""The FPS model: a calibrated scikit-learn classifier saved with joblib beside a JSON manifest.
+
+A joblib file is a pickle: loading it runs code. It is unpickled only after
+its sha256 matches the manifest next to it (model.json), and only with the
+scikit-learn version it was built with.
+
+FPS = 100 x calibrated probability that the VM fails within the model's
+horizon. Reasons are occlusion contributions: how many FPS points the VM
+would lose if that one feature were at its healthy baseline (the median of
+the training windows that did not fail).
+"""
+
+from __future__ import annotations
+
+import datetime
+import hashlib
+import json
+import os
+import traceback
+
+from ansible_collections.predictive.mirroring.plugins.module_utils.errors import ModelError, TrainingError, require
+from ansible_collections.predictive.mirroring.plugins.module_utils import telemetry
+
+try:
+    import numpy as np
+    HAS_NUMPY = True
+    NUMPY_IMPORT_ERROR = None
+except ImportError:
+    HAS_NUMPY = False
+    NUMPY_IMPORT_ERROR = traceback.format_exc()
+
+try:
+    import joblib
+    import sklearn
+    from sklearn.calibration import CalibratedClassifierCV
+    from sklearn.ensemble import HistGradientBoostingClassifier
+    from sklearn.metrics import average_precision_score, brier_score_loss, roc_auc_score
+    HAS_SKLEARN = True
+    SKLEARN_IMPORT_ERROR = None
+except ImportError:
+    HAS_SKLEARN = False
+    SKLEARN_IMPORT_ERROR = traceback.format_exc()
+
+
+MANIFEST_FORMAT = 1
+DEFAULT_FAILOVER_THRESHOLD = 85.0
+MIN_POSITIVES = 50
+MIN_HOLDOUT_POSITIVES = 10
+ESTIMATOR_PARAMS = {"max_iter": 300, "learning_rate": 0.08, "max_leaf_nodes": 15, "min_samples_leaf": 20,
+                    "l2_regularization": 1.0}
+# More latency, errors, pressure or drops never lowers the risk: the model is
+# constrained to agree, which keeps its reasons pointing the right way.
+# CPU usage, memory level, uptime and gaps are left free.
+UNCONSTRAINED = ("cpu_usage_pct_mean", "cpu_usage_pct_p95", "mem_usage_pct_mean", "uptime_days", "missing_counters")
+
+
+def monotonic_constraints():
+    return [0 if name in UNCONSTRAINED else 1 for name in telemetry.FEATURE_NAMES]
+
+
+def manifest_path(model_path):
+    return os.path.splitext(model_path)[0] + ".json"
+
+
+def sha256_file(path):
+    h = hashlib.sha256()
+    with open(path, "rb") as f:
+        for chunk in iter(lambda: f.read(1 << 20), b""):
+            h.update(chunk)
+    return h.hexdigest()
+
+
+def _requirements():
+    require("numpy", HAS_NUMPY, NUMPY_IMPORT_ERROR)
+    require("scikit-learn and joblib", HAS_SKLEARN, SKLEARN_IMPORT_ERROR)
+
+
+def read_manifest(model_path):
+    mpath = manifest_path(model_path)
+    if not os.path.exists(model_path):
+        raise ModelError("Model file %s not found: train one with predictive.mirroring.fps_train" % model_path)
+    if not os.path.exists(mpath):
+        raise ModelError("Model manifest %s not found: a model is only loaded with the manifest fps_train wrote "
+                         "beside it" % mpath)
+    try:
+        with open(mpath, encoding="utf-8") as f:
+            manifest = json.load(f)
+    except (OSError, ValueError) as e:
+        raise ModelError("Model manifest %s is unreadable: %s" % (mpath, e)) from None
+    for key in ("sha256", "feature_names", "sklearn_version", "format"):
+        if key not in manifest:
+            raise ModelError("Model manifest %s lacks %r: re-train with predictive.mirroring.fps_train" % (mpath, key))
+    return manifest
+
+
+class FPSModel:
+    """A loaded, verified model and its manifest."""
+
+    def __init__(self, estimator, manifest, path=None):
+        self.estimator = estimator
+        self.manifest = manifest
+        self.path = path
+        self.feature_names = tuple(manifest["feature_names"])
+        self.baseline = np.asarray(manifest.get("baseline") or [telemetry.IMPUTE.get(n, 0.0) for n in self.feature_names],
+                                   dtype=float)
+
+    @classmethod
+    def load(cls, model_path):
+        """Verify model_path against its manifest, then unpickle it."""
+        _requirements()
+        manifest = read_manifest(model_path)
+        if manifest["format"] != MANIFEST_FORMAT:
+            raise ModelError("Model manifest %s has format %s, this collection reads format %s: re-train with "
+                             "predictive.mirroring.fps_train" % (manifest_path(model_path), manifest["format"], MANIFEST_FORMAT))
+        actual = sha256_file(model_path)
+        if actual != manifest["sha256"]:
+            raise ModelError("Model file %s does not match its manifest (sha256 %s, manifest says %s): refusing to "
+                             "unpickle it. Restore the file or re-train with predictive.mirroring.fps_train"
+                             % (model_path, actual, manifest["sha256"]))
+        if manifest["sklearn_version"] != sklearn.__version__:
+            raise ModelError("Model %s was built with scikit-learn %s but this controller has %s: pickled models only "
+                             "load in the version that made them. Re-train here with predictive.mirroring.fps_train "
+                             "(bootstrap: true, or from your history store)" % (model_path, manifest["sklearn_version"],
+                                                                                sklearn.__version__))
+        if tuple(manifest["feature_names"]) != telemetry.FEATURE_NAMES:
+            raise ModelError("Model %s expects features %s, this collection computes %s: re-train with "
+                             "predictive.mirroring.fps_train"
+                             % (model_path, ",".join(manifest["feature_names"]), ",".join(telemetry.FEATURE_NAMES)))
+        try:
+            estimator = joblib.load(model_path)
+        except Exception as e:  # pylint: disable=broad-except
+            raise ModelError("Model file %s could not be loaded: %s" % (model_path, e)) from None
+        return cls(estimator, manifest, model_path)
+
+    def _check(self, X):
+        X = np.asarray(X, dtype=float)
+        if X.ndim != 2 or X.shape[1] != len(self.feature_names):
+            raise ModelError("Feature matrix has shape %s, the model wants (n, %d)" % (X.shape, len(self.feature_names)))
+        if not np.isfinite(X).all():
+            raise ModelError("Feature matrix holds NaN or infinite values: impute them first (telemetry.features does)")
+        return X
+
+    def score(self, X):
+        """FPS (0-100) for every row of X, in one vectorised call."""
+        X = self._check(X)
+        if len(X) == 0:
+            return np.zeros(0)
+        return np.round(100.0 * self.estimator.predict_proba(X)[:, 1], 1)
+
+    def reasons(self, X, fps=None, top=3, min_points=0.5):
+        """Each row's top `top` reasons: [{feature, value, contribution}] (contribution in FPS points)."""
+        X = self._check(X)
+        n, f = X.shape
+        if n == 0:
+            return []
+        fps = self.score(X) if fps is None else np.asarray(fps, dtype=float)
+        stacked = np.repeat(X[None, :, :], f, axis=0)  # (f, n, f)
+        for j in range(f):
+            stacked[j, :, j] = self.baseline[j]
+        occluded = self.score(stacked.reshape(f * n, f)).reshape(f, n)
+        contrib = fps[None, :] - occluded  # (f, n)
+        out = []
+        order = np.argsort(-contrib, axis=0)[:top]  # (top, n)
+        for i in range(n):
+            row = []
+            for j in order[:, i]:
+                c = float(contrib[j, i])
+                if c < min_points:
+                    break
+                row.append({"feature": self.feature_names[j], "value": round(float(X[i, j]), 3),
+                            "contribution": round(c, 1)})
+            out.append(row)
+        return out
+
+
+def expected_calibration_error(y, p, bins=10):
+    """ECE over equal-width probability bins, weighted by bin size."""
+    idx = np.clip((p * bins).astype(int), 0, bins - 1)
+    ece = 0.0
+    for b in range(bins):
+        m = idx == b
+        if m.any():
+            ece += abs(p[m].mean() - y[m].mean()) * m.mean()
+    return float(ece)
+
+
+def reliability(y, p, bins=10):
+    """[mean predicted, observed rate, count] per non-empty bin: the reliability curve."""
+    idx = np.clip((p * bins).astype(int), 0, bins - 1)
+    return [[round(float(p[idx == b].mean()), 4), round(float(y[idx == b].mean()), 4), int((idx == b).sum())]
+            for b in range(bins) if (idx == b).any()]
+
+
+def evaluate(y, fps, ttf, failover_threshold):
+    """Hold-out metrics for the manifest."""
+    p = np.asarray(fps, dtype=float) / 100.0
+    y = np.asarray(y)
+    alert = fps >= failover_threshold
+    tp = int((alert & (y == 1)).sum())
+    lead = np.asarray(ttf)[alert & (y == 1)]
+    return {
+        "roc_auc": round(float(roc_auc_score(y, p)), 4),
+        "pr_auc": round(float(average_precision_score(y, p)), 4),
+        "brier": round(float(brier_score_loss(y, p)), 5),
+        "ece": round(expected_calibration_error(y, p), 5),
+        "base_rate": round(float(y.mean()), 5),
+        "failover_threshold": failover_threshold,
+        "precision_at_failover": round(tp / int(alert.sum()), 4) if alert.any() else None,
+        "recall_at_failover": round(tp / int((y == 1).sum()), 4),
+        "alerts_at_failover": int(alert.sum()),
+        "median_lead_time_hours": round(float(np.median(lead)), 2) if len(lead) else None,
+        "holdout_windows": int(len(y)),
+        "holdout_positives": int((y == 1).sum()),
+        "reliability": reliability(y, p),
+    }
+
+
+def canonical_order(X, y, time_h):
+    """Time order, ties broken by the features and the label: the same data in any order trains the same model."""
+    X = np.asarray(X, dtype=float)
+    keys = [np.asarray(y)] + [X[:, j] for j in range(X.shape[1] - 1, -1, -1)] + [np.asarray(time_h, dtype=float)]
+    return np.lexsort(keys)
+
+
+def training_fingerprint(X, y, time_h, holdout, failover_threshold, seed=0):
+    """Identifies a training run: same data and parameters, same model."""
+    order = canonical_order(X, y, time_h)
+    params = dict(ESTIMATOR_PARAMS, random_state=seed, holdout=holdout, failover_threshold=failover_threshold,
+                  monotonic_cst=monotonic_constraints())
+    return _fingerprint(np.asarray(X, dtype=float)[order], np.asarray(y, dtype=int)[order], params)
+
+
+def _fingerprint(X, y, params):
+    h = hashlib.sha256()
+    h.update(np.ascontiguousarray(X, dtype=np.float64).tobytes())
+    h.update(np.ascontiguousarray(y, dtype=np.int64).tobytes())
+    h.update(json.dumps(params, sort_keys=True).encode())
+    return h.hexdigest()
+
+
+def train(X, y, time_h, time_to_failure_h, summary, failover_threshold=DEFAULT_FAILOVER_THRESHOLD, holdout=0.25,
+          min_positives=MIN_POSITIVES, seed=0):
+    """Fit a calibrated gradient-boosting model; evaluate on the latest `holdout` fraction of time.
+
+    Returns (estimator, manifest without sha256). Raises TrainingError when
+    the data cannot give a trustworthy model.
+    """
+    _requirements()
+    X = np.asarray(X, dtype=float)
+    y = np.asarray(y, dtype=int)
+    time_h = np.asarray(time_h, dtype=float)
+    if X.ndim != 2 or X.shape[1] != len(telemetry.FEATURE_NAMES) or len(X) != len(y):
+        raise TrainingError("Training data has shape %s with %d labels; want (n, %d)" % (X.shape, len(y), len(telemetry.FEATURE_NAMES)))
+    if not 0.05 <= holdout <= 0.5:
+        raise TrainingError("holdout must be within 0.05..0.5, got %s" % holdout)
+    positives = int(y.sum())
+    if positives < min_positives:
+        raise TrainingError("Only %d failure windows among %d: at least %d are needed to learn from. Harvest more "
+                            "history (predictive.mirroring.fps_history) or train on the bootstrap set"
+                            % (positives, len(y), min_positives))
+    order = canonical_order(X, y, time_h)
+    X, y, time_h, ttf = X[order], y[order], time_h[order], np.asarray(time_to_failure_h, dtype=float)[order]
+    cut = int(len(y) * (1 - holdout))
+    test_pos = int(y[cut:].sum())
+    if test_pos < MIN_HOLDOUT_POSITIVES or int(y[:cut].sum()) < MIN_HOLDOUT_POSITIVES:
+        raise TrainingError("The time-ordered split leaves %d failure windows for training and %d for the hold-out: "
+                            "at least %d each are needed" % (int(y[:cut].sum()), test_pos, MIN_HOLDOUT_POSITIVES))
+    params = dict(ESTIMATOR_PARAMS, random_state=seed)
+    estimator = CalibratedClassifierCV(HistGradientBoostingClassifier(monotonic_cst=monotonic_constraints(), **params),
+                                       method="isotonic", cv=3)
+    estimator.fit(X[:cut], y[:cut])
+    fps_test = np.round(100.0 * estimator.predict_proba(X[cut:])[:, 1], 1)
+    metrics = evaluate(y[cut:], fps_test, ttf[cut:], failover_threshold)
+    negatives = X[:cut][y[:cut] == 0]
+    manifest = {
+        "format": MANIFEST_FORMAT,
+        "created": _created(),
+        "sklearn_version": sklearn.__version__,
+        "estimator": "CalibratedClassifierCV(HistGradientBoostingClassifier(monotonic_cst), isotonic, cv=3)",
+        "estimator_params": params,
+        "feature_names": list(telemetry.FEATURE_NAMES),
+        "baseline": [round(float(v), 4) for v in np.median(negatives, axis=0)],
+        "horizon_hours": summary.get("horizon_hours"),
+        "training": dict(summary, windows=int(len(y)), positives=positives, train_windows=cut,
+                         holdout_windows=int(len(y) - cut)),
+        "fingerprint": training_fingerprint(X, y, time_h, holdout, failover_threshold, seed),
+        "metrics": metrics,
+    }
+    return estimator, manifest
+
+
+def _created():
+    """Build time; SOURCE_DATE_EPOCH pins it for a reproducible manifest."""
+    epoch = os.environ.get("SOURCE_DATE_EPOCH")
+    when = (datetime.datetime.fromtimestamp(int(epoch), datetime.timezone.utc) if epoch and epoch.isdigit()
+            else datetime.datetime.now(datetime.timezone.utc))
+    return when.replace(microsecond=0).isoformat()
+
+
+def save(estimator, manifest, model_path):
+    """Write model_path (joblib) and its manifest; the manifest carries the file's sha256."""
+    _requirements()
+    directory = os.path.dirname(os.path.abspath(model_path))
+    os.makedirs(directory, exist_ok=True)
+    tmp = model_path + ".tmp"
+    joblib.dump(estimator, tmp, compress=3)
+    manifest = dict(manifest, sha256=sha256_file(tmp))
+    mtmp = manifest_path(model_path) + ".tmp"
+    with open(mtmp, "w", encoding="utf-8") as f:
+        json.dump(manifest, f, indent=2, sort_keys=True)
+        f.write("\n")
+    os.replace(tmp, model_path)
+    os.replace(mtmp, manifest_path(model_path))
+    return manifest

@@ -1,0 +1,182 @@
+# -*- coding: utf-8 -*-
+# Copyright: (c) 2026, predictive.mirroring developers
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+"""FPS -> mirroring level, with hysteresis, dwell, dependency floors and the failover decision.
+
+Bands (defaults; FPS is a real number in 0..100):
+    minimal   FPS <= 30
+    partial   30 < FPS <= 70
+    full      70 < FPS
+A fractional FPS belongs to the band whose upper bound it does not exceed:
+30.0 is minimal, 30.1 is partial, 70.0 partial, 70.1 full. This matches
+the seed's integer bands (0-30, 31-70, 71-100) for integer FPS.
+
+Raising a level is immediate. Lowering it waits: the FPS must sit at least
+`margin` points below the current band's lower bound, continuously, for
+`dwell` (the time it first did so is kept in the VM's mirroring.below_since
+attribute). A wobble around a boundary therefore never flaps the level.
+"""
+
+from __future__ import annotations
+
+import datetime
+import math
+
+from ansible_collections.predictive.mirroring.plugins.module_utils.errors import PolicyError
+
+LEVELS = ("minimal", "partial", "full")
+RANK = {name: i for i, name in enumerate(LEVELS)}
+
+
+class Policy:
+    def __init__(self, partial_above=30.0, full_above=70.0, failover_threshold=85.0, margin=5.0,
+                 dwell=datetime.timedelta(hours=1), max_failovers=2, max_failover_cluster_pct=25.0):
+        for name, v in (("partial_above", partial_above), ("full_above", full_above),
+                        ("failover_threshold", failover_threshold)):
+            if not 0.0 <= float(v) <= 100.0:
+                raise PolicyError("%s must be within 0..100, got %s" % (name, v))
+        if partial_above >= full_above:
+            raise PolicyError("partial_above (%s) must be below full_above (%s)" % (partial_above, full_above))
+        if failover_threshold <= full_above:
+            raise PolicyError("failover_threshold (%s) must be above full_above (%s): a VM is fully mirrored "
+                              "before it can fail over" % (failover_threshold, full_above))
+        if margin < 0:
+            raise PolicyError("hysteresis margin must be >= 0, got %s" % margin)
+        if max_failovers < 0 or not 0 <= max_failover_cluster_pct <= 100:
+            raise PolicyError("blast-radius limits must be >= 0 (and a percentage <= 100)")
+        self.partial_above = float(partial_above)
+        self.full_above = float(full_above)
+        self.failover_threshold = float(failover_threshold)
+        self.margin = float(margin)
+        self.dwell = dwell
+        self.max_failovers = int(max_failovers)
+        self.max_failover_cluster_pct = float(max_failover_cluster_pct)
+
+    @staticmethod
+    def check_fps(fps):
+        try:
+            value = float(fps)
+        except (TypeError, ValueError):
+            raise PolicyError("FPS must be a number within 0..100, got %r" % (fps,)) from None
+        if math.isnan(value) or not 0.0 <= value <= 100.0:
+            raise PolicyError("FPS must be within 0..100, got %s" % fps)
+        return value
+
+    def band(self, fps):
+        """The level an FPS maps to, without hysteresis."""
+        fps = self.check_fps(fps)
+        if fps > self.full_above:
+            return "full"
+        if fps > self.partial_above:
+            return "partial"
+        return "minimal"
+
+    def lower_bound(self, level):
+        return {"minimal": 0.0, "partial": self.partial_above, "full": self.full_above}[level]
+
+    def decide(self, fps, current=None, below_since=None, now=None):
+        """Target level with hysteresis: (level, below_since, why).
+
+        current: the VM's level now (None or unknown: no hysteresis).
+        below_since: when FPS first sat margin below the current band (datetime or None).
+        """
+        now = now or datetime.datetime.now(datetime.timezone.utc)
+        target = self.band(fps)
+        if current not in RANK or RANK[target] >= RANK[current]:
+            why = "FPS %.1f is in the %s band" % (fps, target)
+            if current in RANK and RANK[target] > RANK[current]:
+                why = "FPS %.1f rose into the %s band (from %s)" % (fps, target, current)
+            return target, None, why
+        # Stepping down: FPS must be margin below the current band, for the dwell.
+        if fps > self.lower_bound(current) - self.margin:
+            return current, None, ("FPS %.1f is below the %s band but within the %.0f-point hysteresis margin: "
+                                   "held at %s" % (fps, current, self.margin, current))
+        since = below_since or now
+        held = now - since
+        if held < self.dwell:
+            return current, since, ("FPS %.1f has been below the %s band for %s of the %s dwell: held at %s"
+                                    % (fps, current, _fmt(held), _fmt(self.dwell), current))
+        return target, None, "FPS %.1f stayed below the %s band for %s: stepped down to %s" % (fps, current, _fmt(held), target)
+
+    def failover_candidates(self, vms):
+        """Split VMs (dicts with name, fps, cluster) into (fail over now, refused, why).
+
+        The blast-radius limit: more than max_failovers VMs, or more than
+        max_failover_cluster_pct of any cluster's VMs, above the threshold in
+        one run is more likely bad telemetry than a real fleet-wide failure:
+        then none fails over and the run says why.
+        """
+        above = [vm for vm in vms if vm["fps"] >= self.failover_threshold]
+        if not above:
+            return [], [], None
+        if len(above) > self.max_failovers:
+            return [], above, ("%d VMs are above the failover threshold %.0f, more than the blast-radius limit of %d "
+                               "per run: refusing every failover (check telemetry before forcing one)"
+                               % (len(above), self.failover_threshold, self.max_failovers))
+        per_cluster = {}
+        for vm in vms:
+            per_cluster.setdefault(vm.get("cluster"), [0, 0])[0] += 1
+        for vm in above:
+            per_cluster[vm.get("cluster")][1] += 1
+        for cluster, (total, hot) in per_cluster.items():
+            if total and hot > 1 and 100.0 * hot / total > self.max_failover_cluster_pct:
+                return [], above, ("%d of %d VMs in cluster %s are above the failover threshold (more than %.0f%%): "
+                                   "refusing every failover" % (hot, total, cluster, self.max_failover_cluster_pct))
+        return above, [], None
+
+
+def dependency_floor(levels, depends_on):
+    """Raise each VM's dependencies to at least its own level (transitively).
+
+    levels: {vm: level}; depends_on: {vm: [vm it depends on, ...]}.
+    Returns ({vm: level}, {vm: reason}) for the VMs raised.
+    """
+    out = dict(levels)
+    raised = {}
+    changed = True
+    rounds = 0
+    while changed and rounds <= len(out):
+        changed = False
+        rounds += 1
+        for vm, deps in depends_on.items():
+            for dep in deps or []:
+                if dep in out and vm in out and RANK[out[dep]] < RANK[out[vm]]:
+                    out[dep] = out[vm]
+                    raised[dep] = "held at %s: %s depends on it" % (out[vm], vm)
+                    changed = True
+    return out, raised
+
+
+def _fmt(delta):
+    s = int(delta.total_seconds())
+    return "%dh%02dm" % (s // 3600, (s % 3600) // 60)
+
+
+def parse_time(value):
+    """ISO-8601 attribute value -> aware datetime, or None."""
+    if not value:
+        return None
+    try:
+        t = datetime.datetime.fromisoformat(str(value))
+    except ValueError:
+        return None
+    return t if t.tzinfo else t.replace(tzinfo=datetime.timezone.utc)
+
+
+def policy_argument_spec():
+    """Policy options shared by modules (doc fragment: policy)."""
+    return dict(
+        partial_above=dict(type="float", default=30.0),
+        full_above=dict(type="float", default=70.0),
+        failover_threshold=dict(type="float", default=85.0),
+        hysteresis_margin=dict(type="float", default=5.0),
+        min_dwell_minutes=dict(type="int", default=60),
+        max_failovers=dict(type="int", default=2),
+        max_failover_cluster_pct=dict(type="float", default=25.0),
+    )
+
+
+def policy_from_params(p):
+    return Policy(partial_above=p["partial_above"], full_above=p["full_above"], failover_threshold=p["failover_threshold"],
+                  margin=p["hysteresis_margin"], dwell=datetime.timedelta(minutes=p["min_dwell_minutes"]),
+                  max_failovers=p["max_failovers"], max_failover_cluster_pct=p["max_failover_cluster_pct"])

@@ -1,0 +1,289 @@
+# -*- coding: utf-8 -*-
+# Copyright: (c) 2026, predictive.mirroring developers
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+"""Raw vSphere samples and events -> the model's feature matrix.
+
+The feature order is fixed (FEATURE_NAMES) and recorded in every model's
+manifest. Work is vectorised over the whole fleet: one row per VM.
+
+Raw input (a plain dict, the same whether it comes from vCenter or from the
+failure process in fleet.py):
+    interval        seconds between samples (20 for realtime stats)
+    samples         {counter name: float array (n_vms, T)}, vSphere units,
+                    NaN where a sample is missing (series left-padded)
+    num_cpu         (n,) vCPUs
+    uptime_seconds  (n,) NaN when unknown
+    host_connected  (n,) 1 connected, 0 not responding/disconnected
+    host_health     (n,) 0 green/gray, 1 yellow, 2 red
+    events          {"vm_error", "vm_warning", "host_error", "cluster_error",
+                     "datacenter_error"}: (n,) counts in the event window
+"""
+
+from __future__ import annotations
+
+import datetime
+import traceback
+
+from ansible_collections.predictive.mirroring.plugins.module_utils.errors import require
+
+try:
+    import numpy as np
+    HAS_NUMPY = True
+    NUMPY_IMPORT_ERROR = None
+except ImportError:
+    HAS_NUMPY = False
+    NUMPY_IMPORT_ERROR = traceback.format_exc()
+
+
+# The perf counters read per VM, in vSphere's "group.name.rollup" form.
+COUNTERS = (
+    "cpu.usage.average",            # hundredths of a percent
+    "cpu.ready.summation",          # ms of ready time per interval, all vCPUs
+    "mem.usage.average",            # hundredths of a percent
+    "mem.vmmemctl.average",         # KB ballooned
+    "mem.swapinRate.average",       # KB/s
+    "disk.maxTotalLatency.latest",  # ms
+    "net.droppedRx.summation",      # packets dropped per interval
+)
+
+FEATURE_NAMES = (
+    "cpu_usage_pct_mean",
+    "cpu_usage_pct_p95",
+    "cpu_ready_pct_mean",
+    "mem_usage_pct_mean",
+    "mem_usage_pct_slope_per_h",
+    "mem_balloon_mb_mean",
+    "mem_swapin_kbps_mean",
+    "disk_latency_ms_mean",
+    "disk_latency_ms_p95",
+    "disk_latency_ms_slope_per_h",
+    "net_dropped_per_interval_mean",
+    "uptime_days",
+    "host_not_connected",
+    "host_health",
+    "vm_error_events",
+    "vm_warning_events",
+    "host_error_events",
+    "cluster_error_events",
+    "datacenter_error_events",
+    "missing_counters",
+)
+
+# Values a missing measurement is imputed with: those of a quiet, healthy VM,
+# so that a gap never looks like a symptom. The gap itself is counted in
+# missing_counters and reported per VM.
+IMPUTE = {
+    "cpu_usage_pct_mean": 20.0,
+    "cpu_usage_pct_p95": 30.0,
+    "cpu_ready_pct_mean": 1.0,
+    "mem_usage_pct_mean": 40.0,
+    "mem_usage_pct_slope_per_h": 0.0,
+    "mem_balloon_mb_mean": 0.0,
+    "mem_swapin_kbps_mean": 0.0,
+    "disk_latency_ms_mean": 3.0,
+    "disk_latency_ms_p95": 5.0,
+    "disk_latency_ms_slope_per_h": 0.0,
+    "net_dropped_per_interval_mean": 0.0,
+    "uptime_days": 30.0,
+}
+
+# Which counter each measured feature comes from.
+FEATURE_COUNTER = {
+    "cpu_usage_pct_mean": "cpu.usage.average",
+    "cpu_usage_pct_p95": "cpu.usage.average",
+    "cpu_ready_pct_mean": "cpu.ready.summation",
+    "mem_usage_pct_mean": "mem.usage.average",
+    "mem_usage_pct_slope_per_h": "mem.usage.average",
+    "mem_balloon_mb_mean": "mem.vmmemctl.average",
+    "mem_swapin_kbps_mean": "mem.swapinRate.average",
+    "disk_latency_ms_mean": "disk.maxTotalLatency.latest",
+    "disk_latency_ms_p95": "disk.maxTotalLatency.latest",
+    "disk_latency_ms_slope_per_h": "disk.maxTotalLatency.latest",
+    "net_dropped_per_interval_mean": "net.droppedRx.summation",
+}
+
+# Event types counted as component, network or regional signals. vCenter's
+# own EventManager description gives a category per type, but not every
+# vCenter fills it in, so the signal types are named here.
+ERROR_EVENTS = frozenset((
+    "GeneralHostErrorEvent", "GeneralVmErrorEvent", "HostConnectionLostEvent", "HostCnxFailedNetworkErrorEvent",
+    "HostCnxFailedTimeoutEvent", "VmFailedToPowerOnEvent", "VmDasBeingResetEvent", "VmDasResetFailedEvent",
+    "VmMessageErrorEvent", "VmDiskFailedEvent", "DatastoreDestroyedEvent", "VmFailoverFailed",
+    "HostIsolationIpPingFailedEvent", "DasHostFailedEvent", "VmFaultToleranceVmTerminatedEvent",
+    "NotEnoughResourcesToStartVmEvent", "VmNoNetworkAccessEvent",
+))
+WARNING_EVENTS = frozenset((
+    "GeneralHostWarningEvent", "GeneralVmWarningEvent", "VmMessageWarningEvent", "HostSyncFailedEvent",
+    "VmGuestRebootEvent", "VmRelayoutUpToDateEvent", "DasHostIsolatedEvent", "HostShortNameInconsistentEvent",
+    "VmRemoteConsoleDisconnectedEvent", "VmDasUpdateErrorEvent", "NetworkRollbackEvent",
+))
+SIGNAL_EVENTS = ERROR_EVENTS | WARNING_EVENTS
+EVENT_KEYS = ("vm_error", "vm_warning", "host_error", "cluster_error", "datacenter_error")
+
+HEALTH = {"green": 0, "gray": 0, "": 0, "yellow": 1, "red": 2}
+
+
+def _nan_slope_per_hour(y, interval):
+    """Least-squares slope of each row of y (NaN ignored), in units per hour."""
+    t = np.arange(y.shape[1], dtype=float) * (interval / 3600.0)
+    w = ~np.isnan(y)
+    cnt = w.sum(axis=1)
+    yz = np.where(w, y, 0.0)
+    tw = np.where(w, t, 0.0)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        tm = tw.sum(axis=1) / cnt
+        ym = yz.sum(axis=1) / cnt
+        dt = np.where(w, t - tm[:, None], 0.0)
+        num = (dt * (yz - ym[:, None])).sum(axis=1)
+        den = (dt * dt).sum(axis=1)
+        slope = num / den
+    slope[(cnt < 3) | ~np.isfinite(slope)] = np.nan
+    return slope
+
+
+def _nanmean(a):
+    w = ~np.isnan(a)
+    cnt = w.sum(axis=1)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        return np.where(cnt > 0, np.where(w, a, 0.0).sum(axis=1) / cnt, np.nan)
+
+
+def _nanp95(a):
+    out = np.full(a.shape[0], np.nan)
+    ok = (~np.isnan(a)).any(axis=1)
+    if ok.any():
+        out[ok] = np.nanpercentile(a[ok], 95, axis=1)
+    return out
+
+
+def features(raw):
+    """Feature matrix (n, len(FEATURE_NAMES)) and, per VM, the counters that were imputed."""
+    require("numpy", HAS_NUMPY, NUMPY_IMPORT_ERROR)
+    n = len(raw["num_cpu"])
+    interval = float(raw.get("interval") or 20)
+    samples = raw.get("samples") or {}
+
+    def series(counter):
+        a = samples.get(counter)
+        if a is None:
+            return np.full((n, 1), np.nan)
+        return np.asarray(a, dtype=float).reshape(n, -1)
+
+    cpu = series("cpu.usage.average") / 100.0
+    ready = series("cpu.ready.summation")
+    mem = series("mem.usage.average") / 100.0
+    balloon = series("mem.vmmemctl.average") / 1024.0
+    swapin = series("mem.swapinRate.average")
+    disk = series("disk.maxTotalLatency.latest")
+    drops = series("net.droppedRx.summation")
+    num_cpu = np.maximum(np.asarray(raw["num_cpu"], dtype=float), 1.0)
+
+    cols = {
+        "cpu_usage_pct_mean": _nanmean(cpu),
+        "cpu_usage_pct_p95": _nanp95(cpu),
+        # ready ms per interval summed over vCPUs -> percent of one vCPU's time
+        "cpu_ready_pct_mean": _nanmean(ready) / (interval * 1000.0) * 100.0 / num_cpu,
+        "mem_usage_pct_mean": _nanmean(mem),
+        "mem_usage_pct_slope_per_h": _nan_slope_per_hour(mem, interval),
+        "mem_balloon_mb_mean": _nanmean(balloon),
+        "mem_swapin_kbps_mean": _nanmean(swapin),
+        "disk_latency_ms_mean": _nanmean(disk),
+        "disk_latency_ms_p95": _nanp95(disk),
+        "disk_latency_ms_slope_per_h": _nan_slope_per_hour(disk, interval),
+        "net_dropped_per_interval_mean": _nanmean(drops),
+        "uptime_days": np.asarray(raw.get("uptime_seconds", np.full(n, np.nan)), dtype=float) / 86400.0,
+    }
+    # A counter is missing for a VM when it gave no sample at all in the window.
+    missing_counter = {}
+    for counter in COUNTERS:
+        missing_counter[counter] = np.isnan(series(counter)).all(axis=1)
+    missing_uptime = np.isnan(cols["uptime_days"])
+
+    for name, default in IMPUTE.items():
+        col = cols[name]
+        bad = ~np.isfinite(col)
+        if bad.any():
+            col[bad] = default
+
+    events = raw.get("events") or {}
+    zeros = np.zeros(n)
+    missing_count = np.sum([missing_counter[c] for c in COUNTERS], axis=0) + missing_uptime
+    cols.update({
+        "host_not_connected": 1.0 - np.asarray(raw.get("host_connected", np.ones(n)), dtype=float),
+        "host_health": np.asarray(raw.get("host_health", zeros), dtype=float),
+        "vm_error_events": np.asarray(events.get("vm_error", zeros), dtype=float),
+        "vm_warning_events": np.asarray(events.get("vm_warning", zeros), dtype=float),
+        "host_error_events": np.asarray(events.get("host_error", zeros), dtype=float),
+        "cluster_error_events": np.asarray(events.get("cluster_error", zeros), dtype=float),
+        "datacenter_error_events": np.asarray(events.get("datacenter_error", zeros), dtype=float),
+        "missing_counters": missing_count.astype(float),
+    })
+    X = np.column_stack([cols[name] for name in FEATURE_NAMES])
+    missing = [[c for c in COUNTERS if missing_counter[c][i]] + (["uptime"] if missing_uptime[i] else [])
+               for i in range(n)]
+    return X, missing
+
+
+def pad_series(rows, length):
+    """Ragged per-VM value lists -> (n, length) float array, newest last, NaN-padded on the left."""
+    require("numpy", HAS_NUMPY, NUMPY_IMPORT_ERROR)
+    out = np.full((len(rows), length), np.nan)
+    for i, values in enumerate(rows):
+        if values:
+            v = np.asarray(values[-length:], dtype=float)
+            # vCenter reports -1 for a sample it does not have
+            v[v < 0] = np.nan
+            out[i, length - len(v):] = v
+    return out
+
+
+def count_events(records, vms, since):
+    """Count signal events since `since` per VM, its host, cluster and datacenter.
+
+    VM events count for the VM only. Host, cluster and datacenter counts are
+    of events raised on those entities themselves (no VM argument): a host
+    error also counts for its cluster and datacenter, a regional event for
+    its datacenter. That keeps the counts independent of how many VMs share
+    a host or cluster.
+    """
+    require("numpy", HAS_NUMPY, NUMPY_IMPORT_ERROR)
+    by = {k: {} for k in EVENT_KEYS}
+
+    def bump(key, moid):
+        if moid:
+            by[key][moid] = by[key].get(moid, 0) + 1
+
+    for r in records:
+        if r["created"] < since or r["type"] not in SIGNAL_EVENTS:
+            continue
+        error = r["type"] in ERROR_EVENTS
+        if r.get("vm"):
+            bump("vm_error" if error else "vm_warning", r["vm"])
+        elif error:
+            bump("host_error", r.get("host"))
+            bump("cluster_error", r.get("cluster"))
+            bump("datacenter_error", r.get("datacenter"))
+    ent_of = {"vm_error": "moid", "vm_warning": "moid", "host_error": "host_moid", "cluster_error": "cluster_moid",
+              "datacenter_error": "datacenter_moid"}
+    return {key: np.array([by[key].get(vm.get(ent_of[key]), 0) for vm in vms], dtype=float) for key in EVENT_KEYS}
+
+
+def raw_from_vsphere(vms, perf, events, samples, interval=20, event_window_hours=24, now=None):
+    """The raw telemetry dict for `vms` (vsphere.VSphere.virtual_machines rows)."""
+    require("numpy", HAS_NUMPY, NUMPY_IMPORT_ERROR)
+    now = now or datetime.datetime.now(datetime.timezone.utc)
+    since = now - datetime.timedelta(hours=event_window_hours)
+    raw_samples = {}
+    for counter in COUNTERS:
+        raw_samples[counter] = pad_series([(perf.get(vm["moid"]) or {}).get(counter) or [] for vm in vms], samples)
+    uptime = np.array([vm.get("uptime_seconds") if vm.get("uptime_seconds") is not None else np.nan for vm in vms],
+                      dtype=float)
+    return {
+        "interval": interval,
+        "samples": raw_samples,
+        "num_cpu": np.array([vm.get("num_cpu") or 1 for vm in vms], dtype=float),
+        "uptime_seconds": uptime,
+        "host_connected": np.array([1.0 if vm.get("host_connection_state") in ("connected", "") else 0.0 for vm in vms]),
+        "host_health": np.array([HEALTH.get(vm.get("host_overall_status") or "", 0) for vm in vms], dtype=float),
+        "events": count_events(events, vms, since),
+    }

@@ -1,0 +1,210 @@
+#!/usr/bin/python
+# -*- coding: utf-8 -*-
+# Copyright: (c) 2026, predictive.mirroring developers
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+
+from __future__ import annotations
+
+DOCUMENTATION = r"""
+module: fps_train
+short_description: Train the FPS model on the history store or the bootstrap set
+version_added: "0.1.0"
+description:
+  - Trains a calibrated scikit-learn classifier (gradient boosting with isotonic calibration) that gives the probability a VM
+    fails within the horizon, evaluates it on a time-ordered hold-out (the latest windows), and writes C(model.joblib)
+    with its manifest C(model.json) (sha256 of the joblib file, feature names and order, scikit-learn version, training
+    data summary, ROC-AUC, PR-AUC, Brier score, expected calibration error, precision and recall at the failover
+    threshold, median lead time).
+  - Refuses a data set with too few failures to learn from.
+  - Idempotent. The same data and parameters give the same fingerprint, and a model that already carries it is left
+    as it is.
+  - In check mode the data is read and fingerprinted but nothing is trained or written.
+author:
+  - predictive.mirroring developers (@predictive-mirroring)
+options:
+  model_path:
+    description: Where to write the model file. The manifest goes beside it with a C(.json) suffix.
+    type: path
+    required: true
+  source:
+    description:
+      - V(history) trains on the labelled windows in the history store (see M(predictive.mirroring.fps_history)).
+      - V(bootstrap) trains on windows drawn from the collection's documented failure process (C(fleet.py)).
+    type: str
+    choices: [history, bootstrap]
+    default: history
+  history_path:
+    description: The history store (SQLite file).
+    type: path
+    default: ~/.local/share/predictive.mirroring/history.sqlite
+  bootstrap:
+    description: Parameters of the bootstrap set when O(source=bootstrap).
+    type: dict
+    default: {}
+    suboptions:
+      seed:
+        description: Random seed; the same seed gives the same set.
+        type: int
+        default: 20261126
+      vms:
+        description: Simulated VMs.
+        type: int
+        default: 2000
+      days:
+        description: Simulated days.
+        type: int
+        default: 30
+      windows:
+        description: Windows sampled uniformly from the simulated fleet-time.
+        type: int
+        default: 120000
+      horizon_hours:
+        description: A window is positive when its VM fails within this many hours after it.
+        type: float
+        default: 12.0
+  failover_threshold:
+    description: FPS at which precision and recall are reported in the manifest.
+    type: float
+    default: 85.0
+  holdout:
+    description: Fraction of the latest windows held out for evaluation.
+    type: float
+    default: 0.25
+  min_positives:
+    description: Refuse to train with fewer failure windows than this.
+    type: int
+    default: 50
+  force:
+    description: Train and write even when the model already carries this data's fingerprint.
+    type: bool
+    default: false
+notes:
+  - Runs on the controller; it needs numpy, scikit-learn and joblib there.
+"""
+
+EXAMPLES = r"""
+- name: Retrain on this vCenter's harvested history
+  predictive.mirroring.fps_train:
+    model_path: /var/lib/predictive-mirroring/model.joblib
+    history_path: /var/lib/predictive-mirroring/history.sqlite
+  delegate_to: localhost
+  register: trained
+
+- name: Rebuild the bootstrap model with this controller's scikit-learn
+  predictive.mirroring.fps_train:
+    model_path: /var/lib/predictive-mirroring/model.joblib
+    source: bootstrap
+  delegate_to: localhost
+"""
+
+RETURN = r"""
+metrics:
+  description: Hold-out metrics (also in the manifest).
+  returned: when trained or already up to date
+  type: dict
+  sample:
+    roc_auc: 0.9
+    pr_auc: 0.47
+    brier: 0.0066
+    ece: 0.001
+    precision_at_failover: 0.8
+    recall_at_failover: 0.05
+    median_lead_time_hours: 1.2
+training:
+  description: Summary of the training data.
+  returned: always
+  type: dict
+  sample:
+    source: history
+    windows: 12000
+    positives: 140
+sha256:
+  description: sha256 of the model file.
+  returned: when trained or already up to date
+  type: str
+fingerprint:
+  description: Fingerprint of the training data and parameters.
+  returned: always
+  type: str
+"""
+
+import os
+
+from ansible.module_utils.basic import AnsibleModule
+
+from ansible_collections.predictive.mirroring.plugins.module_utils import fleet, model, telemetry
+from ansible_collections.predictive.mirroring.plugins.module_utils.errors import MirroringError, TrainingError
+from ansible_collections.predictive.mirroring.plugins.module_utils.history import History
+
+
+def load_data(p):
+    """(X, y, time_h, time_to_failure_h, summary) from the chosen source."""
+    if p["source"] == "bootstrap":
+        b = p["bootstrap"]
+        data = fleet.bootstrap_set(seed=b["seed"], n_vms=b["vms"], days=b["days"], windows=b["windows"],
+                                   horizon_hours=b["horizon_hours"])
+        return data["X"], data["y"], data["time_h"], data["time_to_failure_h"], data["summary"]
+    if not os.path.exists(p["history_path"]):
+        raise TrainingError("History store %s does not exist: harvest it first with predictive.mirroring.fps_history"
+                            % p["history_path"])
+    with History(p["history_path"]) as h:
+        X, y, t, ttf = h.windows(telemetry.FEATURE_NAMES)
+    if not X:
+        raise TrainingError("History store %s holds no windows for this feature set" % p["history_path"])
+    return X, y, t, ttf, {"source": "history", "path": p["history_path"], "horizon_hours": None}
+
+
+def main():
+    module = AnsibleModule(
+        argument_spec=dict(
+            model_path=dict(type="path", required=True),
+            source=dict(type="str", choices=["history", "bootstrap"], default="history"),
+            history_path=dict(type="path", default="~/.local/share/predictive.mirroring/history.sqlite"),
+            bootstrap=dict(type="dict", default={}, options=dict(
+                seed=dict(type="int", default=20261126),
+                vms=dict(type="int", default=2000),
+                days=dict(type="int", default=30),
+                windows=dict(type="int", default=120000),
+                horizon_hours=dict(type="float", default=12.0),
+            )),
+            failover_threshold=dict(type="float", default=85.0),
+            holdout=dict(type="float", default=0.25),
+            min_positives=dict(type="int", default=50),
+            force=dict(type="bool", default=False),
+        ),
+        supports_check_mode=True,
+    )
+    p = module.params
+    try:
+        import numpy as np  # pylint: disable=import-outside-toplevel
+    except ImportError:
+        module.fail_json(msg="numpy is required on the controller: pip install -r requirements.txt")
+    try:
+        X, y, t, ttf, summary = load_data(p)
+        X = np.asarray(X, dtype=float)
+        y = np.asarray(y, dtype=int)
+        fp = model.training_fingerprint(X, y, t, p["holdout"], p["failover_threshold"])
+        existing = None
+        if os.path.exists(p["model_path"]) and os.path.exists(model.manifest_path(p["model_path"])):
+            try:
+                existing = model.FPSModel.load(p["model_path"]).manifest
+            except MirroringError:
+                existing = None  # unusable: replace it
+        summary = dict(summary, windows=int(len(y)), positives=int(y.sum()))
+        if existing is not None and existing.get("fingerprint") == fp and not p["force"]:
+            module.exit_json(changed=False, metrics=existing["metrics"], training=existing["training"],
+                             sha256=existing["sha256"], fingerprint=fp)
+        if module.check_mode:
+            module.exit_json(changed=True, training=summary, fingerprint=fp,
+                             msg="would train on %d windows (%d failures)" % (len(y), int(y.sum())))
+        estimator, manifest = model.train(X, y, t, ttf, summary, failover_threshold=p["failover_threshold"],
+                                          holdout=p["holdout"], min_positives=p["min_positives"])
+        manifest = model.save(estimator, manifest, p["model_path"])
+    except MirroringError as e:
+        module.fail_json(msg=str(e))
+    module.exit_json(changed=True, metrics=manifest["metrics"], training=manifest["training"], sha256=manifest["sha256"],
+                     fingerprint=manifest["fingerprint"])
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,23 @@
+#!/usr/bin/env bash
+# The README's test command: bootstrap, then ansible-test sanity, unit and
+# integration tests (pytest, against the real simulator, HAProxy and
+# PostgreSQL), and the molecule scenarios. Non-zero on any failure.
+set -euo pipefail
+ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+cd "$ROOT"
+bash scripts/bootstrap.sh
+
+echo "==> ansible-test sanity"
+bash scripts/sanity.sh
+
+echo "==> unit and integration tests"
+.venv/bin/python -m pytest tests/unit tests/integration -q
+
+scenarios=$(find extensions/molecule -mindepth 2 -maxdepth 2 -name molecule.yml 2>/dev/null | sort)
+if [ -n "$scenarios" ]; then
+  echo "==> molecule"
+  for s in $scenarios; do
+    name=$(basename "$(dirname "$s")")
+    (cd extensions && PATH="$ROOT/.venv/bin:$PATH" ../.venv/bin/molecule test -s "$name")
+  done
+fi

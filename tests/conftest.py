@@ -1,0 +1,64 @@
+"""Fixtures that start the real parts: the vCenter simulator, HAProxy and PostgreSQL.
+
+Each part runs in a temp dir and is stopped by its own PID when the test
+ends, whether it passed or not.
+"""
+from __future__ import annotations
+
+import os
+import sys
+
+import pytest
+
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+# the collection in place: ansible_collections/predictive/mirroring links to the root
+for path in (ROOT, os.path.join(ROOT, "tests"), os.path.join(ROOT, "tests", "unit")):
+    if path not in sys.path:
+        sys.path.insert(0, path)
+
+from rig.haproxy import HAProxy  # noqa: E402  pylint: disable=wrong-import-position
+from rig.postgres import PostgresCluster  # noqa: E402  pylint: disable=wrong-import-position
+from rig.simulator import Simulator  # noqa: E402  pylint: disable=wrong-import-position
+
+
+@pytest.fixture
+def simulator(tmp_path):
+    """A two-datacenter vCenter: DC0 (primary) and DC1 (secondary), 4 VMs in each."""
+    sim = Simulator(workdir=str(tmp_path / "sim"))
+    os.makedirs(sim.workdir)
+    sim.start()
+    try:
+        yield sim
+    finally:
+        sim.stop()
+
+
+@pytest.fixture
+def haproxy(tmp_path):
+    ha = HAProxy(workdir=str(tmp_path / "haproxy"))
+    os.makedirs(ha.workdir)
+    ha.start()
+    try:
+        yield ha
+    finally:
+        ha.stop()
+
+
+@pytest.fixture
+def postgres_pair():
+    """Two independent PostgreSQL clusters on loopback: primary and secondary site."""
+    # each cluster makes its own temp dir: pytest's tmp_path is closed to the postgres user
+    clusters = []
+    try:
+        for name in ("primary", "secondary"):
+            clusters.append(PostgresCluster(name))
+            clusters[-1].start()
+        yield tuple(clusters)
+    finally:
+        for c in clusters:
+            c.remove()
+
+
+@pytest.fixture
+def default_model():
+    return os.path.join(ROOT, "models", "default", "model.joblib")

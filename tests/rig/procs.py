@@ -1,0 +1,75 @@
+"""Process helpers shared by the rig's parts."""
+from __future__ import annotations
+
+import os
+import signal
+import socket
+import subprocess
+import time
+
+
+class RigError(RuntimeError):
+    """A part of the rig could not be started or stopped."""
+
+
+def free_port() -> int:
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def port_in_use(port: int, host: str = "127.0.0.1") -> bool:
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
+        s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        try:
+            s.bind((host, port))
+        except OSError:
+            return True
+    return False
+
+
+def wait_for(predicate, timeout: float, what: str, proc: subprocess.Popen | None = None, log: str | None = None):
+    """Poll predicate until it returns a true value; fail with the log's tail."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        value = predicate()
+        if value:
+            return value
+        if proc is not None and proc.poll() is not None:
+            raise RigError(f"{what}: process exited with {proc.returncode}{tail(log)}")
+        time.sleep(0.05)
+    raise RigError(f"{what}: not ready after {timeout:.0f}s{tail(log)}")
+
+
+def tail(path: str | None, lines: int = 15) -> str:
+    if not path or not os.path.exists(path):
+        return ""
+    with open(path, encoding="utf-8", errors="replace") as f:
+        text = f.read().splitlines()[-lines:]
+    return "\n" + "\n".join(text)
+
+
+def stop_pid(pid: int, timeout: float = 10.0) -> None:
+    """SIGTERM, then SIGKILL after timeout; ignores a PID already gone."""
+    try:
+        os.kill(pid, signal.SIGTERM)
+    except ProcessLookupError:
+        return
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        try:
+            done = os.waitpid(pid, os.WNOHANG)[0]
+            if done == pid:
+                return
+        except ChildProcessError:
+            # not our child: poll for existence
+            try:
+                os.kill(pid, 0)
+            except ProcessLookupError:
+                return
+        time.sleep(0.05)
+    try:
+        os.kill(pid, signal.SIGKILL)
+        os.waitpid(pid, 0)
+    except (ProcessLookupError, ChildProcessError):
+        pass

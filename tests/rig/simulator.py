@@ -1,0 +1,134 @@
+"""The vCenter simulator (tests/simulator, govmomi) and its control API."""
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import tempfile
+import urllib.error
+import urllib.parse
+import urllib.request
+
+from .procs import RigError, stop_pid, wait_for
+
+ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+DEFAULT_BINARY = os.path.join(ROOT, ".build", "fpssim")
+
+
+class ControlError(RuntimeError):
+    """The control API answered with an error status."""
+
+    def __init__(self, status: int, message: str):
+        super().__init__(f"HTTP {status}: {message}")
+        self.status = status
+        self.message = message
+
+
+class Simulator:
+    """One fpssim process: a vCenter with `datacenters` datacenters.
+
+    DC0 is the primary datacenter, DC1 the secondary. VMs are named
+    DC<d>_C<c>_RP0_VM<n>, hosts DC<d>_C<c>_H<n>.
+    """
+
+    def __init__(self, workdir: str | None = None, datacenters: int = 2, clusters: int = 1, hosts: int = 3,
+                 vms: int = 4, username: str = "user", password: str = "pass", binary: str = DEFAULT_BINARY,
+                 listen: str = "127.0.0.1:0"):
+        self.workdir = workdir or tempfile.mkdtemp(prefix="fpssim-")
+        self.args = ["-dc", str(datacenters), "-cluster", str(clusters), "-host", str(hosts), "-vm", str(vms),
+                     "-username", username, "-password", password, "-listen", listen]
+        self.username = username
+        self.password = password
+        self.binary = binary
+        self.proc: subprocess.Popen | None = None
+        self.state: dict = {}
+
+    # -- lifecycle -----------------------------------------------------------
+    def start(self, timeout: float = 120.0) -> "Simulator":
+        if not os.path.exists(self.binary):
+            raise RigError(f"simulator binary {self.binary} is missing: run scripts/bootstrap.sh")
+        state_file = os.path.join(self.workdir, "state.json")
+        cert = os.path.join(self.workdir, "vcenter.pem")
+        self.log = os.path.join(self.workdir, "fpssim.log")
+        with open(self.log, "wb") as log:
+            self.proc = subprocess.Popen(  # pylint: disable=consider-using-with
+                [self.binary, "-state-out", state_file, "-cert-out", cert] + self.args,
+                stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
+        wait_for(lambda: os.path.exists(state_file), timeout, "vCenter simulator", self.proc, self.log)
+        with open(state_file, encoding="utf-8") as f:
+            self.state = json.load(f)
+        return self
+
+    def stop(self) -> None:
+        if self.proc is not None:
+            stop_pid(self.proc.pid)
+            self.proc = None
+
+    def __enter__(self):
+        return self.start()
+
+    def __exit__(self, *exc):
+        self.stop()
+
+    # -- endpoints -----------------------------------------------------------
+    @property
+    def https_url(self) -> str:
+        return self.state["sdk_https"]
+
+    @property
+    def http_url(self) -> str:
+        return self.state["sdk_http"]
+
+    @property
+    def cert(self) -> str:
+        return self.state["cert"]
+
+    def hostport(self, scheme: str = "https") -> tuple[str, int]:
+        u = urllib.parse.urlparse(self.https_url if scheme == "https" else self.http_url)
+        return u.hostname, u.port
+
+    def connection(self, scheme: str = "https") -> dict:
+        """Connection options as the collection's plugins take them."""
+        host, port = self.hostport(scheme)
+        return {"hostname": host, "port": port, "username": self.username, "password": self.password,
+                "validate_certs": scheme == "https", "ca_path": self.cert if scheme == "https" else None,
+                "protocol": scheme}
+
+    def env(self) -> dict:
+        """The VMWARE_* variables AWX's VMware credential would inject."""
+        host, port = self.hostport()
+        return {"VMWARE_HOST": host, "VMWARE_PORT": str(port), "VMWARE_USER": self.username,
+                "VMWARE_PASSWORD": self.password, "VMWARE_VALIDATE_CERTS": "true", "VMWARE_CA_PATH": self.cert}
+
+    # -- control API ---------------------------------------------------------
+    def control(self, method: str, path: str, body=None):
+        data = None if body is None else json.dumps(body).encode()
+        req = urllib.request.Request(self.state["control"] + path, data=data, method=method,
+                                     headers={"Content-Type": "application/json"})
+        try:
+            with urllib.request.urlopen(req, timeout=30) as resp:
+                return json.load(resp)
+        except urllib.error.HTTPError as e:
+            try:
+                message = json.load(e).get("error", "")
+            except ValueError:
+                message = e.reason
+            raise ControlError(e.code, message) from None
+
+    def vms(self) -> list[dict]:
+        return self.control("GET", "/vms")
+
+    def set_perf(self, entity: str, counters: dict[str, list[int]]):
+        return self.control("PUT", "/perf", {"entity": entity, "counters": counters})
+
+    def clear_perf(self, entity: str):
+        return self.control("DELETE", "/perf?entity=" + urllib.parse.quote(entity))
+
+    def post_event(self, entity: str, event_type: str, message: str = ""):
+        return self.control("POST", "/events", {"entity": entity, "type": event_type, "message": message})
+
+    def fail(self, entity: str):
+        return self.control("POST", "/fail", {"entity": entity, "action": "fail"})
+
+    def recover(self, entity: str):
+        return self.control("POST", "/fail", {"entity": entity, "action": "recover"})

@@ -1,0 +1,682 @@
+// Command fpssim is the vCenter simulator the predictive.mirroring tests and
+// demo run against: govmomi's simulator (Debian golang-github-vmware-govmomi-dev)
+// with a fleet in several datacenters, served over https (own self-signed
+// certificate, written out so clients can verify it) and plain http, plus a
+// small JSON control API to set performance series, post events and fail
+// entities.
+package main
+
+import (
+	"context"
+	"crypto/ecdsa"
+	"crypto/elliptic"
+	"crypto/rand"
+	"crypto/tls"
+	"crypto/x509"
+	"crypto/x509/pkix"
+	"encoding/json"
+	"encoding/pem"
+	"flag"
+	"fmt"
+	"math/big"
+	"net"
+	"net/http"
+	"net/url"
+	"os"
+	"os/signal"
+	"reflect"
+	"sort"
+	"strings"
+	"sync"
+	"syscall"
+	"time"
+
+	"github.com/vmware/govmomi"
+	"github.com/vmware/govmomi/event"
+	"github.com/vmware/govmomi/object"
+	"github.com/vmware/govmomi/simulator"
+	"github.com/vmware/govmomi/vim25/methods"
+	"github.com/vmware/govmomi/vim25/mo"
+	"github.com/vmware/govmomi/vim25/soap"
+	"github.com/vmware/govmomi/vim25/types"
+)
+
+// realtimeSamples is what a real vCenter keeps at the 20 s interval: one hour.
+const realtimeSamples = 180
+
+// perfManager wraps the simulator's PerformanceManager (as govmomi's
+// example_extend_test.go wraps a VM): entities with a series set through the
+// control API return it; the others keep govmomi's canned data. Samples are
+// returned oldest first, as vCenter does.
+type perfManager struct {
+	*simulator.PerformanceManager
+
+	mu      sync.RWMutex
+	series  map[string]map[int32][]int64 // moid -> counter key -> values, oldest first
+	counter map[string]int32             // "cpu.usage.average" -> key
+}
+
+func newPerfManager(pm *simulator.PerformanceManager) *perfManager {
+	p := &perfManager{PerformanceManager: pm, series: map[string]map[int32][]int64{}, counter: map[string]int32{}}
+	for _, c := range pm.PerfCounter {
+		name := fmt.Sprintf("%s.%s.%s", c.GroupInfo.GetElementDescription().Key, c.NameInfo.GetElementDescription().Key, c.RollupType)
+		p.counter[name] = c.Key
+	}
+	return p
+}
+
+// Get lets the PropertyCollector see through the wrapper to the mo type.
+func (p *perfManager) Get() mo.Reference { return p.PerformanceManager }
+
+func (p *perfManager) QueryPerf(ctx *simulator.Context, req *types.QueryPerf) soap.HasFault {
+	for i := range req.QuerySpec {
+		if req.QuerySpec[i].MaxSample <= 0 || req.QuerySpec[i].MaxSample > realtimeSamples {
+			req.QuerySpec[i].MaxSample = realtimeSamples
+		}
+	}
+	res := p.PerformanceManager.QueryPerf(ctx, req)
+	body, ok := res.(*methods.QueryPerfBody)
+	if !ok || body.Fault_ != nil || body.Res == nil {
+		return res
+	}
+	p.mu.RLock()
+	defer p.mu.RUnlock()
+	for i, qs := range req.QuerySpec {
+		em, ok := body.Res.Returnval[i].(*types.PerfEntityMetric)
+		if !ok {
+			continue
+		}
+		reverseSamples(em)
+		alignSamples(em)
+		set := p.series[qs.Entity.Value]
+		if set == nil {
+			continue
+		}
+		n := len(em.SampleInfo)
+		for _, v := range em.Value {
+			s, ok := v.(*types.PerfMetricIntSeries)
+			if !ok {
+				continue
+			}
+			if vals, ok := set[s.Id.CounterId]; ok {
+				s.Value = lastN(vals, n)
+			}
+		}
+	}
+	return body
+}
+
+// reverseSamples puts the canned series (newest first) into vCenter's order.
+func reverseSamples(em *types.PerfEntityMetric) {
+	si := em.SampleInfo
+	for a, b := 0, len(si)-1; a < b; a, b = a+1, b-1 {
+		si[a], si[b] = si[b], si[a]
+	}
+	for _, v := range em.Value {
+		if s, ok := v.(*types.PerfMetricIntSeries); ok {
+			x := s.Value
+			for a, b := 0, len(x)-1; a < b; a, b = a+1, b-1 {
+				x[a], x[b] = x[b], x[a]
+			}
+		}
+	}
+}
+
+// alignSamples puts timestamps on interval boundaries, as vCenter's are, so
+// that the same sample keeps the same timestamp from one query to the next.
+func alignSamples(em *types.PerfEntityMetric) {
+	n := len(em.SampleInfo)
+	if n == 0 {
+		return
+	}
+	interval := time.Duration(em.SampleInfo[n-1].Interval) * time.Second
+	if interval <= 0 {
+		return
+	}
+	last := em.SampleInfo[n-1].Timestamp.Truncate(interval)
+	for i := range em.SampleInfo {
+		em.SampleInfo[i].Timestamp = last.Add(-time.Duration(n-1-i) * interval)
+	}
+}
+
+// lastN returns the newest n values; a shorter series is held at its first
+// value before it starts, so values and timestamps stay aligned.
+func lastN(vals []int64, n int) []int64 {
+	out := make([]int64, n)
+	if len(vals) == 0 {
+		return out
+	}
+	for i := 0; i < n; i++ {
+		j := len(vals) - n + i
+		if j < 0 {
+			j = 0
+		}
+		out[i] = vals[j]
+	}
+	return out
+}
+
+type sim struct {
+	perf   *perfManager
+	client *govmomi.Client
+	ctx    context.Context
+}
+
+type apiError struct {
+	code int
+	msg  string
+}
+
+func (e *apiError) Error() string { return e.msg }
+
+func fail(code int, format string, a ...interface{}) error {
+	return &apiError{code, fmt.Sprintf(format, a...)}
+}
+
+var vmOrHost = []string{"VirtualMachine", "HostSystem"}
+
+// find resolves a VM or host by moid or by name.
+func (s *sim) find(id string) (mo.Entity, error) {
+	return s.findOf(id, vmOrHost)
+}
+
+// findOf resolves an entity of one of kinds by moid or by name.
+func (s *sim) findOf(id string, kinds []string) (mo.Entity, error) {
+	what := strings.Join(kinds, " or ")
+	if id == "" {
+		return nil, fail(400, "missing entity (a %s name or moid)", what)
+	}
+	for _, kind := range kinds {
+		if obj := simulator.Map.Get(types.ManagedObjectReference{Type: kind, Value: id}); obj != nil {
+			return obj.(mo.Entity), nil
+		}
+	}
+	for _, kind := range kinds {
+		for _, e := range simulator.Map.All(kind) {
+			if e.Entity().Name == id {
+				return e, nil
+			}
+		}
+	}
+	return nil, fail(404, "no %s named or with moid %q", what, id)
+}
+
+type perfRequest struct {
+	Entity   string             `json:"entity"`
+	Counters map[string][]int64 `json:"counters"`
+}
+
+func (s *sim) setPerf(r *perfRequest) (interface{}, error) {
+	e, err := s.find(r.Entity)
+	if err != nil {
+		return nil, err
+	}
+	if len(r.Counters) == 0 {
+		return nil, fail(400, "no counters given: send {\"counters\": {\"cpu.usage.average\": [..]}}")
+	}
+	set := map[int32][]int64{}
+	for name, vals := range r.Counters {
+		key, ok := s.perf.counter[name]
+		if !ok {
+			return nil, fail(400, "unknown performance counter %q (expected group.name.rollup, e.g. cpu.usage.average)", name)
+		}
+		if len(vals) == 0 {
+			return nil, fail(400, "counter %q: empty series", name)
+		}
+		set[key] = append([]int64(nil), vals...)
+	}
+	moid := e.Reference().Value
+	s.perf.mu.Lock()
+	if s.perf.series[moid] == nil {
+		s.perf.series[moid] = map[int32][]int64{}
+	}
+	for k, v := range set {
+		s.perf.series[moid][k] = v
+	}
+	s.perf.mu.Unlock()
+	return map[string]interface{}{"entity": moid, "counters": len(set)}, nil
+}
+
+func (s *sim) clearPerf(id string) (interface{}, error) {
+	e, err := s.find(id)
+	if err != nil {
+		return nil, err
+	}
+	s.perf.mu.Lock()
+	delete(s.perf.series, e.Reference().Value)
+	s.perf.mu.Unlock()
+	return map[string]interface{}{"entity": e.Reference().Value, "cleared": true}, nil
+}
+
+type eventRequest struct {
+	Entity  string `json:"entity"`
+	Type    string `json:"type"`
+	Message string `json:"message"`
+}
+
+// eventArgs fills the entity arguments vCenter sets on an event: the VM, its
+// host, compute resource and datacenter, so that queries by any of them match.
+func eventArgs(e mo.Entity, ev *types.Event) {
+	var hostRef *types.ManagedObjectReference
+	switch x := e.(type) {
+	case *simulator.Datacenter:
+		ev.Datacenter = &types.DatacenterEventArgument{EntityEventArgument: types.EntityEventArgument{Name: x.Name}, Datacenter: x.Self}
+		return
+	case *simulator.ClusterComputeResource:
+		ev.ComputeResource = &types.ComputeResourceEventArgument{EntityEventArgument: types.EntityEventArgument{Name: x.Name}, ComputeResource: x.Self}
+		ev.Datacenter = datacenterOf(x)
+		return
+	case *simulator.VirtualMachine:
+		ev.Vm = &types.VmEventArgument{EntityEventArgument: types.EntityEventArgument{Name: x.Name}, Vm: x.Self}
+		hostRef = x.Runtime.Host
+	case *simulator.HostSystem:
+		hostRef = &x.Self
+	}
+	if hostRef == nil {
+		return
+	}
+	h, ok := simulator.Map.Get(*hostRef).(*simulator.HostSystem)
+	if !ok {
+		return
+	}
+	ev.Host = &types.HostEventArgument{EntityEventArgument: types.EntityEventArgument{Name: h.Name}, Host: h.Self}
+	if h.Parent != nil {
+		if cr, ok := simulator.Map.Get(*h.Parent).(mo.Entity); ok {
+			ev.ComputeResource = &types.ComputeResourceEventArgument{EntityEventArgument: types.EntityEventArgument{Name: cr.Entity().Name}, ComputeResource: cr.Reference()}
+		}
+	}
+	ev.Datacenter = datacenterOf(h)
+}
+
+// datacenterOf walks up the inventory to the entity's datacenter.
+func datacenterOf(e mo.Entity) *types.DatacenterEventArgument {
+	for e != nil {
+		parent := e.Entity().Parent
+		if parent == nil {
+			return nil
+		}
+		if dc, ok := simulator.Map.Get(*parent).(*simulator.Datacenter); ok {
+			return &types.DatacenterEventArgument{EntityEventArgument: types.EntityEventArgument{Name: dc.Name}, Datacenter: dc.Self}
+		}
+		next, ok := simulator.Map.Get(*parent).(mo.Entity)
+		if !ok {
+			return nil
+		}
+		e = next
+	}
+	return nil
+}
+
+func (s *sim) postEvent(r *eventRequest) (interface{}, error) {
+	e, err := s.findOf(r.Entity, []string{"VirtualMachine", "HostSystem", "ClusterComputeResource", "Datacenter"})
+	if err != nil {
+		return nil, err
+	}
+	ev, err := newEvent(r.Type)
+	if err != nil {
+		return nil, err
+	}
+	base := ev.GetEvent()
+	eventArgs(e, base)
+	base.FullFormattedMessage = r.Message
+	if r.Message == "" {
+		base.FullFormattedMessage = fmt.Sprintf("%s on %s", r.Type, e.Entity().Name)
+	}
+	fillFaults(reflect.ValueOf(ev).Elem(), base.FullFormattedMessage)
+	if err := event.NewManager(s.client.Client).PostEvent(s.ctx, ev); err != nil {
+		return nil, fail(500, "PostEvent %s on %s: %v", r.Type, e.Entity().Name, err)
+	}
+	return map[string]interface{}{"entity": e.Reference().Value, "type": r.Type}, nil
+}
+
+// newEvent makes any vSphere event type by name through govmomi's type registry.
+func newEvent(name string) (types.BaseEvent, error) {
+	if name == "" {
+		return nil, fail(400, "missing event type (e.g. HostConnectionLostEvent)")
+	}
+	t, ok := types.TypeFunc()(name)
+	if !ok {
+		return nil, fail(400, "unknown event type %q", name)
+	}
+	ev, ok := reflect.New(t).Interface().(types.BaseEvent)
+	if !ok || !strings.HasSuffix(name, "Event") {
+		return nil, fail(400, "%q is not a vSphere event type", name)
+	}
+	return ev, nil
+}
+
+// fillFaults sets the mandatory LocalizedMethodFault fields some events carry
+// (VmFailedToPowerOnEvent.Reason, ...): SOAP clients reject them empty.
+func fillFaults(v reflect.Value, msg string) {
+	faultType := reflect.TypeOf(types.LocalizedMethodFault{})
+	for i := 0; i < v.NumField(); i++ {
+		f := v.Field(i)
+		switch {
+		case f.Type() == faultType:
+			f.Set(reflect.ValueOf(types.LocalizedMethodFault{Fault: &types.SystemError{Reason: msg}, LocalizedMessage: msg}))
+		case f.Kind() == reflect.Struct && v.Type().Field(i).Anonymous:
+			fillFaults(f, msg)
+		}
+	}
+}
+
+type failRequest struct {
+	Entity string `json:"entity"`
+	// Action: "fail" (VM powered off by the fault / host stops responding) or "recover".
+	Action string `json:"action"`
+}
+
+func (s *sim) failEntity(r *failRequest) (interface{}, error) {
+	e, err := s.find(r.Entity)
+	if err != nil {
+		return nil, err
+	}
+	if r.Action == "" {
+		r.Action = "fail"
+	}
+	if r.Action != "fail" && r.Action != "recover" {
+		return nil, fail(400, "unknown action %q (fail or recover)", r.Action)
+	}
+	switch x := e.(type) {
+	case *simulator.VirtualMachine:
+		vm := object.NewVirtualMachine(s.client.Client, x.Self)
+		state, err := vm.PowerState(s.ctx)
+		if err != nil {
+			return nil, fail(500, "read power state of %s: %v", x.Name, err)
+		}
+		var task *object.Task
+		if r.Action == "fail" && state == types.VirtualMachinePowerStatePoweredOn {
+			task, err = vm.PowerOff(s.ctx)
+		} else if r.Action == "recover" && state != types.VirtualMachinePowerStatePoweredOn {
+			task, err = vm.PowerOn(s.ctx)
+		}
+		if err == nil && task != nil {
+			err = task.Wait(s.ctx)
+		}
+		if err != nil {
+			return nil, fail(500, "%s %s: %v", r.Action, x.Name, err)
+		}
+		if r.Action == "fail" {
+			_, _ = s.postEvent(&eventRequest{Entity: x.Self.Value, Type: "VmFailedOverEvent", Message: "Simulated failure: " + x.Name + " lost power"})
+		}
+		state, _ = vm.PowerState(s.ctx)
+		return map[string]interface{}{"entity": x.Self.Value, "power_state": state}, nil
+	case *simulator.HostSystem:
+		cs := types.HostSystemConnectionStateNotResponding
+		vmcs := types.VirtualMachineConnectionStateDisconnected
+		if r.Action == "recover" {
+			cs = types.HostSystemConnectionStateConnected
+			vmcs = types.VirtualMachineConnectionStateConnected
+		}
+		simulator.Map.WithLock(x, func() {
+			simulator.Map.Update(x, []types.PropertyChange{{Name: "runtime.connectionState", Val: cs}, {Name: "summary.runtime.connectionState", Val: cs}})
+		})
+		for _, ref := range x.Vm {
+			if vm, ok := simulator.Map.Get(ref).(*simulator.VirtualMachine); ok {
+				simulator.Map.WithLock(vm, func() {
+					simulator.Map.Update(vm, []types.PropertyChange{{Name: "runtime.connectionState", Val: vmcs}, {Name: "summary.runtime.connectionState", Val: vmcs}})
+				})
+			}
+		}
+		if r.Action == "fail" {
+			_, _ = s.postEvent(&eventRequest{Entity: x.Self.Value, Type: "HostConnectionLostEvent", Message: "Simulated failure: host " + x.Name + " stopped responding"})
+		}
+		return map[string]interface{}{"entity": x.Self.Value, "connection_state": cs}, nil
+	}
+	return nil, fail(400, "%s is neither a VM nor a host", r.Entity)
+}
+
+type vmInfo struct {
+	Name       string `json:"name"`
+	Moid       string `json:"moid"`
+	Host       string `json:"host"`
+	PowerState string `json:"power_state"`
+}
+
+func (s *sim) listVMs() (interface{}, error) {
+	var out []vmInfo
+	for _, e := range simulator.Map.All("VirtualMachine") {
+		vm := e.(*simulator.VirtualMachine)
+		host := ""
+		if vm.Runtime.Host != nil {
+			if h, ok := simulator.Map.Get(*vm.Runtime.Host).(*simulator.HostSystem); ok {
+				host = h.Name
+			}
+		}
+		out = append(out, vmInfo{vm.Name, vm.Self.Value, host, string(vm.Runtime.PowerState)})
+	}
+	sort.Slice(out, func(i, j int) bool { return out[i].Name < out[j].Name })
+	return out, nil
+}
+
+func (s *sim) handler() http.Handler {
+	mux := http.NewServeMux()
+	reply := func(w http.ResponseWriter, v interface{}, err error) {
+		w.Header().Set("Content-Type", "application/json")
+		if err != nil {
+			code := 500
+			if ae, ok := err.(*apiError); ok {
+				code = ae.code
+			}
+			w.WriteHeader(code)
+			_ = json.NewEncoder(w).Encode(map[string]string{"error": err.Error()})
+			return
+		}
+		_ = json.NewEncoder(w).Encode(v)
+	}
+	decode := func(r *http.Request, v interface{}) error {
+		dec := json.NewDecoder(r.Body)
+		dec.DisallowUnknownFields()
+		if err := dec.Decode(v); err != nil {
+			return fail(400, "bad JSON body: %v", err)
+		}
+		return nil
+	}
+	method := func(m string, f func(w http.ResponseWriter, r *http.Request)) func(http.ResponseWriter, *http.Request) {
+		return func(w http.ResponseWriter, r *http.Request) {
+			if r.Method != m {
+				reply(w, nil, fail(405, "%s wants %s", r.URL.Path, m))
+				return
+			}
+			f(w, r)
+		}
+	}
+	mux.HandleFunc("/health", method("GET", func(w http.ResponseWriter, r *http.Request) {
+		reply(w, map[string]bool{"ok": true}, nil)
+	}))
+	mux.HandleFunc("/vms", method("GET", func(w http.ResponseWriter, r *http.Request) {
+		v, err := s.listVMs()
+		reply(w, v, err)
+	}))
+	mux.HandleFunc("/perf", func(w http.ResponseWriter, r *http.Request) {
+		switch r.Method {
+		case "PUT", "POST":
+			var req perfRequest
+			if err := decode(r, &req); err != nil {
+				reply(w, nil, err)
+				return
+			}
+			v, err := s.setPerf(&req)
+			reply(w, v, err)
+		case "DELETE":
+			v, err := s.clearPerf(r.URL.Query().Get("entity"))
+			reply(w, v, err)
+		default:
+			reply(w, nil, fail(405, "/perf wants PUT or DELETE"))
+		}
+	})
+	mux.HandleFunc("/events", method("POST", func(w http.ResponseWriter, r *http.Request) {
+		var req eventRequest
+		if err := decode(r, &req); err != nil {
+			reply(w, nil, err)
+			return
+		}
+		v, err := s.postEvent(&req)
+		reply(w, v, err)
+	}))
+	mux.HandleFunc("/fail", method("POST", func(w http.ResponseWriter, r *http.Request) {
+		var req failRequest
+		if err := decode(r, &req); err != nil {
+			reply(w, nil, err)
+			return
+		}
+		v, err := s.failEntity(&req)
+		reply(w, v, err)
+	}))
+	return mux
+}
+
+// selfSignedCert makes a certificate for the loopback addresses, so clients
+// can verify TLS against the PEM file it is written to.
+func selfSignedCert() (tls.Certificate, []byte, error) {
+	key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
+	if err != nil {
+		return tls.Certificate{}, nil, err
+	}
+	tmpl := &x509.Certificate{
+		SerialNumber:          big.NewInt(time.Now().UnixNano()),
+		Subject:               pkix.Name{CommonName: "fpssim", Organization: []string{"predictive.mirroring test vCenter"}},
+		NotBefore:             time.Now().Add(-time.Hour),
+		NotAfter:              time.Now().Add(30 * 24 * time.Hour),
+		KeyUsage:              x509.KeyUsageDigitalSignature | x509.KeyUsageCertSign,
+		ExtKeyUsage:           []x509.ExtKeyUsage{x509.ExtKeyUsageServerAuth},
+		BasicConstraintsValid: true,
+		IsCA:                  true,
+		DNSNames:              []string{"localhost"},
+		IPAddresses:           []net.IP{net.ParseIP("127.0.0.1"), net.ParseIP("::1")},
+	}
+	der, err := x509.CreateCertificate(rand.Reader, tmpl, tmpl, &key.PublicKey, key)
+	if err != nil {
+		return tls.Certificate{}, nil, err
+	}
+	certPEM := pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: der})
+	keyDER, err := x509.MarshalECPrivateKey(key)
+	if err != nil {
+		return tls.Certificate{}, nil, err
+	}
+	keyPEM := pem.EncodeToMemory(&pem.Block{Type: "EC PRIVATE KEY", Bytes: keyDER})
+	cert, err := tls.X509KeyPair(certPEM, keyPEM)
+	return cert, certPEM, err
+}
+
+// listen binds an address now, so a port already taken is reported plainly.
+func listen(what, addr string) net.Listener {
+	l, err := net.Listen("tcp", addr)
+	if err != nil {
+		fmt.Fprintf(os.Stderr, "fpssim: cannot listen for %s on %s: %v\n", what, addr, err)
+		os.Exit(2)
+	}
+	return l
+}
+
+func main() {
+	var (
+		httpsAddr   = flag.String("listen", "127.0.0.1:0", "address of the https SDK endpoint")
+		httpAddr    = flag.String("http-listen", "127.0.0.1:0", "address of the plain http SDK endpoint (empty: none)")
+		controlAddr = flag.String("control", "127.0.0.1:0", "address of the JSON control API")
+		dc          = flag.Int("dc", 2, "datacenters (DC0 is the primary, DC1 the secondary)")
+		clusters    = flag.Int("cluster", 1, "clusters per datacenter")
+		hosts       = flag.Int("host", 3, "hosts per cluster")
+		vms         = flag.Int("vm", 4, "VMs per cluster resource pool")
+		ds          = flag.Int("ds", 1, "datastores")
+		user        = flag.String("username", "user", "login user")
+		pass        = flag.String("password", "pass", "login password")
+		certOut     = flag.String("cert-out", "", "write the TLS certificate (PEM) here")
+		stateOut    = flag.String("state-out", "", "write the endpoints (JSON) here once serving")
+	)
+	flag.Parse()
+
+	// Bind every port first: a taken port is an error, not a panic.
+	httpsL := listen("https SDK", *httpsAddr)
+	var httpL net.Listener
+	if *httpAddr != "" {
+		httpL = listen("http SDK", *httpAddr)
+	}
+	controlL := listen("control API", *controlAddr)
+	httpsHost := httpsL.Addr().String()
+	httpsL.Close()
+
+	model := simulator.VPX()
+	model.Datacenter = *dc
+	model.Cluster = *clusters
+	model.ClusterHost = *hosts
+	model.Host = 0
+	model.Machine = *vms
+	model.Datastore = *ds
+	model.Portgroup = 1
+	if err := model.Create(); err != nil {
+		fmt.Fprintf(os.Stderr, "fpssim: creating the inventory: %v\n", err)
+		os.Exit(1)
+	}
+	defer model.Remove()
+
+	cert, certPEM, err := selfSignedCert()
+	if err != nil {
+		fmt.Fprintf(os.Stderr, "fpssim: certificate: %v\n", err)
+		os.Exit(1)
+	}
+	if *certOut != "" {
+		if err := os.WriteFile(*certOut, certPEM, 0o644); err != nil {
+			fmt.Fprintf(os.Stderr, "fpssim: %v\n", err)
+			os.Exit(1)
+		}
+	}
+
+	pm := simulator.Map.Get(*model.ServiceContent.PerfManager).(*simulator.PerformanceManager)
+	perf := newPerfManager(pm)
+	simulator.Map.Put(perf)
+
+	model.Service.TLS = &tls.Config{Certificates: []tls.Certificate{cert}}
+	model.Service.Listen = &url.URL{Host: httpsHost, User: url.UserPassword(*user, *pass)}
+	server := model.Service.NewServer()
+	defer server.Close()
+
+	sdkHTTP := ""
+	if httpL != nil {
+		go func() { _ = http.Serve(httpL, model.Service.ServeMux) }()
+		sdkHTTP = "http://" + httpL.Addr().String() + "/sdk"
+	}
+
+	ctx := context.Background()
+	// The control API acts through the SDK like any client, over plain http
+	// when it can, so its events and power operations go through the
+	// simulator's own handlers and locks.
+	u := *server.URL
+	u.User = url.UserPassword(*user, *pass)
+	client, err := govmomi.NewClient(ctx, &u, true)
+	if err != nil {
+		fmt.Fprintf(os.Stderr, "fpssim: control client login: %v\n", err)
+		os.Exit(1)
+	}
+	s := &sim{perf: perf, client: client, ctx: ctx}
+	go func() { _ = http.Serve(controlL, s.handler()) }()
+
+	count := model.Count()
+	state := map[string]interface{}{
+		"sdk_https":   "https://" + httpsHost + "/sdk",
+		"sdk_http":    sdkHTTP,
+		"control":     "http://" + controlL.Addr().String(),
+		"username":    *user,
+		"cert":        *certOut,
+		"pid":         os.Getpid(),
+		"datacenters": count.Datacenter,
+		"hosts":       count.Host,
+		"vms":         count.Machine,
+	}
+	blob, _ := json.Marshal(state)
+	if *stateOut != "" {
+		tmp := *stateOut + ".tmp"
+		if err := os.WriteFile(tmp, blob, 0o600); err == nil {
+			err = os.Rename(tmp, *stateOut)
+		}
+		if err != nil {
+			fmt.Fprintf(os.Stderr, "fpssim: %v\n", err)
+			os.Exit(1)
+		}
+	}
+	fmt.Println(string(blob))
+
+	sig := make(chan os.Signal, 1)
+	signal.Notify(sig, syscall.SIGINT, syscall.SIGTERM)
+	<-sig
+}

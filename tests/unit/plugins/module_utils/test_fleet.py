@@ -1,0 +1,67 @@
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from ansible_collections.predictive.mirroring.plugins.module_utils import fleet, telemetry
+
+
+def small(seed):
+    return fleet.bootstrap_set(seed=seed, n_vms=200, days=6, windows=3000)
+
+
+def test_same_seed_same_set():
+    a, b = small(7), small(7)
+    assert np.array_equal(a["X"], b["X"]) and np.array_equal(a["y"], b["y"])
+    assert a["summary"] == b["summary"]
+
+
+def test_other_seed_other_set():
+    assert not np.array_equal(small(7)["X"], small(8)["X"])
+
+
+def test_set_is_time_ordered_labelled_and_consistent():
+    d = small(3)
+    assert d["X"].shape == (3000, len(telemetry.FEATURE_NAMES))
+    assert np.all(np.diff(d["time_h"]) >= 0)
+    horizon = d["summary"]["horizon_hours"]
+    assert np.array_equal(d["y"], (d["time_to_failure_h"] <= horizon).astype(int))
+    assert d["summary"]["positives"] == int(d["y"].sum())
+
+
+def test_hazard_grows_with_every_mode():
+    zero = {m: np.zeros(1) for m in fleet.MODES}
+    base = fleet.hazard(zero)[0]
+    assert base == pytest.approx(fleet.BACKGROUND_HAZARD)
+    for mode in fleet.MODES:
+        sev = dict(zero, **{mode: np.array([0.5])})
+        high = dict(zero, **{mode: np.array([1.0])})
+        assert base < fleet.hazard(sev)[0] < fleet.hazard(high)[0]
+
+
+def test_degrading_vms_fail_more_often_than_healthy_ones():
+    d = fleet.bootstrap_set(seed=11, n_vms=400, days=10, windows=20000)
+    disk = d["X"][:, telemetry.FEATURE_NAMES.index("disk_latency_ms_mean")]
+    assert d["y"][disk > 30].mean() > 10 * d["y"][disk < 8].mean()
+
+
+def test_scenario_series_in_vsphere_units_and_reproducible():
+    a = fleet.scenario_series("degrading_disk", 0.9, seed=1)
+    assert set(a) == set(telemetry.COUNTERS)
+    assert all(isinstance(v, int) for v in a["disk.maxTotalLatency.latest"])
+    assert a == fleet.scenario_series("degrading_disk", 0.9, seed=1)
+    healthy = fleet.scenario_series("healthy", 0.0, seed=1)
+    assert np.mean(a["disk.maxTotalLatency.latest"]) > 10 * np.mean(healthy["disk.maxTotalLatency.latest"])
+
+
+@pytest.mark.parametrize("scenario, severity", [("nope", 0.5), ("healthy", 1.5), ("healthy", -0.1)])
+def test_scenario_rejects_bad_input(scenario, severity):
+    with pytest.raises(ValueError):
+        fleet.scenario_series(scenario, severity)
+
+
+def test_scenario_events_grow_with_severity():
+    low = fleet.scenario_events("degrading_disk", 0.1, seed=2)
+    high = fleet.scenario_events("degrading_disk", 1.0, seed=2)
+    assert len(high["vm"]) > len(low["vm"])
+    assert fleet.scenario_events("host_fault", 1.0, seed=2)["host"]

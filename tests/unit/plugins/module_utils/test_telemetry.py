@@ -1,0 +1,85 @@
+from __future__ import annotations
+
+import datetime
+
+import numpy as np
+import pytest
+
+from ansible_collections.predictive.mirroring.plugins.module_utils import telemetry
+
+NOW = datetime.datetime(2026, 11, 26, 12, 0, tzinfo=datetime.timezone.utc)
+
+
+def raw(n=2, samples=None, **kw):
+    base = {"interval": 20, "samples": samples or {}, "num_cpu": [2] * n, "uptime_seconds": [86400.0] * n,
+            "host_connected": [1.0] * n, "host_health": [0.0] * n, "events": {}}
+    base.update(kw)
+    return base
+
+
+def col(X, name):
+    return X[:, telemetry.FEATURE_NAMES.index(name)]
+
+
+def test_feature_order_is_fixed_and_complete():
+    X, missing = telemetry.features(raw(samples={c: np.full((2, 5), 100.0) for c in telemetry.COUNTERS}))
+    assert X.shape == (2, len(telemetry.FEATURE_NAMES))
+    assert missing == [[], []]
+    assert np.isfinite(X).all()
+
+
+def test_missing_counter_is_imputed_and_flagged_never_a_crash():
+    samples = {"cpu.usage.average": np.array([[2000.0, 2200, 2100], [np.nan, np.nan, np.nan]])}
+    X, missing = telemetry.features(raw(samples=samples, uptime_seconds=[86400.0, float("nan")]))
+    assert np.isfinite(X).all()
+    assert col(X, "cpu_usage_pct_mean")[0] == pytest.approx(21.0)
+    assert col(X, "cpu_usage_pct_mean")[1] == telemetry.IMPUTE["cpu_usage_pct_mean"]
+    assert col(X, "disk_latency_ms_mean")[0] == telemetry.IMPUTE["disk_latency_ms_mean"]
+    assert "cpu.usage.average" in missing[1] and "uptime" in missing[1]
+    assert "cpu.usage.average" not in missing[0]
+    # every counter but cpu is missing on VM 0; all counters and uptime on VM 1
+    assert col(X, "missing_counters").tolist() == [len(telemetry.COUNTERS) - 1, len(telemetry.COUNTERS) + 1]
+
+
+def test_units_are_converted_from_vsphere():
+    samples = {"cpu.ready.summation": np.full((1, 3), 400.0),  # 400 ms of 20 s on 2 vCPUs = 1 %
+               "mem.vmmemctl.average": np.full((1, 3), 2048.0),  # KB
+               "mem.usage.average": np.full((1, 3), 5000.0)}
+    X = telemetry.features(raw(n=1, samples=samples))[0]
+    assert col(X, "cpu_ready_pct_mean")[0] == pytest.approx(1.0)
+    assert col(X, "mem_balloon_mb_mean")[0] == pytest.approx(2.0)
+    assert col(X, "mem_usage_pct_mean")[0] == pytest.approx(50.0)
+
+
+def test_slope_is_per_hour_and_ignores_gaps():
+    # +1 ms per 20 s sample = +180 ms per hour, with a hole in the middle
+    disk = np.array([[1.0, 2.0, np.nan, 4.0, 5.0, 6.0]])
+    X = telemetry.features(raw(n=1, samples={"disk.maxTotalLatency.latest": disk}))[0]
+    assert col(X, "disk_latency_ms_slope_per_h")[0] == pytest.approx(180.0)
+
+
+def test_pad_series_right_aligns_newest_and_drops_negative_samples():
+    out = telemetry.pad_series([[1, 2, 3], [], [5, -1, 7, 8, 9, 10]], 4)
+    assert np.isnan(out[0, 0]) and out[0, 1:].tolist() == [1, 2, 3]
+    assert np.isnan(out[1]).all()
+    assert out[2].tolist() == [7, 8, 9, 10]
+    assert np.isnan(telemetry.pad_series([[-1, 4]], 2)[0, 0])
+
+
+def test_event_windows_and_levels():
+    vms = [{"moid": "vm-1", "host_moid": "host-1", "cluster_moid": "c-1", "datacenter_moid": "dc-1"},
+           {"moid": "vm-2", "host_moid": "host-2", "cluster_moid": "c-1", "datacenter_moid": "dc-1"}]
+    hour = datetime.timedelta(hours=1)
+    events = [
+        {"type": "GeneralVmErrorEvent", "created": NOW - hour, "vm": "vm-1", "host": "host-1", "cluster": "c-1", "datacenter": "dc-1"},
+        {"type": "GeneralVmWarningEvent", "created": NOW - hour, "vm": "vm-1", "host": "host-1", "cluster": "c-1", "datacenter": "dc-1"},
+        {"type": "GeneralVmErrorEvent", "created": NOW - 30 * hour, "vm": "vm-2", "host": "host-2", "cluster": "c-1", "datacenter": "dc-1"},
+        {"type": "GeneralHostErrorEvent", "created": NOW - hour, "vm": None, "host": "host-2", "cluster": "c-1", "datacenter": "dc-1"},
+        {"type": "VmPoweredOnEvent", "created": NOW - hour, "vm": "vm-2", "host": "host-2", "cluster": "c-1", "datacenter": "dc-1"},
+    ]
+    got = telemetry.count_events(events, vms, NOW - 24 * hour)
+    assert got["vm_error"].tolist() == [1, 0]  # vm-2's error is older than the window
+    assert got["vm_warning"].tolist() == [1, 0]
+    assert got["host_error"].tolist() == [0, 1]  # a VM's own error is not its host's
+    assert got["cluster_error"].tolist() == [1, 1]
+    assert got["datacenter_error"].tolist() == [1, 1]

@@ -1,0 +1,43 @@
+from __future__ import annotations
+
+import os
+
+from ansible_collections.predictive.mirroring.plugins.modules import fps_train
+from ansible_collections.predictive.mirroring.plugins.module_utils import history, model, telemetry
+
+from common.utils import run_module
+
+SMALL = {"seed": 5, "vms": 600, "days": 15, "windows": 20000}
+
+
+def test_bootstrap_training_writes_model_and_is_idempotent(tmp_path):
+    path = str(tmp_path / "m" / "model.joblib")
+    args = {"model_path": path, "source": "bootstrap", "bootstrap": SMALL}
+    result, failed = run_module(fps_train, args, check_mode=True)
+    assert not failed and result["changed"] and not os.path.exists(path)
+    result, failed = run_module(fps_train, args)
+    assert not failed and result["changed"]
+    assert result["sha256"] == model.sha256_file(path)
+    assert 0.5 < result["metrics"]["roc_auc"] <= 1
+    stamp = os.stat(path).st_mtime_ns
+    result, failed = run_module(fps_train, args)
+    assert not failed and not result["changed"]
+    assert os.stat(path).st_mtime_ns == stamp
+    model.FPSModel.load(path)
+
+
+def test_history_with_too_few_failures_is_refused_and_writes_nothing(tmp_path):
+    store = str(tmp_path / "h.sqlite")
+    with history.History(store) as h:
+        h.add_windows([{"vcenter": "vc", "vm": "vm-%d" % i, "window_end": "2026-11-%02dT00:00:00+00:00" % (1 + i % 28),
+                        "features": [1.0] * len(telemetry.FEATURE_NAMES), "label": int(i < 3)} for i in range(200)],
+                      telemetry.FEATURE_NAMES)
+    path = str(tmp_path / "model.joblib")
+    result, failed = run_module(fps_train, {"model_path": path, "history_path": store})
+    assert failed and "Only 3 failure windows" in result["msg"]
+    assert not os.path.exists(path)
+
+
+def test_missing_history_store_is_a_clear_error(tmp_path):
+    result, failed = run_module(fps_train, {"model_path": str(tmp_path / "m.joblib"), "history_path": str(tmp_path / "none")})
+    assert failed and "fps_history" in result["msg"]
