@@ -13,7 +13,10 @@ bash scripts/sanity.sh
 echo "==> unit and integration tests"
 .venv/bin/python -m pytest tests/unit tests/integration -q
 
-scenarios=$(find extensions/molecule -mindepth 2 -maxdepth 2 -name molecule.yml 2>/dev/null | sort)
+scenarios=""
+if [ -d extensions/molecule ]; then
+  scenarios=$(find extensions/molecule -mindepth 2 -maxdepth 2 -name molecule.yml | sort)
+fi
 if [ -n "$scenarios" ]; then
   echo "==> molecule"
   for s in $scenarios; do

@@ -116,8 +116,8 @@ def score(vms, perf, events, model, policy, samples=30, event_window_hours=24, n
 
 # Failure events that label a window: one of these on the VM (or, for the
 # host-level ones, on its host) within the horizon after the window's end.
-FAILURE_EVENTS = ("VmFailedOverEvent", "VmDasBeingResetEvent", "VmDasBeingResetWithScreenshotEvent",
-                  "VmFailoverFailed", "HostConnectionLostEvent", "DasHostFailedEvent")
+FAILURE_EVENTS = ("VmGuestOSCrashedEvent", "VmDasBeingResetEvent", "VmDasBeingResetWithScreenshotEvent",
+                  "VmFailoverFailed", "VmOrphanedEvent", "HostConnectionLostEvent", "DasHostFailedEvent")
 HOST_FAILURE_EVENTS = ("HostConnectionLostEvent", "DasHostFailedEvent")
 HISTORICAL_INTERVAL = 300
 

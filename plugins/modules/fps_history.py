@@ -52,8 +52,8 @@ options:
     description: vSphere event types that mark a failure.
     type: list
     elements: str
-    default: [VmFailedOverEvent, VmDasBeingResetEvent, VmDasBeingResetWithScreenshotEvent, VmFailoverFailed,
-              HostConnectionLostEvent, DasHostFailedEvent]
+    default: [VmGuestOSCrashedEvent, VmDasBeingResetEvent, VmDasBeingResetWithScreenshotEvent, VmFailoverFailed,
+              VmOrphanedEvent, HostConnectionLostEvent, DasHostFailedEvent]
 notes:
   - In check mode the windows are computed and counted but not written.
 """

@@ -397,7 +397,9 @@ func (s *sim) failEntity(r *failRequest) (interface{}, error) {
 			return nil, fail(500, "%s %s: %v", r.Action, x.Name, err)
 		}
 		if r.Action == "fail" {
-			_, _ = s.postEvent(&eventRequest{Entity: x.Self.Value, Type: "VmFailedOverEvent", Message: "Simulated failure: " + x.Name + " lost power"})
+			if _, err := s.postEvent(&eventRequest{Entity: x.Self.Value, Type: "VmGuestOSCrashedEvent", Message: "Simulated failure: " + x.Name + " crashed and lost power"}); err != nil {
+				return nil, err
+			}
 		}
 		state, _ = vm.PowerState(s.ctx)
 		return map[string]interface{}{"entity": x.Self.Value, "power_state": state}, nil
@@ -419,7 +421,9 @@ func (s *sim) failEntity(r *failRequest) (interface{}, error) {
 			}
 		}
 		if r.Action == "fail" {
-			_, _ = s.postEvent(&eventRequest{Entity: x.Self.Value, Type: "HostConnectionLostEvent", Message: "Simulated failure: host " + x.Name + " stopped responding"})
+			if _, err := s.postEvent(&eventRequest{Entity: x.Self.Value, Type: "HostConnectionLostEvent", Message: "Simulated failure: host " + x.Name + " stopped responding"}); err != nil {
+				return nil, err
+			}
 		}
 		return map[string]interface{}{"entity": x.Self.Value, "connection_state": cs}, nil
 	}

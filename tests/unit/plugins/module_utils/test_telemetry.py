@@ -83,3 +83,10 @@ def test_event_windows_and_levels():
     assert got["host_error"].tolist() == [0, 1]  # a VM's own error is not its host's
     assert got["cluster_error"].tolist() == [1, 1]
     assert got["datacenter_error"].tolist() == [1, 1]
+
+
+def test_every_event_type_named_is_a_real_vsphere_event():
+    from pyVmomi import vim  # pylint: disable=import-outside-toplevel
+    from ansible_collections.predictive.mirroring.plugins.module_utils import pipeline  # pylint: disable=import-outside-toplevel
+    for name in sorted(telemetry.SIGNAL_EVENTS | set(pipeline.FAILURE_EVENTS)):
+        assert issubclass(getattr(vim.event, name), vim.event.Event), name
