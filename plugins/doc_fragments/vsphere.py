@@ -38,7 +38,7 @@ options:
     default: true
   ca_path:
     description:
-      - A PEM file of CA certificates to verify vCenter's certificate with, instead of the system's.
+      - A PEM file, or an OpenSSL hashed directory, of CA certificates to verify vCenter's certificate with, instead of the system's.
       - Falls back to E(VMWARE_CA_PATH).
     type: path
 """
@@ -75,8 +75,10 @@ options:
     env:
       - name: VMWARE_VALIDATE_CERTS
   ca_path:
-    description: A PEM file of CA certificates to verify vCenter's certificate with.
-    type: path
+    description:
+      - A PEM file, or an OpenSSL hashed directory, of CA certificates to verify vCenter's certificate with.
+      - Empty uses the system's CA store.
+    type: str
     env:
       - name: VMWARE_CA_PATH
 """

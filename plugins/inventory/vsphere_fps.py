@@ -192,6 +192,8 @@ class InventoryModule(BaseInventoryPlugin, Constructable, Cacheable):
             if not conn.get("hostname"):
                 raise MirroringError("no vCenter hostname: set hostname in the inventory file or VMWARE_HOST")
             conn["port"] = int(conn.get("port") or 443)
+            # an empty VMWARE_CA_PATH means the system's CA store, not a path
+            conn["ca_path"] = os.path.expanduser(conn["ca_path"]) if conn.get("ca_path") else None
             conn["validate_certs"] = _bool(conn.get("validate_certs", True))
             out.append(conn)
         return out

@@ -10,6 +10,7 @@ id (moid), so the rest of the pipeline never touches pyVmomi objects.
 from __future__ import annotations
 
 import datetime
+import os
 import socket
 import ssl
 import traceback
@@ -95,7 +96,11 @@ class VSphere:
         if not self.validate_certs:
             return ssl._create_unverified_context()  # pylint: disable=protected-access
         try:
-            return ssl.create_default_context(cafile=self.ca_path) if self.ca_path else ssl.create_default_context()
+            if not self.ca_path:
+                return ssl.create_default_context()
+            if os.path.isdir(self.ca_path):  # an OpenSSL hashed CA directory
+                return ssl.create_default_context(capath=self.ca_path)
+            return ssl.create_default_context(cafile=self.ca_path)
         except (OSError, ssl.SSLError) as e:
             raise VSphereError("Cannot read CA bundle %s for vCenter %s: %s" % (self.ca_path, self.name, e)) from None
 

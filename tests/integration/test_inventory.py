@@ -1,0 +1,206 @@
+"""ansible-inventory with the vsphere_fps plugin against the simulator."""
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+
+import pytest
+from pyVmomi import vim
+
+from ansible_collections.predictive.mirroring.plugins.module_utils import fleet, vsphere
+
+ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+BIN = os.path.dirname(sys.executable)
+SICK = "DC0_C0_RP0_VM1"
+
+
+def plain(value):
+    if isinstance(value, dict):
+        if set(value) == {"__ansible_unsafe"}:
+            return value["__ansible_unsafe"]
+        return {k: plain(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [plain(v) for v in value]
+    return value
+
+
+def write_config(tmp_path, **options):
+    cfg = {"plugin": "predictive.mirroring.vsphere_fps", "datacenters": ["DC0"]}
+    cfg.update(options)
+    path = tmp_path / "test.vsphere_fps.yml"
+    path.write_text(json.dumps(cfg))  # JSON is YAML
+    return str(path)
+
+
+def inventory(sim, config, *extra, env=None, check=True):
+    run_env = dict(os.environ, **sim.env(), ANSIBLE_CONFIG=os.path.join(ROOT, "ansible.cfg"))
+    run_env.update(env or {})
+    proc = subprocess.run([os.path.join(BIN, "ansible-inventory"), "-i", config, "--list"] + list(extra), cwd=ROOT,
+                          env=run_env, capture_output=True, text=True, timeout=300, check=False)
+    if check:
+        assert proc.returncode == 0, proc.stderr
+        return plain(json.loads(proc.stdout))
+    return proc
+
+
+def hosts(inv, group):
+    return sorted(inv.get(group, {}).get("hosts", []))
+
+
+def set_attributes(sim, vm_name, attrs):
+    conn = {k: v for k, v in sim.connection().items() if k != "protocol"}
+    with vsphere.VSphere(**conn) as vs:
+        ref = next(v["_ref"] for v in vs.virtual_machines() if v["name"] == vm_name)
+        for name, value in attrs.items():
+            vs.set_attribute(ref, name, value)
+
+
+def degrade(sim, scenario, severity, vm=SICK):
+    sim.set_perf(vm, fleet.scenario_series(scenario, severity, seed=5))
+
+
+@pytest.fixture
+def fleet_sim(simulator):
+    for i, vm in enumerate(v["name"] for v in simulator.vms()):
+        simulator.set_perf(vm, fleet.scenario_series("healthy", 0.0, seed=i))
+    return simulator
+
+
+def test_graph_shows_tier_groups(fleet_sim, tmp_path):
+    env = dict(os.environ, **fleet_sim.env(), ANSIBLE_CONFIG=os.path.join(ROOT, "ansible.cfg"))
+    out = subprocess.run([os.path.join(BIN, "ansible-inventory"), "-i", write_config(tmp_path), "--graph"], cwd=ROOT,
+                         env=env, capture_output=True, text=True, check=True, timeout=300).stdout
+    for group in ("@tier_minimal", "@tier_partial", "@tier_full", "@failover_now", "@dc_DC0", "@cluster_DC0_C0"):
+        assert group in out
+    assert "DC1_" not in out  # filtered to DC0
+
+
+def test_degrading_vm_climbs_the_tiers_to_failover_now(fleet_sim, tmp_path):
+    config = write_config(tmp_path)
+    inv = inventory(fleet_sim, config)
+    assert SICK in hosts(inv, "tier_minimal")
+    seen = []
+    for severity in (0.5, 0.8, 0.95):
+        degrade(fleet_sim, "memory_leak", severity)
+        for event_type in fleet.scenario_events("memory_leak", severity, seed=5)["vm"][:4]:
+            fleet_sim.post_event(SICK, event_type)
+        inv = inventory(fleet_sim, config)
+        hv = inv["_meta"]["hostvars"][SICK]
+        seen.append((hv["fps"], hv["mirroring_level"], SICK in hosts(inv, "failover_now")))
+    fps = [s[0] for s in seen]
+    assert fps == sorted(fps) and fps[-1] >= 85, seen
+    assert seen[-1][1] == "full" and seen[-1][2], seen
+    assert any(level in ("partial", "full") for _, level, _f in seen[:-1])
+    hv = inv["_meta"]["hostvars"][SICK]
+    assert hv["fps_reasons"] and hv["fps_reasons"][0]["feature"].startswith("mem_")
+    assert hv["vm_moid"] and hv["vm_instance_uuid"] and hv["datacenter"] == "DC0" and hv["cluster"] == "DC0_C0"
+    assert hv["fps_model_path"].endswith("models/default/model.joblib")
+    # neighbours stay where they were
+    assert all(h in hosts(inv, "tier_minimal") for h in ("DC0_C0_RP0_VM0", "DC0_C0_RP0_VM2", "DC0_C0_RP0_VM3"))
+
+
+def test_hysteresis_holds_a_vm_wobbling_under_its_band(fleet_sim, tmp_path):
+    degrade(fleet_sim, "degrading_disk", 0.2)
+    fps = inventory(fleet_sim, write_config(tmp_path))["_meta"]["hostvars"][SICK]["fps"]
+    assert fps < 80
+
+    def bands(gap):
+        # the partial band starts `gap` points above this VM's FPS
+        return write_config(tmp_path, partial_above=fps + gap, full_above=fps + gap + 5, failover_threshold=99)
+
+    hv = inventory(fleet_sim, bands(2))["_meta"]["hostvars"][SICK]
+    assert hv["mirroring_level"] == "minimal"  # no current level: no hysteresis
+    set_attributes(fleet_sim, SICK, {vsphere.ATTR_LEVEL: "partial", vsphere.ATTR_SINCE: "2026-11-26T00:00:00+00:00"})
+    inv = inventory(fleet_sim, bands(2))  # within the 5-point margin: held
+    hv = inv["_meta"]["hostvars"][SICK]
+    assert hv["mirroring_level_current"] == "partial" and hv["mirroring_level"] == "partial"
+    assert "hysteresis" in hv["mirroring_level_why"]
+    assert SICK in hosts(inv, "tier_partial") and hv["mirroring_since"].startswith("2026-11-26")
+    hv = inventory(fleet_sim, bands(10))["_meta"]["hostvars"][SICK]  # past the margin, dwell not served: held
+    assert hv["mirroring_level"] == "partial" and hv["mirroring_below_since"]
+    # below the band since long before the dwell: it steps down
+    set_attributes(fleet_sim, SICK, {vsphere.ATTR_BELOW_SINCE: "2026-11-26T00:00:00+00:00"})
+    assert inventory(fleet_sim, bands(10))["_meta"]["hostvars"][SICK]["mirroring_level"] == "minimal"
+
+
+def test_blast_radius_refuses_a_fleet_wide_spike(fleet_sim, tmp_path):
+    for vm in ("DC0_C0_RP0_VM0", "DC0_C0_RP0_VM1", "DC0_C0_RP0_VM2"):
+        degrade(fleet_sim, "memory_leak", 0.95, vm=vm)
+        for event_type in fleet.scenario_events("memory_leak", 0.95, seed=5)["vm"][:4]:
+            fleet_sim.post_event(vm, event_type)
+    inv = inventory(fleet_sim, write_config(tmp_path))
+    assert hosts(inv, "failover_now") == []
+    refused = hosts(inv, "failover_refused")
+    assert len(refused) == 3
+    assert "blast-radius" in inv["_meta"]["hostvars"][refused[0]]["failover_refused_why"]
+
+
+def test_keyed_groups_and_compose(fleet_sim, tmp_path):
+    config = write_config(tmp_path, keyed_groups=[{"key": "mirroring_level", "prefix": "level"}],
+                          compose={"risky": "fps > 50"}, groups={"watch": "fps > 50"})
+    degrade(fleet_sim, "memory_leak", 0.9)
+    inv = inventory(fleet_sim, config)
+    assert SICK in hosts(inv, "level_full")
+    assert hosts(inv, "watch") == [SICK]
+    assert inv["_meta"]["hostvars"][SICK]["risky"] is True
+
+
+@pytest.mark.parametrize("env, words", [
+    ({"VMWARE_PASSWORD": "wrong"}, "wrong username or password"),
+    ({"VMWARE_PORT": "1"}, "Cannot reach vCenter 127.0.0.1:1"),
+    ({"VMWARE_CA_PATH": ""}, "Cannot verify the certificate of vCenter"),
+])
+def test_bad_vcenter_fails_with_one_clear_line(fleet_sim, tmp_path, env, words):
+    proc = inventory(fleet_sim, write_config(tmp_path), env=env, check=False)
+    assert proc.returncode != 0
+    assert words in proc.stderr
+    assert "Traceback" not in proc.stderr and "pass'" not in proc.stderr
+
+
+def test_bad_option_fails_clearly(fleet_sim, tmp_path):
+    proc = inventory(fleet_sim, write_config(tmp_path, samples=1), check=False)
+    assert proc.returncode != 0 and "samples must be >= 3" in proc.stderr
+    proc = inventory(fleet_sim, write_config(tmp_path, failover_threshold=50), check=False)
+    assert proc.returncode != 0 and "failover_threshold" in proc.stderr
+    proc = inventory(fleet_sim, write_config(tmp_path, vcenters=[{"hostname": "x", "token": "y"}]), check=False)
+    assert proc.returncode != 0 and "unknown keys token" in proc.stderr
+
+
+def test_cache_serves_the_inventory_when_vcenter_is_gone(fleet_sim, tmp_path):
+    cache_dir = tmp_path / "cache"
+    config = write_config(tmp_path, cache=True, cache_plugin="ansible.builtin.jsonfile", cache_connection=str(cache_dir),
+                          cache_timeout=600)
+    degrade(fleet_sim, "memory_leak", 0.9)
+    first = inventory(fleet_sim, config)
+    assert os.listdir(cache_dir)
+    fleet_sim.stop()
+    second = inventory(fleet_sim, config)
+    assert second["_meta"]["hostvars"][SICK]["fps"] == first["_meta"]["hostvars"][SICK]["fps"]
+    assert hosts(second, "tier_full") == hosts(first, "tier_full")
+    # a refresh must go to vCenter, which is gone: that fails loudly
+    proc = inventory(fleet_sim, config, "--flush-cache", check=False)
+    assert proc.returncode != 0 and "Cannot reach vCenter" in proc.stderr
+
+
+def test_refresh_fetches_only_samples_since_the_cached_window(fleet_sim, tmp_path, monkeypatch):
+    from ansible_collections.predictive.mirroring.plugins.module_utils import pipeline  # pylint: disable=import-outside-toplevel
+    conn = {k: v for k, v in fleet_sim.connection().items() if k != "protocol"}
+    calls = []
+    real = vsphere.VSphere.query_perf
+
+    def spy(self, refs, counters, **kw):
+        calls.append(kw.get("start_time"))
+        return real(self, refs, counters, **kw)
+
+    monkeypatch.setattr(vsphere.VSphere, "query_perf", spy)
+    with vsphere.VSphere(**conn) as vs:
+        vms = pipeline.select_vms(vs.virtual_machines(), datacenters=["DC0"])
+        perf, _events = pipeline.collect(vs, vms, samples=30)
+        again, _events = pipeline.collect(vs, vms, samples=30, cache=json.loads(json.dumps(perf)))
+    assert calls[0] is None and calls[1] is not None
+    for moid, row in perf.items():
+        assert again[moid]["mem.usage.average"] == row["mem.usage.average"]  # same window, nothing lost
+        assert len(again[moid]["mem.usage.average"]) == 30
+    assert isinstance(vim.VirtualMachine, type)
