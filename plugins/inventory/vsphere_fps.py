@@ -73,9 +73,9 @@ options:
     type: int
     default: 24
   perf_workers:
-    description: Worker threads for QueryPerf batches.
+    description: Connections (threads) that run QueryPerf batches at once, on the one vCenter session.
     type: int
-    default: 4
+    default: 2
   perf_batch_size:
     description: VMs per QueryPerf call.
     type: int

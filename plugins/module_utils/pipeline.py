@@ -58,7 +58,7 @@ def merge_perf(cached, fresh, samples):
     return out
 
 
-def collect(vs, vms, samples=30, event_window_hours=24, perf_workers=4, perf_batch=200, cache=None, now=None):
+def collect(vs, vms, samples=30, event_window_hours=24, perf_workers=2, perf_batch=250, cache=None, now=None):
     """Read perf samples and events for `vms` from one vCenter.
 
     cache: {moid: {counter: [...], "last": iso}} from the previous run; when
@@ -123,7 +123,7 @@ HISTORICAL_INTERVAL = 300
 
 
 def harvest_windows(vs, vms, hours=24 * 7, window_samples=6, horizon_hours=12.0, interval=HISTORICAL_INTERVAL,
-                    failure_events=FAILURE_EVENTS, event_window_hours=24, now=None, perf_workers=4):
+                    failure_events=FAILURE_EVENTS, event_window_hours=24, now=None, perf_workers=2):
     """Labelled feature windows from a vCenter's historical stats and events.
 
     Windows of `window_samples` samples at `interval` seconds are cut from
