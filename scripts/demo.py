@@ -62,16 +62,22 @@ def main():
         push_telemetry(sim)
         env = dict(os.environ, **sim.env(), ANSIBLE_CONFIG=os.path.join(ROOT, "ansible.cfg"),
                    PATH=VENV_BIN + os.pathsep + os.environ.get("PATH", ""))
+        reconcile = [os.path.join(VENV_BIN, "ansible-playbook"), "playbooks/reconcile.yml", "-i",
+                     "inventories/demo/demo.vsphere_fps.yml"]
         step("ansible-playbook playbooks/reconcile.yml -i inventories/demo/demo.vsphere_fps.yml")
-        subprocess.run([os.path.join(VENV_BIN, "ansible-playbook"), "playbooks/reconcile.yml", "-i",
-                        "inventories/demo/demo.vsphere_fps.yml"], cwd=ROOT, env=env, check=True)
+        subprocess.run(reconcile, cwd=ROOT, env=env, check=True)
+        step("The same reconcile again: nothing left to change")
+        again = subprocess.run(reconcile, cwd=ROOT, env=env, check=True, capture_output=True, text=True).stdout
+        print("\n".join("    " + line for line in again.splitlines() if line.startswith("localhost")))
         listing = subprocess.run([os.path.join(VENV_BIN, "ansible-inventory"), "-i", "inventories/demo/demo.vsphere_fps.yml",
                                   "--list"], cwd=ROOT, env=env, check=True, capture_output=True, text=True).stdout
         inv = plain(json.loads(listing))
         step("Each VM's Failure Probability Score and level")
         hostvars = inv["_meta"]["hostvars"]
         failover = set(inv.get("failover_now", {}).get("hosts", []))
-        print("    %-16s %-4s %6s  %-8s %s" % ("VM", "DC", "FPS", "level", "top reason"))
+        mirrors = {hv.get("mirror_of"): (name, hv) for name, hv in hostvars.items() if hv.get("mirror_of")}
+        uuid_of = {name: hv.get("vm_instance_uuid") for name, hv in hostvars.items()}
+        print("    %-16s %-4s %6s  %-8s %-36s %s" % ("VM", "DC", "FPS", "level", "mirror in DC1", "top reason"))
         for name in sorted(hostvars):
             hv = hostvars[name]
             if "fps" not in hv:
@@ -79,7 +85,10 @@ def main():
             reason = hv["fps_reasons"][0] if hv["fps_reasons"] else None
             why = "%s=%s (+%s)" % (reason["feature"], reason["value"], reason["contribution"]) if reason else "-"
             flag = "  FAILOVER NOW" if name in failover else ""
-            print("    %-16s %-4s %6.1f  %-8s %s%s" % (name, hv["datacenter"], hv["fps"], hv["mirroring_level"], why, flag))
+            m = mirrors.get(uuid_of[name])
+            where = "-" if m is None else "%s %s %dvCPU/%dMB" % (m[0], m[1]["power_state"], m[1]["num_cpu"], m[1]["memory_mb"])
+            row = (name, hv["datacenter"], hv["fps"], hv["mirroring_level"], where, why, flag)
+            print("    %-16s %-4s %6.1f  %-8s %-36s %s%s" % row)
     finally:
         step("Stopping the simulator")
         sim.stop()

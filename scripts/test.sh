@@ -21,6 +21,7 @@ if [ -n "$scenarios" ]; then
   echo "==> molecule"
   for s in $scenarios; do
     name=$(basename "$(dirname "$s")")
-    (cd extensions && PATH="$ROOT/.venv/bin:$PATH" ../.venv/bin/molecule test -s "$name")
+    # the roles come from this tree: ansible_collections/predictive/mirroring links to it
+    (cd extensions && PATH="$ROOT/.venv/bin:$PATH" ANSIBLE_COLLECTIONS_PATH="$ROOT" ../.venv/bin/molecule test -s "$name")
   done
 fi

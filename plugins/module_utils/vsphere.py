@@ -16,6 +16,7 @@ import re
 import socket
 import ssl
 import threading
+import time
 import traceback
 from concurrent.futures import ThreadPoolExecutor
 from xml.etree import ElementTree
@@ -369,6 +370,32 @@ class VSphere:
         ev.entity = vim.event.ManagedEntityEventArgument(entity=entity_ref, name=getattr(entity_ref, "name", ""))
         self.content.eventManager.PostEvent(ev)
 
+    # -- tasks -------------------------------------------------------------------
+    def wait_task(self, task, what, timeout=1800):
+        """Wait for a task, reading only its state, error and result; a failure raises VSphereError naming `what`."""
+        pc = self.content.propertyCollector
+        spec = vmodl.query.PropertyCollector.FilterSpec(
+            objectSet=[vmodl.query.PropertyCollector.ObjectSpec(obj=task)],
+            propSet=[vmodl.query.PropertyCollector.PropertySpec(type=vim.Task, pathSet=["info.state", "info.error",
+                                                                                        "info.result"])])
+        deadline = time.monotonic() + timeout
+        delay = 0.02
+        while True:
+            try:
+                found = pc.RetrieveContents([spec])
+            except vmodl.MethodFault as e:
+                raise VSphereError("Failed to %s: %s" % (what, e.msg)) from None
+            props = {p.name: p.val for p in found[0].propSet} if found else {}
+            state = props.get("info.state")
+            if state == vim.TaskInfo.State.success:
+                return props.get("info.result")
+            if state == vim.TaskInfo.State.error:
+                raise VSphereError("Failed to %s: %s" % (what, fault_text(props.get("info.error"))))
+            if time.monotonic() > deadline:
+                raise VSphereError("Failed to %s: still %s after %d s" % (what, state, timeout))
+            time.sleep(delay)
+            delay = min(delay * 2, 1.0)
+
     # -- custom attributes -------------------------------------------------------
     def ensure_fields(self, names):
         """Create the VM custom attribute definitions that do not exist yet; name -> key."""
@@ -389,6 +416,15 @@ class VSphere:
             self.content.customFieldsManager.SetField(entity=ref, key=self.ensure_fields([name])[name], value=str(value))
         except vmodl.MethodFault as e:
             raise VSphereError("Cannot set %s on %s in vCenter %s: %s" % (name, getattr(ref, "name", ref), self.name, e.msg)) from None
+
+
+def fault_text(err):
+    """A task's LocalizedMethodFault as words: the message, and what the fault names."""
+    fault = getattr(err, "fault", err)
+    kind = type(fault).__name__.rsplit(".", 1)[-1]
+    text = getattr(err, "localizedMessage", None) or getattr(fault, "msg", None) or kind
+    detail = getattr(fault, "invalidProperty", None) or getattr(fault, "name", None)
+    return "%s (%s)" % (text, detail) if detail else text
 
 
 def retrieve_pages(pc, specs, page_size):

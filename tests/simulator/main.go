@@ -583,6 +583,11 @@ func main() {
 		hosts       = flag.Int("host", 3, "hosts per cluster")
 		vms         = flag.Int("vm", 4, "VMs per cluster resource pool")
 		ds          = flag.Int("ds", 1, "datastores")
+		// govmomi 0.24 clones a VM with its source NICs before applying the
+		// relocate spec, so a NIC on a distributed port group of one
+		// datacenter cannot be cloned into another. Without port groups the
+		// VMs sit on "VM Network", which every datacenter has.
+		portgroups = flag.Int("pg", 0, "distributed port groups per datacenter (VM NICs use the first)")
 		user        = flag.String("username", "user", "login user")
 		pass        = flag.String("password", "pass", "login password")
 		certOut     = flag.String("cert-out", "", "write the TLS certificate (PEM) here")
@@ -607,7 +612,7 @@ func main() {
 	model.Host = 0
 	model.Machine = *vms
 	model.Datastore = *ds
-	model.Portgroup = 1
+	model.Portgroup = *portgroups
 	if err := model.Create(); err != nil {
 		fmt.Fprintf(os.Stderr, "fpssim: creating the inventory: %v\n", err)
 		os.Exit(1)

@@ -1,0 +1,159 @@
+# -*- coding: utf-8 -*-
+# Copyright: (c) 2026, predictive.mirroring developers
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+"""The Cost Optimizer: each VM's mirroring level, chosen to balance cost and risk under a budget.
+
+For VM v at level l:
+    cost[v, l]  monthly cost of mirroring at l (catalogue below)
+    risk[v, l]  expected monthly loss at l = p_v x (RTO_l x downtime cost per hour
+                + RPO_l x cost of an hour of lost data), with p_v = FPS / 100,
+                the probability that v fails within the model's horizon, taken
+                as the chance of one failure in the month ahead.
+The level the FPS asks for (its band, raised by dependency floors) is the
+most a VM gets: with an unlimited budget every VM gets exactly that. Under a
+monthly budget the optimizer lowers levels where that adds the least expected
+loss -- the lowest-risk VMs first -- and never breaks a dependency floor (a
+VM's dependencies stay at least at its level). The choice is exact: a mixed
+integer program solved with HiGHS (scipy.optimize.milp), not a heuristic.
+"""
+
+from __future__ import annotations
+
+import traceback
+
+from ansible_collections.predictive.mirroring.plugins.module_utils.errors import PolicyError, require
+from ansible_collections.predictive.mirroring.plugins.module_utils.policy import LEVELS, RANK, dependency_floor
+
+try:
+    import numpy as np
+    from scipy.optimize import Bounds, LinearConstraint, milp
+    HAS_SCIPY = True
+    SCIPY_IMPORT_ERROR = None
+except ImportError:
+    HAS_SCIPY = False
+    SCIPY_IMPORT_ERROR = traceback.format_exc()
+
+HOURS_PER_MONTH = 730.0
+
+DEFAULT_CATALOGUE = {
+    "snapshot_gb_month": 0.05,        # snapshot storage, per GB-month
+    "standby_vcpu_hour": 0.012,       # a running mirror's vCPU, per hour
+    "standby_gb_ram_hour": 0.004,     # a running mirror's GB of RAM, per hour
+    "replication_gb": 0.02,           # replication traffic, per GB shipped
+    "partial_size_ratio": 0.5,        # a partial (warm standby) mirror runs at this share of the primary's size
+}
+# Recovery time and data loss per level, hours: restore from a snapshot;
+# start a warm standby; switch to a running synchronous mirror.
+DEFAULT_RTO_HOURS = {"minimal": 4.0, "partial": 0.5, "full": 0.02}
+DEFAULT_RPO_HOURS = {"minimal": 6.0, "partial": 0.1, "full": 0.0}
+
+
+def level_costs(vm, catalogue):
+    """Monthly cost of each level for one VM (dict with num_cpu, memory_mb, disk_gb, change_gb_day)."""
+    c = catalogue
+    disk = float(vm.get("disk_gb") or 40.0)
+    change = float(vm.get("change_gb_day") or disk * 0.05)
+    vcpu = float(vm.get("num_cpu") or 1)
+    ram = float(vm.get("memory_mb") or 1024) / 1024.0
+    running = vcpu * c["standby_vcpu_hour"] + ram * c["standby_gb_ram_hour"]
+    snapshots = disk * 0.2 * c["snapshot_gb_month"] + change * 30 * c["snapshot_gb_month"]
+    shipping = change * 30 * c["replication_gb"]
+    return {
+        "minimal": snapshots + shipping * 0.25,  # periodic critical-data shipping
+        "partial": snapshots + shipping + disk * c["snapshot_gb_month"] + running * c["partial_size_ratio"] * HOURS_PER_MONTH,
+        "full": snapshots + shipping * 1.5 + disk * c["snapshot_gb_month"] + running * HOURS_PER_MONTH,
+    }
+
+
+def level_risks(vm, rto, rpo):
+    """Expected monthly loss at each level."""
+    p = float(vm["fps"]) / 100.0
+    down = float(vm.get("downtime_cost_hour") or 0.0)
+    lost = float(vm.get("data_loss_cost_hour") or 0.0)
+    return {lvl: p * (rto[lvl] * down + rpo[lvl] * lost) for lvl in LEVELS}
+
+
+def plan(vms, policy, budget=None, catalogue=None, rto=None, rpo=None):
+    """Choose every VM's level. vms: dicts with name, fps, depends_on, sizes and impact.
+
+    Returns {"vms": [per-VM plan], "totals": {...}}. Raises PolicyError when
+    the dependency floors alone already cost more than the budget.
+    """
+    require("scipy", HAS_SCIPY, SCIPY_IMPORT_ERROR)
+    catalogue = dict(DEFAULT_CATALOGUE, **(catalogue or {}))
+    rto = dict(DEFAULT_RTO_HOURS, **(rto or {}))
+    rpo = dict(DEFAULT_RPO_HOURS, **(rpo or {}))
+    if budget is not None and budget < 0:
+        raise PolicyError("budget must be >= 0, got %s" % budget)
+    names = [vm["name"] for vm in vms]
+    if len(set(names)) != len(names):
+        raise PolicyError("VM names must be unique in a plan")
+    index = {n: i for i, n in enumerate(names)}
+    # a VM's level from the policy (which holds hysteresis) when given, else its FPS band
+    band = {vm["name"]: vm.get("level") or policy.band(vm["fps"]) for vm in vms}
+    for vm in vms:
+        policy.check_fps(vm["fps"])
+        if band[vm["name"]] not in RANK:
+            raise PolicyError("%s: level must be one of %s, got %r" % (vm["name"], ", ".join(LEVELS), band[vm["name"]]))
+    deps = {vm["name"]: [d for d in vm.get("depends_on") or [] if d in index] for vm in vms}
+    cap, raised = dependency_floor(band, deps)
+    costs = [level_costs(vm, catalogue) for vm in vms]
+    risks = [level_risks(vm, rto, rpo) for vm in vms]
+
+    n, k = len(vms), len(LEVELS)
+    if n == 0:
+        return {"vms": [], "totals": {"cost_month": 0.0, "risk_month": 0.0, "budget": budget, "vms": 0}}
+    # x[v * k + l] = 1 when VM v is held at level l
+    c = np.array([risks[v][lvl] for v in range(n) for lvl in LEVELS])
+    # a tiny cost term breaks ties between equal-risk choices towards the cheaper one
+    c = c + 1e-6 * np.array([costs[v][lvl] for v in range(n) for lvl in LEVELS])
+    upper = np.array([1.0 if RANK[lvl] <= RANK[cap[names[v]]] else 0.0 for v in range(n) for lvl in LEVELS])
+    rows, lo, hi = [], [], []
+    for v in range(n):  # one level per VM
+        row = np.zeros(n * k)
+        row[v * k:(v + 1) * k] = 1
+        rows.append(row)
+        lo.append(1)
+        hi.append(1)
+    for vm_name, ds in deps.items():  # rank(dependency) >= rank(dependent)
+        a = index[vm_name]
+        for d in ds:
+            b = index[d]
+            row = np.zeros(n * k)
+            row[b * k:(b + 1) * k] += np.arange(k)
+            row[a * k:(a + 1) * k] -= np.arange(k)
+            rows.append(row)
+            lo.append(0)
+            hi.append(np.inf)
+    if budget is not None:
+        rows.append(np.array([costs[v][lvl] for v in range(n) for lvl in LEVELS]))
+        lo.append(-np.inf)
+        hi.append(float(budget))
+    res = milp(c, integrality=np.ones(n * k), bounds=Bounds(np.zeros(n * k), upper),
+               constraints=LinearConstraint(np.array(rows), lo, hi))
+    if res.status != 0 or res.x is None:
+        floor_cost = sum(min(costs[v][lvl] for lvl in LEVELS) for v in range(n))
+        raise PolicyError("No plan fits a monthly budget of %.2f with the dependency floors (the cheapest plan costs "
+                          "%.2f): %s" % (budget if budget is not None else float("nan"), floor_cost, res.message))
+    x = np.round(res.x).reshape(n, k)
+    out = []
+    for v, vm in enumerate(vms):
+        chosen = LEVELS[int(np.argmax(x[v]))]
+        name = names[v]
+        if chosen == band[name]:
+            why = "FPS %.1f asks for %s" % (vm["fps"], chosen)
+        elif RANK[chosen] > RANK[band[name]]:
+            why = raised.get(name, "raised to %s" % chosen)
+        else:
+            why = ("lowered from %s to %s to fit the budget: adds %.2f expected loss a month, saves %.2f"
+                   % (cap[name], chosen, risks[v][chosen] - risks[v][cap[name]], costs[v][cap[name]] - costs[v][chosen]))
+        out.append({"name": name, "fps": vm["fps"], "level_from_fps": band[name], "level": chosen, "why": why,
+                    "cost_month": round(costs[v][chosen], 2), "risk_month": round(risks[v][chosen], 2),
+                    "cost_at_fps_level": round(costs[v][cap[name]], 2)})
+    totals = {"vms": n, "budget": budget,
+              "cost_month": round(sum(p["cost_month"] for p in out), 2),
+              "risk_month": round(sum(p["risk_month"] for p in out), 2),
+              "cost_at_fps_levels": round(sum(p["cost_at_fps_level"] for p in out), 2),
+              "levels": {lvl: sum(1 for p in out if p["level"] == lvl) for lvl in LEVELS},
+              "lowered": sum(1 for p in out if RANK[p["level"]] < RANK[cap[p["name"]]])}
+    return {"vms": out, "totals": totals}

@@ -1,0 +1,417 @@
+# -*- coding: utf-8 -*-
+# Copyright: (c) 2026, predictive.mirroring developers
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+"""The Resource Mirror: hold each VM's mirror in the secondary datacenter at its level.
+
+    minimal  snapshots on schedule with retention; mirror deallocated (destroyed, or powered off)
+    partial  snapshots; mirror cloned from the latest snapshot, powered on at reduced size, role standby
+    full     snapshots; mirror at the primary's size, powered on, role active (serving)
+
+State lives on the VMs: mirroring.level, mirroring.fps, mirroring.since and
+mirroring.below_since on the primary; mirroring.primary (the primary's
+instance UUID) and mirroring.role on the mirror. A clone also carries the
+primary's UUID in its extraConfig from the moment it exists, so a mirror left
+without its attribute by a dropped session is recognised and adopted on the
+next run, never mistaken for someone else's VM, and never duplicated.
+"""
+
+from __future__ import annotations
+
+import datetime
+import math
+
+from ansible_collections.predictive.mirroring.plugins.module_utils import vsphere
+from ansible_collections.predictive.mirroring.plugins.module_utils.errors import VSphereError
+from ansible_collections.predictive.mirroring.plugins.module_utils.policy import LEVELS
+
+try:
+    from pyVmomi import vim
+except ImportError:
+    pass  # vsphere.VSphere() reports the missing library
+
+SNAPSHOT_PREFIX = "mirroring-"
+SCOPES = ("snapshots", "mirror", "attributes")
+MARKER_KEY = "predictive.mirroring.primary"
+ATTR_ROLE = "mirroring.role"
+
+
+def _network_name(nic, vm_ref):
+    backing = nic.backing
+    if isinstance(backing, vim.vm.device.VirtualEthernetCard.DistributedVirtualPortBackingInfo):
+        for net in vm_ref.network:
+            if isinstance(net, vim.dvs.DistributedVirtualPortgroup) and net.key == backing.port.portgroupKey:
+                return net.name
+        return backing.port.portgroupKey
+    return getattr(backing, "deviceName", None)
+
+
+class Options:
+    def __init__(self, secondary_datacenter, secondary_cluster=None, secondary_resource_pool=None,
+                 secondary_datastore=None, secondary_folder=None, secondary_network=None, mirror_suffix="-mirror",
+                 minimal_mirror="absent",
+                 standby_size_ratio=0.5, snapshot_interval_hours=6.0, snapshot_retention=3, snapshot_max_age_hours=72.0):
+        self.secondary_datacenter = secondary_datacenter
+        self.secondary_cluster = secondary_cluster
+        self.secondary_resource_pool = secondary_resource_pool
+        self.secondary_datastore = secondary_datastore
+        self.secondary_folder = secondary_folder
+        self.secondary_network = secondary_network
+        self.mirror_suffix = mirror_suffix
+        self.minimal_mirror = minimal_mirror
+        self.standby_size_ratio = standby_size_ratio
+        self.snapshot_interval = datetime.timedelta(hours=snapshot_interval_hours)
+        self.snapshot_retention = snapshot_retention
+        self.snapshot_max_age = datetime.timedelta(hours=snapshot_max_age_hours)
+        if minimal_mirror not in ("absent", "poweredoff"):
+            raise VSphereError("minimal_mirror must be absent or poweredoff, got %r" % minimal_mirror)
+        if not 0.0 < standby_size_ratio <= 1.0:
+            raise VSphereError("standby_size_ratio must be within (0, 1], got %s" % standby_size_ratio)
+        if snapshot_retention < 1:
+            raise VSphereError("snapshot_retention must be >= 1, got %s" % snapshot_retention)
+
+
+def standby_size(num_cpu, memory_mb, ratio):
+    """A warm standby's vCPUs and memory (MB, a multiple of 4, at least 512)."""
+    cpu = max(1, int(math.ceil(num_cpu * ratio)))
+    mem = max(512, int(memory_mb * ratio) // 4 * 4)
+    return cpu, min(mem, memory_mb)
+
+
+def _find_child(children, name, kind):
+    for child in children or []:
+        if isinstance(child, kind) and child.name == name:
+            return child
+    return None
+
+
+class Placement:
+    """Where mirrors go, resolved (and checked) before anything changes."""
+
+    def __init__(self, vs, opts):
+        self.vs = vs
+        dc_name = opts.secondary_datacenter
+        dc = _find_child(vs.content.rootFolder.childEntity, dc_name, vim.Datacenter)
+        if dc is None:
+            raise VSphereError("Secondary datacenter '%s' not found in vCenter %s" % (dc_name, vs.name))
+        self.datacenter = dc
+        computes = [c for c in dc.hostFolder.childEntity if isinstance(c, vim.ComputeResource)]
+        if opts.secondary_cluster:
+            cluster = _find_child(computes, opts.secondary_cluster, vim.ComputeResource)
+            if cluster is None:
+                raise VSphereError("Cluster '%s' not found in datacenter '%s'" % (opts.secondary_cluster, dc_name))
+        elif computes:
+            cluster = computes[0]
+        else:
+            raise VSphereError("Datacenter '%s' has no cluster or host for mirrors" % dc_name)
+        self.cluster = cluster
+        hosts = [h for h in cluster.host if h.runtime.connectionState == "connected" and not h.runtime.inMaintenanceMode]
+        if not hosts:
+            raise VSphereError("No connected host out of maintenance in '%s' for mirrors" % cluster.name)
+        self.hosts = hosts
+        pool = cluster.resourcePool
+        if opts.secondary_resource_pool:
+            pool = self._find_pool(cluster.resourcePool, opts.secondary_resource_pool)
+            if pool is None:
+                raise VSphereError("Resource pool '%s' not found in cluster '%s'" % (opts.secondary_resource_pool, cluster.name))
+        self.pool = pool
+        datastores = list(dc.datastore)
+        if opts.secondary_datastore:
+            ds = _find_child(datastores, opts.secondary_datastore, vim.Datastore)
+            if ds is None:
+                raise VSphereError("Datastore '%s' not found in datacenter '%s' (it has: %s)"
+                                   % (opts.secondary_datastore, dc_name, ", ".join(d.name for d in datastores)))
+        elif datastores:
+            ds = max(datastores, key=lambda d: d.summary.freeSpace or 0)
+        else:
+            raise VSphereError("Datacenter '%s' has no datastore for mirrors" % dc_name)
+        self.datastore = ds
+        folder = dc.vmFolder
+        if opts.secondary_folder:
+            for part in [p for p in opts.secondary_folder.split("/") if p]:
+                nxt = _find_child(folder.childEntity, part, vim.Folder)
+                if nxt is None:
+                    raise VSphereError("VM folder '%s' not found in datacenter '%s'" % (opts.secondary_folder, dc_name))
+                folder = nxt
+        self.folder = folder
+        self.networks = {n.name: n for n in dc.network}
+        self.network = None
+        if opts.secondary_network:
+            self.network = self.networks.get(opts.secondary_network)
+            if self.network is None:
+                raise VSphereError("Network '%s' not found in datacenter '%s' (it has: %s)"
+                                   % (opts.secondary_network, dc_name, ", ".join(sorted(self.networks))))
+
+    def nic_changes(self, primary_ref):
+        """Re-point each NIC of the clone at the secondary datacenter's network.
+
+        Without secondary_network, a network of the same name must exist
+        there: a mirror is never put on a guessed network.
+        """
+        changes = []
+        for dev in primary_ref.config.hardware.device:
+            if not isinstance(dev, vim.vm.device.VirtualEthernetCard):
+                continue
+            net = self.network
+            if net is None:
+                current = _network_name(dev, primary_ref)
+                net = self.networks.get(current)
+                if net is None:
+                    raise VSphereError("NIC '%s' of %s is on network '%s', which datacenter '%s' does not have: set "
+                                       "secondary_network (it has: %s)" % (dev.deviceInfo.label, primary_ref.name, current,
+                                                                           self.datacenter.name, ", ".join(sorted(self.networks))))
+            if isinstance(net, vim.dvs.DistributedVirtualPortgroup):
+                dev.backing = vim.vm.device.VirtualEthernetCard.DistributedVirtualPortBackingInfo(
+                    port=vim.dvs.PortConnection(portgroupKey=net.key, switchUuid=net.config.distributedVirtualSwitch.uuid))
+            else:
+                dev.backing = vim.vm.device.VirtualEthernetCard.NetworkBackingInfo(deviceName=net.name, network=net)
+            changes.append(vim.vm.device.VirtualDeviceSpec(operation=vim.vm.device.VirtualDeviceSpec.Operation.edit, device=dev))
+        return changes
+
+    def pick_host(self):
+        """The connected host with the fewest VMs (DRS, where enabled, may move the mirror later)."""
+        return min(self.hosts, key=lambda h: len(h.vm))
+
+    @staticmethod
+    def _find_pool(pool, name):
+        stack = [pool]
+        while stack:
+            p = stack.pop()
+            if p.name == name:
+                return p
+            stack.extend(p.resourcePool or [])
+        return None
+
+
+class Mirrorer:
+    """Plans and applies the levels of a batch of primaries, on one session."""
+
+    def __init__(self, vs, opts, now=None):
+        self.vs = vs
+        self.opts = opts
+        self.now = now or vsphere.now()
+        self.placement = Placement(vs, opts)
+        self.vms = {vm["name"]: vm for vm in vs.virtual_machines()}
+        self.mirrors = {vm["attributes"][vsphere.ATTR_PRIMARY]: vm for vm in self.vms.values()
+                        if vm["attributes"].get(vsphere.ATTR_PRIMARY)}
+        # every VM's snapshot tree in one PropertyCollector call (an unset tree is simply absent)
+        self._trees = {row["moid"]: row.get("snapshot") for row in vs.retrieve(vim.VirtualMachine, ["snapshot"])}
+        self._snapshots = {}
+        self._taken = {}
+
+    # -- observation --------------------------------------------------------------
+    def snapshots(self, vm):
+        """Our snapshots of a VM, oldest first: [(created, name, ref)]."""
+        if vm["moid"] not in self._snapshots:
+            out = []
+            info = self._trees.get(vm["moid"])
+            stack = list(info.rootSnapshotList) if info else []
+            while stack:
+                node = stack.pop()
+                if node.name.startswith(SNAPSHOT_PREFIX):
+                    out.append((node.createTime, node.name, node.snapshot))
+                stack.extend(node.childSnapshotList or [])
+            self._snapshots[vm["moid"]] = sorted(out, key=lambda s: s[0])
+        return self._snapshots[vm["moid"]]
+
+    def mirror_of(self, primary):
+        """The primary's mirror row, adopting one whose attribute a dropped session never wrote."""
+        found = self.mirrors.get(primary["instance_uuid"])
+        if found is not None:
+            return found, None
+        name = primary["name"] + self.opts.mirror_suffix
+        candidate = self.vms.get(name)
+        if candidate is None:
+            return None, None
+        marker = None
+        for opt in candidate["_ref"].config.extraConfig or []:
+            if opt.key == MARKER_KEY:
+                marker = opt.value
+        if marker != primary["instance_uuid"]:
+            raise VSphereError("A VM named '%s' exists and is not a mirror of %s: rename it or set mirror_suffix"
+                               % (name, primary["name"]))
+        return candidate, "adopt"
+
+    def state(self, primary):
+        mirror, adopt = self.mirror_of(primary)
+        snaps = self.snapshots(primary)
+        return {
+            "level": primary["attributes"].get(vsphere.ATTR_LEVEL) or None,
+            "below_since": primary["attributes"].get(vsphere.ATTR_BELOW_SINCE) or None,
+            "snapshots": len(snaps),
+            "newest_snapshot": snaps[-1][0].isoformat() if snaps else None,
+            "mirror": None if mirror is None else {
+                "name": mirror["name"], "power_state": mirror["power_state"], "num_cpu": mirror["num_cpu"],
+                "memory_mb": mirror["memory_mb"], "role": mirror["attributes"].get(ATTR_ROLE),
+                "datacenter": mirror["datacenter"], "adopted": adopt == "adopt"},
+        }
+
+    # -- planning -----------------------------------------------------------------
+    def plan(self, primary, level, fps=None, below_since=None, scope=SCOPES):
+        """(actions, before, after) to bring one primary to `level`, for the parts in `scope`."""
+        if level not in LEVELS:
+            raise VSphereError("level must be one of %s, got %r" % (", ".join(LEVELS), level))
+        before = self.state(primary)
+        actions = self._plan(primary, level, fps, below_since, before)
+        parts = {"snapshot": "snapshots", "remove_snapshot": "snapshots", "attributes": "attributes"}
+        actions = [a for a in actions if parts.get(a[0], "mirror") in scope]
+        after = self._predict(before, level, actions, primary)
+        if "mirror" not in scope:
+            after["mirror"] = before["mirror"]
+        if "attributes" not in scope:
+            after["level"] = before["level"]
+        return actions, before, after
+
+    def _plan(self, primary, level, fps, below_since, before):
+        actions = []
+        snaps = self.snapshots(primary)
+        fresh = (self.now, None, None)  # the snapshot this run takes, if due
+        due = not snaps or self.now - snaps[-1][0] >= self.opts.snapshot_interval
+        if due:
+            actions.append(("snapshot", None))
+        # retention: the newest `snapshot_retention`, less those past the max age; the newest always stays
+        keep = (snaps + [fresh] if due else snaps)[-self.opts.snapshot_retention:]
+        keep = [s for s in keep[:-1] if self.now - s[0] <= self.opts.snapshot_max_age] + keep[-1:]
+        actions += [("remove_snapshot", s) for s in snaps if s not in keep]
+        mirror, adopt = self.mirror_of(primary)
+        if adopt:
+            actions.append(("adopt", mirror))
+        if level == "minimal" and mirror is not None:
+            if self.opts.minimal_mirror == "absent":
+                actions.append(("destroy", mirror))
+            else:
+                if mirror["power_state"] != "poweredOff":
+                    actions.append(("power_off", mirror))
+                if mirror["attributes"].get(ATTR_ROLE) != "deallocated":
+                    actions.append(("role", (mirror, "deallocated")))
+        elif level != "minimal":
+            cpu, mem = (primary["num_cpu"], primary["memory_mb"]) if level == "full" else standby_size(
+                primary["num_cpu"], primary["memory_mb"], self.opts.standby_size_ratio)
+            role = "active" if level == "full" else "standby"
+            if mirror is None:
+                actions.append(("clone", (cpu, mem, role)))
+            else:
+                if (mirror["num_cpu"], mirror["memory_mb"]) != (cpu, mem):
+                    actions.append(("resize", (mirror, cpu, mem)))
+                if mirror["power_state"] != "poweredOn" or (mirror["num_cpu"], mirror["memory_mb"]) != (cpu, mem):
+                    actions.append(("power_on", mirror))
+                if mirror["attributes"].get(ATTR_ROLE) != role:
+                    actions.append(("role", (mirror, role)))
+        attrs = {}
+        if before["level"] != level:
+            attrs[vsphere.ATTR_LEVEL] = level
+            attrs[vsphere.ATTR_SINCE] = self.now.replace(microsecond=0).isoformat()
+            if fps is not None:
+                attrs[vsphere.ATTR_FPS] = "%.1f" % fps
+        if (below_since or None) != before["below_since"]:
+            attrs[vsphere.ATTR_BELOW_SINCE] = below_since or ""
+        if attrs:
+            actions.append(("attributes", attrs))
+        return actions
+
+    def _predict(self, before, level, actions, primary):
+        after = dict(before, level=level)
+        kinds = [a[0] for a in actions]
+        removed = kinds.count("remove_snapshot")
+        after["snapshots"] = before["snapshots"] + kinds.count("snapshot") - removed
+        if "snapshot" in kinds:
+            after["newest_snapshot"] = self.now.replace(microsecond=0).isoformat()
+        if level == "minimal":
+            if before["mirror"] is not None:
+                after["mirror"] = None if self.opts.minimal_mirror == "absent" else dict(
+                    before["mirror"], power_state="poweredOff", role="deallocated", adopted=False)
+        else:
+            cpu, mem, role = next((a[1] for a in actions if a[0] == "clone"), (None, None, None))
+            if cpu is None:
+                m = before["mirror"]
+                cpu, mem = next(((a[1][1], a[1][2]) for a in actions if a[0] == "resize"), (m["num_cpu"], m["memory_mb"]))
+                role = "active" if level == "full" else "standby"
+            after["mirror"] = {"name": primary["name"] + self.opts.mirror_suffix if before["mirror"] is None
+                               else before["mirror"]["name"], "power_state": "poweredOn", "num_cpu": cpu, "memory_mb": mem,
+                               "role": role, "datacenter": self.opts.secondary_datacenter, "adopted": False}
+        attrs = next((a[1] for a in actions if a[0] == "attributes"), {})
+        if vsphere.ATTR_BELOW_SINCE in attrs:
+            after["below_since"] = attrs[vsphere.ATTR_BELOW_SINCE] or None
+        return after
+
+    # -- applying -------------------------------------------------------------------
+    def apply(self, primary, actions):
+        """Carry out a plan's actions in order; a failed clone leaves no half-made mirror behind."""
+        for kind, arg in actions:
+            if kind == "snapshot":
+                name = SNAPSHOT_PREFIX + self.now.strftime("%Y%m%dT%H%M%SZ")
+                self._taken[primary["moid"]] = self._wait(
+                    primary["_ref"].CreateSnapshot_Task(name=name, description="predictive.mirroring", memory=False,
+                                                        quiesce=False), "snapshot %s" % primary["name"])
+            elif kind == "remove_snapshot":
+                self._wait(arg[2].RemoveSnapshot_Task(removeChildren=False), "remove snapshot %s of %s" % (arg[1], primary["name"]))
+            elif kind == "adopt":
+                self.vs.set_attribute(arg["_ref"], vsphere.ATTR_PRIMARY, primary["instance_uuid"])
+            elif kind == "destroy":
+                if arg["power_state"] == "poweredOn":
+                    self._wait(arg["_ref"].PowerOffVM_Task(), "power off %s" % arg["name"])
+                self._wait(arg["_ref"].Destroy_Task(), "destroy %s" % arg["name"])
+            elif kind == "power_off":
+                self._wait(arg["_ref"].PowerOffVM_Task(), "power off %s" % arg["name"])
+            elif kind == "clone":
+                self._clone(primary, *arg)
+            elif kind == "resize":
+                mirror, cpu, mem = arg
+                if mirror["_ref"].runtime.powerState == "poweredOn":
+                    self._wait(mirror["_ref"].PowerOffVM_Task(), "power off %s" % mirror["name"])
+                self._wait(mirror["_ref"].ReconfigVM_Task(spec=vim.vm.ConfigSpec(numCPUs=cpu, memoryMB=mem)),
+                           "resize %s" % mirror["name"])
+            elif kind == "power_on":
+                if arg["_ref"].runtime.powerState != "poweredOn":
+                    self._wait(arg["_ref"].PowerOnVM_Task(), "power on %s" % arg["name"])
+            elif kind == "role":
+                self.vs.set_attribute(arg[0]["_ref"], ATTR_ROLE, arg[1])
+            elif kind == "attributes":
+                for name, value in arg.items():
+                    self.vs.set_attribute(primary["_ref"], name, value)
+
+    def _clone(self, primary, cpu, mem, role):
+        name = primary["name"] + self.opts.mirror_suffix
+        p = self.placement
+        snaps = self.snapshots(primary)
+        spec = vim.vm.CloneSpec(
+            location=vim.vm.RelocateSpec(pool=p.pool, datastore=p.datastore, host=p.pick_host(),
+                                         deviceChange=p.nic_changes(primary["_ref"])),
+            powerOn=False, template=False,
+            config=vim.vm.ConfigSpec(extraConfig=[vim.option.OptionValue(key=MARKER_KEY, value=primary["instance_uuid"])]))
+        latest = self._taken.get(primary["moid"]) or (snaps[-1][2] if snaps else None)
+        if latest is not None:
+            spec.snapshot = latest
+        try:
+            task = primary["_ref"].CloneVM_Task(folder=p.folder, name=name, spec=spec)
+            clone = self._wait(task, "clone %s into datacenter '%s'" % (primary["name"], self.opts.secondary_datacenter))
+            self.vs.set_attribute(clone, vsphere.ATTR_PRIMARY, primary["instance_uuid"])
+            if clone.runtime.host not in p.hosts:  # observed placement, not assumed
+                self._wait(clone.RelocateVM_Task(spec=vim.vm.RelocateSpec(host=p.pick_host(), pool=p.pool)),
+                           "place %s in cluster '%s'" % (name, p.cluster.name))
+            self._wait(clone.ReconfigVM_Task(spec=vim.vm.ConfigSpec(numCPUs=cpu, memoryMB=mem)), "size %s" % name)
+            self._wait(clone.PowerOnVM_Task(), "power on %s" % name)
+            self.vs.set_attribute(clone, ATTR_ROLE, role)
+        except VSphereError as e:
+            leftover = self._find_vm_in(p.folder, name)
+            if leftover is not None:
+                try:
+                    if leftover.runtime.powerState == "poweredOn":
+                        self._wait(leftover.PowerOffVM_Task(), "power off %s" % name)
+                    self._wait(leftover.Destroy_Task(), "remove half-made %s" % name)
+                    raise VSphereError("%s; the half-made mirror %s was removed" % (e, name)) from None
+                except VSphereError as cleanup:
+                    if "half-made mirror" in str(cleanup):
+                        raise
+                    raise VSphereError("%s; the half-made mirror %s could NOT be removed (%s): it carries the marker "
+                                       "%s and the next run adopts it" % (e, name, cleanup, MARKER_KEY)) from None
+            raise
+
+    @staticmethod
+    def _find_vm_in(folder, name):
+        for child in folder.childEntity:
+            if isinstance(child, vim.VirtualMachine) and child.name == name:
+                return child
+        return None
+
+    def _wait(self, task, what):
+        return self.vs.wait_task(task, what)

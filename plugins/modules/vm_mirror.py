@@ -1,0 +1,228 @@
+#!/usr/bin/python
+# -*- coding: utf-8 -*-
+# Copyright: (c) 2026, predictive.mirroring developers
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+
+from __future__ import annotations
+
+DOCUMENTATION = r"""
+module: vm_mirror
+short_description: Hold VMs' mirrors in the secondary datacenter at their mirroring level
+version_added: "0.1.0"
+description:
+  - Enforces each primary VM's mirroring level in vSphere, for one VM (O(name)) or a batch (O(vms)) on one vCenter session.
+  - V(minimal) takes a snapshot on schedule (every O(snapshot_interval_hours)), keeps at most O(snapshot_retention) of them and
+    none older than O(snapshot_max_age_hours) (the newest always stays), and deallocates the mirror (destroyed, or powered off, see
+    O(minimal_mirror)).
+  - V(partial) also clones the mirror from the latest snapshot into the secondary datacenter and keeps it powered on at reduced size
+    (O(standby_size_ratio)), role C(standby), not serving.
+  - V(full) keeps the mirror at the primary's size, powered on, role C(active) (serving).
+  - Writes C(mirroring.level), C(mirroring.fps), C(mirroring.since) and C(mirroring.below_since) on the primary and
+    C(mirroring.primary), C(mirroring.role) on the mirror as custom attributes.
+  - The placement (datacenter, cluster or resource pool, datastore, folder) is checked before anything changes. A clone that fails
+    half-way is removed; if even that fails, the clone carries a marker and the next run adopts it. Re-running converges.
+  - Idempotent, with check mode and diff.
+author:
+  - predictive.mirroring developers (@predictive-mirroring)
+extends_documentation_fragment:
+  - predictive.mirroring.vsphere
+options:
+  name:
+    description: The primary VM. Use O(vms) for a batch.
+    type: str
+  level:
+    description: Its level (with O(name)).
+    type: str
+    choices: [minimal, partial, full]
+  fps:
+    description: The FPS behind the level, recorded when the level changes (with O(name)).
+    type: float
+  below_since:
+    description: The policy's hysteresis clock, recorded as C(mirroring.below_since) (with O(name)); empty clears it.
+    type: str
+  vms:
+    description: A batch of primaries, each with C(name), C(level) and optionally C(fps) and C(below_since).
+    type: list
+    elements: dict
+  secondary_datacenter:
+    description: The datacenter mirrors live in.
+    type: str
+    required: true
+  secondary_cluster:
+    description: Cluster (or standalone host) for mirrors. Default, the datacenter's first.
+    type: str
+  secondary_resource_pool:
+    description: Resource pool for mirrors, within the cluster.
+    type: str
+  secondary_datastore:
+    description: Datastore for mirrors. Default, the datacenter's one with the most free space.
+    type: str
+  secondary_folder:
+    description: VM folder for mirrors, as a path below the datacenter's VM folder.
+    type: str
+  secondary_network:
+    description:
+      - The network (port group) in the secondary datacenter the mirror's NICs are put on.
+      - Default, the network of the same name as the primary's; a mirror is never put on a guessed network.
+    type: str
+  scope:
+    description:
+      - What to manage. V(snapshots), the scheduled snapshots and their retention; V(mirror), the mirror VM in the secondary
+        datacenter; V(attributes), the C(mirroring.*) attributes on the primary. The C(snapshot) and C(standby) roles use one each.
+    type: list
+    elements: str
+    choices: [snapshots, mirror, attributes]
+    default: [snapshots, mirror, attributes]
+  mirror_suffix:
+    description: A mirror is named after its primary with this suffix.
+    type: str
+    default: -mirror
+  minimal_mirror:
+    description: What deallocating a mirror means at the minimal level.
+    type: str
+    choices: [absent, poweredoff]
+    default: absent
+  standby_size_ratio:
+    description: A partial mirror's share of the primary's vCPUs and memory.
+    type: float
+    default: 0.5
+  snapshot_interval_hours:
+    description: A new snapshot is taken when the newest is at least this old.
+    type: float
+    default: 6.0
+  snapshot_retention:
+    description: Snapshots kept per VM (the collection's own, named C(mirroring-*)).
+    type: int
+    default: 3
+  snapshot_max_age_hours:
+    description: Snapshots older than this are removed, except the newest.
+    type: float
+    default: 72.0
+notes:
+  - Runs on the controller (delegate it to localhost, once per batch).
+"""
+
+EXAMPLES = r"""
+- name: Hold one VM at partial
+  predictive.mirroring.vm_mirror:
+    name: web01
+    level: partial
+    secondary_datacenter: DC-West
+    secondary_datastore: ds-west-01
+  delegate_to: localhost
+
+- name: A batch in one call (playbooks/reconcile.yml builds it from the inventory)
+  predictive.mirroring.vm_mirror:
+    vms:
+      - {name: web01, level: full, fps: 78.2}
+      - {name: db01, level: partial, fps: 41.0}
+      - {name: batch07, level: minimal, fps: 3.5}
+    secondary_datacenter: DC-West
+  delegate_to: localhost
+  run_once: true
+"""
+
+RETURN = r"""
+vms:
+  description: Per primary, what was (or in check mode would be) done.
+  returned: always
+  type: list
+  elements: dict
+  sample:
+    - name: web01
+      level: partial
+      changed: true
+      actions: [snapshot, clone, attributes]
+      mirror: {name: web01-mirror, power_state: poweredOn, num_cpu: 1, memory_mb: 2048, role: standby}
+failed_vms:
+  description: Primaries that could not be brought to their level, with the reason.
+  returned: always
+  type: list
+  elements: dict
+"""
+
+from ansible.module_utils.basic import AnsibleModule
+
+from ansible_collections.predictive.mirroring.plugins.module_utils.errors import MirroringError
+from ansible_collections.predictive.mirroring.plugins.module_utils.mirror import Mirrorer, Options
+from ansible_collections.predictive.mirroring.plugins.module_utils.vsphere import VSphere, connection_argument_spec, connection_params
+
+OPTION_NAMES = ("secondary_datacenter", "secondary_cluster", "secondary_resource_pool", "secondary_datastore",
+                "secondary_folder", "secondary_network", "mirror_suffix", "minimal_mirror", "standby_size_ratio", "snapshot_interval_hours",
+                "snapshot_retention", "snapshot_max_age_hours")
+
+
+def targets(p):
+    if p["name"]:
+        return [{"name": p["name"], "level": p["level"], "fps": p["fps"], "below_since": p["below_since"]}]
+    out = []
+    for i, vm in enumerate(p["vms"]):
+        if not isinstance(vm, dict) or not vm.get("name") or vm.get("level") not in ("minimal", "partial", "full"):
+            raise MirroringError("vms[%d] needs a name and a level (minimal, partial or full): got %r" % (i, vm))
+        out.append(vm)
+    return out
+
+
+def main():
+    argument_spec = connection_argument_spec()
+    argument_spec.update(
+        name=dict(type="str"),
+        level=dict(type="str", choices=["minimal", "partial", "full"]),
+        fps=dict(type="float"),
+        below_since=dict(type="str"),
+        vms=dict(type="list", elements="dict"),
+        secondary_datacenter=dict(type="str", required=True),
+        secondary_cluster=dict(type="str"),
+        secondary_resource_pool=dict(type="str"),
+        secondary_datastore=dict(type="str"),
+        secondary_folder=dict(type="str"),
+        secondary_network=dict(type="str"),
+        scope=dict(type="list", elements="str", choices=["snapshots", "mirror", "attributes"],
+                   default=["snapshots", "mirror", "attributes"]),
+        mirror_suffix=dict(type="str", default="-mirror"),
+        minimal_mirror=dict(type="str", choices=["absent", "poweredoff"], default="absent"),
+        standby_size_ratio=dict(type="float", default=0.5),
+        snapshot_interval_hours=dict(type="float", default=6.0),
+        snapshot_retention=dict(type="int", default=3),
+        snapshot_max_age_hours=dict(type="float", default=72.0),
+    )
+    module = AnsibleModule(argument_spec=argument_spec, supports_check_mode=True,
+                           required_one_of=[("name", "vms")], mutually_exclusive=[("name", "vms")],
+                           required_by={"name": "level"})
+    p = module.params
+    results, failures, diffs = [], [], {"before": {}, "after": {}}
+    try:
+        wanted = targets(p)
+        opts = Options(**{k: p[k] for k in OPTION_NAMES})
+        with VSphere(**connection_params(p)) as vs:
+            mirrorer = Mirrorer(vs, opts)
+            for t in wanted:
+                primary = mirrorer.vms.get(t["name"])
+                if primary is None:
+                    failures.append({"name": t["name"], "msg": "VM '%s' not found in vCenter %s" % (t["name"], vs.name)})
+                    continue
+                try:
+                    actions, before, after = mirrorer.plan(primary, t["level"], t.get("fps"), t.get("below_since"),
+                                                           scope=p["scope"])
+                    if actions and not module.check_mode:
+                        mirrorer.apply(primary, actions)
+                except MirroringError as e:
+                    failures.append({"name": t["name"], "msg": str(e)})
+                    continue
+                results.append({"name": t["name"], "level": t["level"], "changed": bool(actions),
+                                "actions": [a[0] for a in actions], "mirror": after["mirror"]})
+                if actions:
+                    diffs["before"][t["name"]] = before
+                    diffs["after"][t["name"]] = after
+    except MirroringError as e:
+        module.fail_json(msg=str(e))
+    changed = any(r["changed"] for r in results)
+    if failures:
+        module.fail_json(msg="%d of %d VMs could not be brought to their level: %s" % (
+            len(failures), len(results) + len(failures), "; ".join("%s: %s" % (f["name"], f["msg"]) for f in failures)),
+            changed=changed, vms=results, failed_vms=failures, diff=diffs)
+    module.exit_json(changed=changed, vms=results, failed_vms=[], diff=diffs)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,150 @@
+"""vm_mirror against the simulator: each level's observed state in vSphere, idempotence, check mode, bad input."""
+from __future__ import annotations
+
+import pytest
+from pyVmomi import vim
+
+from ansible_collections.predictive.mirroring.plugins.modules import vm_mirror
+from ansible_collections.predictive.mirroring.plugins.module_utils import mirror, vsphere
+
+from common.utils import run_module
+
+PARTIAL, FULL, MINIMAL = "DC0_C0_RP0_VM0", "DC0_C0_RP0_VM1", "DC0_C0_RP0_VM2"
+
+
+def conn(sim):
+    return {k: v for k, v in sim.connection().items() if k != "protocol"}
+
+
+def observe(sim):
+    """name -> (datacenter, power, cpu, memory, attributes, snapshot names) as vCenter reports them."""
+    with vsphere.VSphere(**conn(sim)) as vs:
+        rows = vs.virtual_machines()
+        trees = {r["moid"]: r.get("snapshot") for r in vs.retrieve(vim.VirtualMachine, ["snapshot"])}
+    out = {}
+    for r in rows:
+        snaps, stack = [], list(trees[r["moid"]].rootSnapshotList) if trees.get(r["moid"]) else []
+        while stack:
+            node = stack.pop()
+            snaps.append(node.name)
+            stack.extend(node.childSnapshotList or [])
+        out[r["name"]] = {"dc": r["datacenter"], "power": r["power_state"], "cpu": r["num_cpu"], "mem": r["memory_mb"],
+                          "attrs": r["attributes"], "snapshots": sorted(snaps), "uuid": r["instance_uuid"]}
+    return out
+
+
+def args(sim, **extra):
+    base = dict(conn(sim), secondary_datacenter="DC1",
+                vms=[{"name": PARTIAL, "level": "partial", "fps": 45.0}, {"name": FULL, "level": "full", "fps": 80.0},
+                     {"name": MINIMAL, "level": "minimal", "fps": 3.0}])
+    base.update(extra)
+    return base
+
+
+@pytest.fixture
+def big_primaries(simulator):
+    """Give the primaries a real size so a reduced standby differs from a full mirror."""
+    with vsphere.VSphere(**conn(simulator)) as vs:
+        for row in vs.virtual_machines():
+            if row["name"].startswith("DC0_"):
+                task = row["_ref"].ReconfigVM_Task(spec=vim.vm.ConfigSpec(numCPUs=4, memoryMB=8192))
+                while task.info.state in ("queued", "running"):
+                    pass
+    return simulator
+
+
+def test_each_level_is_held_in_vsphere_and_a_second_run_changes_nothing(big_primaries):
+    sim = big_primaries
+    result, failed = run_module(vm_mirror, args(sim))
+    assert not failed, result["msg"] if failed else ""
+    assert result["changed"]
+    seen = observe(sim)
+    part, full = seen[PARTIAL + "-mirror"], seen[FULL + "-mirror"]
+    assert part["dc"] == "DC1" and part["power"] == "poweredOn" and (part["cpu"], part["mem"]) == (2, 4096)
+    assert part["attrs"][vsphere.ATTR_PRIMARY] == seen[PARTIAL]["uuid"] and part["attrs"][mirror.ATTR_ROLE] == "standby"
+    assert full["dc"] == "DC1" and full["power"] == "poweredOn" and (full["cpu"], full["mem"]) == (4, 8192)
+    assert full["attrs"][mirror.ATTR_ROLE] == "active"
+    assert MINIMAL + "-mirror" not in seen
+    for name, level in ((PARTIAL, "partial"), (FULL, "full"), (MINIMAL, "minimal")):
+        attrs = seen[name]["attrs"]
+        assert attrs[vsphere.ATTR_LEVEL] == level and attrs[vsphere.ATTR_SINCE] and attrs[vsphere.ATTR_FPS]
+        assert len(seen[name]["snapshots"]) == 1 and seen[name]["snapshots"][0].startswith(mirror.SNAPSHOT_PREFIX)
+    again, failed = run_module(vm_mirror, args(sim))
+    assert not failed and not again["changed"]
+    assert observe(sim) == seen
+
+
+def test_check_mode_reports_the_diff_and_changes_nothing(big_primaries):
+    sim = big_primaries
+    before = observe(sim)
+    result, failed = run_module(vm_mirror, args(sim), check_mode=True)
+    assert not failed and result["changed"]
+    assert result["diff"]["before"][PARTIAL]["mirror"] is None
+    assert result["diff"]["after"][PARTIAL]["mirror"]["num_cpu"] == 2
+    assert result["diff"]["after"][FULL]["level"] == "full"
+    assert observe(sim) == before
+
+
+def test_level_changes_move_the_mirror(big_primaries):
+    sim = big_primaries
+    run_module(vm_mirror, args(sim))
+    down = args(sim, vms=[{"name": FULL, "level": "partial", "fps": 50.0}, {"name": PARTIAL, "level": "minimal", "fps": 10.0}])
+    result, failed = run_module(vm_mirror, down)
+    assert not failed and result["changed"]
+    seen = observe(sim)
+    assert (seen[FULL + "-mirror"]["cpu"], seen[FULL + "-mirror"]["mem"]) == (2, 4096)
+    assert seen[FULL + "-mirror"]["attrs"][mirror.ATTR_ROLE] == "standby"
+    assert PARTIAL + "-mirror" not in seen  # deallocated
+    # poweredoff instead of absent keeps a deallocated mirror, switched off
+    result, failed = run_module(vm_mirror, args(sim, vms=[{"name": FULL, "level": "minimal"}], minimal_mirror="poweredoff"))
+    assert not failed
+    assert observe(sim)[FULL + "-mirror"]["power"] == "poweredOff"
+
+
+def test_snapshot_retention_keeps_the_newest(big_primaries):
+    sim = big_primaries
+    for _i in range(4):  # interval 0: a snapshot every run
+        result, failed = run_module(vm_mirror, args(sim, vms=[{"name": MINIMAL, "level": "minimal"}], snapshot_interval_hours=0,
+                                                    snapshot_retention=2))
+        assert not failed
+    snaps = observe(sim)[MINIMAL]["snapshots"]
+    assert len(snaps) == 2
+
+
+@pytest.mark.parametrize("extra, words", [
+    ({"secondary_datastore": "ds9"}, "Datastore 'ds9' not found in datacenter 'DC1'"),
+    ({"secondary_datacenter": "DC7"}, "Secondary datacenter 'DC7' not found"),
+    ({"secondary_network": "nowhere"}, "Network 'nowhere' not found in datacenter 'DC1'"),
+    ({"secondary_folder": "no/such"}, "VM folder 'no/such' not found"),
+])
+def test_bad_placement_is_refused_before_anything_changes(simulator, extra, words):
+    before = observe(simulator)
+    result, failed = run_module(vm_mirror, args(simulator, **extra))
+    assert failed and words in result["msg"]
+    assert observe(simulator) == before
+
+
+def test_unknown_vm_fails_without_stopping_the_others(simulator):
+    batch = [{"name": "ghost", "level": "full"}, {"name": MINIMAL, "level": "minimal"}]
+    result, failed = run_module(vm_mirror, args(simulator, vms=batch))
+    assert failed and "ghost" in result["msg"] and "1 of 2" in result["msg"]
+    assert observe(simulator)[MINIMAL]["attrs"][vsphere.ATTR_LEVEL] == "minimal"
+
+
+def test_a_mirror_left_without_its_attribute_is_adopted_not_duplicated(big_primaries):
+    sim = big_primaries
+    run_module(vm_mirror, args(sim, vms=[{"name": PARTIAL, "level": "partial"}]))
+    with vsphere.VSphere(**conn(sim)) as vs:  # as if the session dropped before the attribute was written
+        ref = next(r["_ref"] for r in vs.virtual_machines() if r["name"] == PARTIAL + "-mirror")
+        vs.set_attribute(ref, vsphere.ATTR_PRIMARY, "")
+    result, failed = run_module(vm_mirror, args(sim, vms=[{"name": PARTIAL, "level": "partial"}]))
+    assert not failed and result["vms"][0]["actions"] == ["adopt"]
+    seen = observe(sim)
+    assert [n for n in seen if n.startswith(PARTIAL + "-mirror")] == [PARTIAL + "-mirror"]
+    assert seen[PARTIAL + "-mirror"]["attrs"][vsphere.ATTR_PRIMARY] == seen[PARTIAL]["uuid"]
+
+
+def test_someone_elses_vm_with_the_mirror_name_is_not_touched(simulator):
+    result, failed = run_module(vm_mirror, args(simulator, vms=[{"name": "DC0_C0_RP0_VM3", "level": "partial"}],
+                                                mirror_suffix="", secondary_datacenter="DC1"))
+    assert failed and "is not a mirror of DC0_C0_RP0_VM3" in result["msg"]

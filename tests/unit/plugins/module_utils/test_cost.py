@@ -1,0 +1,101 @@
+from __future__ import annotations
+
+import itertools
+
+import numpy as np
+import pytest
+
+from ansible_collections.predictive.mirroring.plugins.module_utils import cost
+from ansible_collections.predictive.mirroring.plugins.module_utils.errors import PolicyError
+from ansible_collections.predictive.mirroring.plugins.module_utils.policy import LEVELS, RANK, Policy
+
+POLICY = Policy()
+
+
+def vm(name, fps, deps=(), cpu=4, mem=8192, down=500.0, lost=2000.0):
+    return {"name": name, "fps": fps, "depends_on": list(deps), "num_cpu": cpu, "memory_mb": mem, "disk_gb": 100,
+            "downtime_cost_hour": down, "data_loss_cost_hour": lost}
+
+
+def levels(result):
+    return {p["name"]: p["level"] for p in result["vms"]}
+
+
+def test_unlimited_budget_follows_the_fps_bands():
+    vms = [vm("a", 5), vm("b", 45), vm("c", 90), vm("d", 30.0), vm("e", 30.1)]
+    got = levels(cost.plan(vms, POLICY))
+    assert got == {"a": "minimal", "b": "partial", "c": "full", "d": "minimal", "e": "partial"}
+
+
+def test_tight_budget_lowers_the_lowest_risk_vms_first():
+    vms = [vm("low", 72), vm("mid", 85), vm("high", 99)]
+    full = cost.level_costs(vms[0], cost.DEFAULT_CATALOGUE)["full"]
+    partial = cost.level_costs(vms[0], cost.DEFAULT_CATALOGUE)["partial"]
+    result = cost.plan(vms, POLICY, budget=2 * full + partial + 0.01)
+    assert levels(result) == {"low": "partial", "mid": "full", "high": "full"}
+    assert result["totals"]["cost_month"] <= 2 * full + partial + 0.01
+    assert "budget" in next(p for p in result["vms"] if p["name"] == "low")["why"]
+
+
+def test_dependency_floor_is_never_broken():
+    # web depends on db; db's own FPS is low, but it must stay at web's level
+    vms = [vm("web", 90, deps=["db"]), vm("db", 5), vm("batch", 80)]
+    result = cost.plan(vms, POLICY)
+    assert levels(result)["db"] == "full" and "web depends on it" in result["vms"][1]["why"]
+    full = cost.level_costs(vms[0], cost.DEFAULT_CATALOGUE)["full"]
+    minimal = cost.level_costs(vms[0], cost.DEFAULT_CATALOGUE)["minimal"]
+    squeezed = levels(cost.plan(vms, POLICY, budget=2 * full + minimal + 1))
+    assert RANK[squeezed["db"]] >= RANK[squeezed["web"]]
+
+
+def test_impossible_budget_is_refused_clearly():
+    with pytest.raises(PolicyError, match="No plan fits a monthly budget"):
+        cost.plan([vm("a", 90)], POLICY, budget=0.0)
+    with pytest.raises(PolicyError, match="FPS must be within"):
+        cost.plan([vm("a", 120)], POLICY)
+
+
+def brute_force(vms, budget):
+    band = {v["name"]: POLICY.band(v["fps"]) for v in vms}
+    from ansible_collections.predictive.mirroring.plugins.module_utils.policy import dependency_floor  # pylint: disable=import-outside-toplevel
+    cap, _raised = dependency_floor(band, {v["name"]: v["depends_on"] for v in vms})
+    costs = [cost.level_costs(v, cost.DEFAULT_CATALOGUE) for v in vms]
+    risks = [cost.level_risks(v, cost.DEFAULT_RTO_HOURS, cost.DEFAULT_RPO_HOURS) for v in vms]
+    best = None
+    for combo in itertools.product(LEVELS, repeat=len(vms)):
+        pick = dict(zip((v["name"] for v in vms), combo))
+        if any(RANK[pick[v["name"]]] > RANK[cap[v["name"]]] for v in vms):
+            continue
+        if any(RANK[pick[d]] < RANK[pick[v["name"]]] for v in vms for d in v["depends_on"]):
+            continue
+        spend = sum(costs[i][pick[v["name"]]] for i, v in enumerate(vms))
+        if budget is not None and spend > budget + 1e-9:
+            continue
+        obj = sum(risks[i][pick[v["name"]]] + 1e-6 * costs[i][pick[v["name"]]] for i, v in enumerate(vms))
+        if best is None or obj < best[0] - 1e-9:
+            best = (obj, pick)
+    return best
+
+
+@pytest.mark.parametrize("seed", range(25))
+def test_matches_brute_force_on_small_random_fleets(seed):
+    rng = np.random.default_rng(seed)
+    n = int(rng.integers(2, 6))
+    names = ["vm%d" % i for i in range(n)]
+    vms = []
+    for i, name in enumerate(names):
+        deps = [names[j] for j in range(i + 1, n) if rng.random() < 0.3]  # acyclic
+        vms.append(vm(name, float(np.round(rng.uniform(0, 100), 1)), deps, cpu=int(rng.integers(1, 9)),
+                      mem=int(rng.integers(1, 33)) * 1024, down=float(rng.uniform(10, 2000)), lost=float(rng.uniform(0, 5000))))
+    full_spend = sum(max(cost.level_costs(v, cost.DEFAULT_CATALOGUE).values()) for v in vms)
+    budget = None if seed % 5 == 0 else float(rng.uniform(0.2, 1.0) * full_spend)
+    expected = brute_force(vms, budget)
+    if expected is None:
+        with pytest.raises(PolicyError):
+            cost.plan(vms, POLICY, budget=budget)
+        return
+    got = cost.plan(vms, POLICY, budget=budget)
+    risks = [cost.level_risks(v, cost.DEFAULT_RTO_HOURS, cost.DEFAULT_RPO_HOURS) for v in vms]
+    costs = [cost.level_costs(v, cost.DEFAULT_CATALOGUE) for v in vms]
+    obj = sum(risks[i][p["level"]] + 1e-6 * costs[i][p["level"]] for i, p in enumerate(got["vms"]))
+    assert obj == pytest.approx(expected[0], rel=1e-6, abs=1e-6)
