@@ -209,3 +209,27 @@ def test_refresh_fetches_only_samples_since_the_cached_window(fleet_sim, tmp_pat
         assert again[moid]["mem.usage.average"] == row["mem.usage.average"]  # same window, nothing lost
         assert len(again[moid]["mem.usage.average"]) == 30
     assert isinstance(vim.VirtualMachine, type)
+
+
+def test_two_vcenters_in_one_inventory(fleet_sim, tmp_path):
+    from rig.simulator import Simulator  # pylint: disable=import-outside-toplevel
+    other = Simulator(workdir=str(tmp_path / "vc2"), username="admin", password="other-secret")
+    os.makedirs(other.workdir)
+    other.start()
+    try:
+        degrade(other, "memory_leak", 0.95, vm="DC0_C0_RP0_VM3")
+        host2, port2 = other.hostport()
+        config = write_config(tmp_path, vcenters=[
+            {},  # the first from VMWARE_* (top-level options)
+            {"hostname": host2, "port": port2, "username": "admin", "password": "other-secret", "ca_path": other.cert}])
+        inv = inventory(fleet_sim, config)
+        hv = inv["_meta"]["hostvars"]
+        vcenters = {h["vcenter"] for h in hv.values()}
+        assert vcenters == {"%s:%s" % fleet_sim.hostport(), "%s:%s" % (host2, port2)}
+        assert len(hv) == 8  # 4 VMs of DC0 in each; the same names in the second get the moid appended
+        twin = [h for h in hv if h.startswith("DC0_C0_RP0_VM3_")]
+        assert len(twin) == 1 and hv[twin[0]]["vm_name"] == "DC0_C0_RP0_VM3"
+        assert hv[twin[0]]["fps"] > hv["DC0_C0_RP0_VM3"]["fps"]
+        assert "other-secret" not in json.dumps(inv)
+    finally:
+        other.stop()
