@@ -22,6 +22,7 @@ class HAProxy:
         self.backends = backends or {"app": []}
         self.socket = os.path.join(self.workdir, "admin.sock")
         self.frontends = {name: free_port() for name in self.backends}
+        self.config_extra: list[str] = []  # more lines for the defaults section
         self.proc: subprocess.Popen | None = None
 
     def config(self) -> str:
@@ -36,7 +37,7 @@ class HAProxy:
             "    timeout server 10s",
             "    option redispatch",
             "    retries 3",
-        ]
+        ] + self.config_extra
         for name, servers in self.backends.items():
             lines += [f"frontend fe_{name}", f"    bind 127.0.0.1:{self.frontends[name]}", f"    default_backend {name}",
                       f"backend {name}", "    balance roundrobin", "    option httpchk GET /health",

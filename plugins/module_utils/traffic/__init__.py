@@ -1,0 +1,98 @@
+# -*- coding: utf-8 -*-
+# Copyright: (c) 2026, predictive.mirroring developers
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+"""The Traffic Director: one interface over load-balancer providers, one file per provider.
+
+A provider reports a backend's servers as
+    {name: {"address": "ip:port", "state": "ready"|"drain"|"maint", "weight": int,
+            "up": bool (health checks pass), "sessions": int}}
+and can set a server's state and weight and add a server. Pool changes are
+planned here, provider-independently: the desired pool is checked to keep at
+least one serving server (ready, weight > 0, up) before anything is sent.
+"""
+
+from __future__ import annotations
+
+from ansible_collections.predictive.mirroring.plugins.module_utils.errors import MirroringError
+
+STATES = ("ready", "drain", "maint", "absent")
+
+
+class TrafficError(MirroringError):
+    """Load balancer unreachable, unknown backend or server, refused change."""
+
+
+class Provider:
+    """Interface of a load-balancer provider."""
+
+    name = "provider"
+
+    def servers(self, backend):
+        raise NotImplementedError
+
+    def set_state(self, backend, server, state):
+        raise NotImplementedError
+
+    def set_weight(self, backend, server, weight):
+        raise NotImplementedError
+
+    def add_server(self, backend, server, address, weight):
+        raise NotImplementedError
+
+    def del_server(self, backend, server):
+        raise NotImplementedError
+
+
+def serving(pool):
+    return sorted(n for n, s in pool.items() if s["state"] == "ready" and s["weight"] > 0 and s.get("up", True))
+
+
+def plan_pool(current, desired):
+    """Steps that turn `current` into `desired` (both {server: {...}}), and the pool after them.
+
+    desired entries: {"state": ..., "weight": int or None, "address": "ip:port" or None}.
+    Servers not named in `desired` are left as they are. Steps make the new
+    serving servers ready before others are drained, so that traffic always
+    has somewhere to go.
+    """
+    after = {n: dict(s) for n, s in current.items()}
+    adds, raises, lowers = [], [], []
+    for name, want in desired.items():
+        if want["state"] not in STATES:
+            raise TrafficError("server %s: state must be one of %s, got %r" % (name, ", ".join(STATES), want["state"]))
+        have = current.get(name)
+        if want["state"] == "absent":
+            if have is not None:
+                if have["state"] != "maint":
+                    lowers.append(("state", name, "maint"))
+                lowers.append(("del", name))
+                del after[name]
+            continue
+        if have is None:
+            if not want.get("address"):
+                raise TrafficError("server %s is not in the backend and no address was given to add it" % name)
+            adds.append(("add", name, want["address"], want.get("weight") if want.get("weight") is not None else 1))
+            have = after[name] = {"address": want["address"], "state": "maint", "up": True, "sessions": 0,
+                                  "weight": want.get("weight") if want.get("weight") is not None else 1}
+        if want.get("weight") is not None and want["weight"] != have["weight"]:
+            (raises if want["weight"] > have["weight"] else lowers).append(("weight", name, want["weight"]))
+            after[name]["weight"] = want["weight"]
+        if want["state"] != have["state"]:
+            (raises if want["state"] == "ready" else lowers).append(("state", name, want["state"]))
+            after[name]["state"] = want["state"]
+    if not serving(after):
+        raise TrafficError("refusing: the pool would have no serving server (ready, weight > 0, health checks passing); "
+                           "now serving: %s" % (", ".join(serving(current)) or "none"))
+    return adds + raises + lowers, after
+
+
+def apply_pool(provider, backend, steps):
+    for step in steps:
+        if step[0] == "add":
+            provider.add_server(backend, step[1], step[2], step[3])
+        elif step[0] == "weight":
+            provider.set_weight(backend, step[1], step[2])
+        elif step[0] == "state":
+            provider.set_state(backend, step[1], step[2])
+        elif step[0] == "del":
+            provider.del_server(backend, step[1])
