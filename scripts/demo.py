@@ -14,23 +14,13 @@ ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 sys.path[:0] = [ROOT, os.path.join(ROOT, "tests")]
 
 from ansible_collections.predictive.mirroring.plugins.module_utils import fleet  # noqa: E402  pylint: disable=wrong-import-position
+from rig.inventory import plain  # noqa: E402  pylint: disable=wrong-import-position
 from rig.procs import port_in_use  # noqa: E402  pylint: disable=wrong-import-position
 from rig.simulator import Simulator  # noqa: E402  pylint: disable=wrong-import-position
 
 VENV_BIN = os.path.join(ROOT, ".venv", "bin")
 # (VM, scenario, severity): the rest of the fleet is healthy
 STORY = [("DC0_C0_RP0_VM1", "degrading_disk", 0.5), ("DC0_C0_RP0_VM2", "memory_leak", 0.9)]
-
-
-def plain(value):
-    """ansible-inventory --list marks inventory strings untrusted ({"__ansible_unsafe": ...}); unwrap them."""
-    if isinstance(value, dict):
-        if set(value) == {"__ansible_unsafe"}:
-            return value["__ansible_unsafe"]
-        return {k: plain(v) for k, v in value.items()}
-    if isinstance(value, list):
-        return [plain(v) for v in value]
-    return value
 
 
 def step(text):

@@ -10,20 +10,11 @@ import pytest
 from pyVmomi import vim
 
 from ansible_collections.predictive.mirroring.plugins.module_utils import fleet, vsphere
+from rig.inventory import plain
 
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 BIN = os.path.dirname(sys.executable)
 SICK = "DC0_C0_RP0_VM1"
-
-
-def plain(value):
-    if isinstance(value, dict):
-        if set(value) == {"__ansible_unsafe"}:
-            return value["__ansible_unsafe"]
-        return {k: plain(v) for k, v in value.items()}
-    if isinstance(value, list):
-        return [plain(v) for v in value]
-    return value
 
 
 def write_config(tmp_path, **options):

@@ -3,9 +3,11 @@ from __future__ import annotations
 
 import os
 import shutil
-import socket
 import subprocess
 import tempfile
+
+from ansible_collections.predictive.mirroring.plugins.module_utils.traffic import TrafficError
+from ansible_collections.predictive.mirroring.plugins.module_utils.traffic.haproxy import HAProxy as RuntimeAPI
 
 from .procs import RigError, free_port, stop_pid, wait_for
 
@@ -63,22 +65,12 @@ class HAProxy:
     def _answers(self) -> bool:
         try:
             return "Name: HAProxy" in self.command("show info")
-        except OSError:
+        except TrafficError:
             return False
 
     def command(self, cmd: str) -> str:
         """Send one runtime API command and return its answer."""
-        with socket.socket(socket.AF_UNIX, socket.SOCK_STREAM) as s:
-            s.settimeout(5)
-            s.connect(self.socket)
-            s.sendall(cmd.encode() + b"\n")
-            chunks = []
-            while True:
-                data = s.recv(65536)
-                if not data:
-                    break
-                chunks.append(data)
-        return b"".join(chunks).decode()
+        return RuntimeAPI(self.socket).command(cmd)
 
     def stop(self) -> None:
         if self.proc is not None:

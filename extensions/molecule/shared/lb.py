@@ -12,7 +12,7 @@ import threading
 import time
 
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__)))))
-sys.path.insert(0, os.path.join(ROOT, "tests"))
+sys.path[:0] = [ROOT, os.path.join(ROOT, "tests")]
 
 from rig.haproxy import HAProxy  # noqa: E402  pylint: disable=wrong-import-position
 from rig.web import Web  # noqa: E402  pylint: disable=wrong-import-position
