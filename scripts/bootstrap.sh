@@ -18,8 +18,6 @@ if [ ${#missing[@]} -gt 0 ]; then
   export DEBIAN_FRONTEND=noninteractive
   apt-get update -qq
   apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
-  # The Debian postgresql package starts a cluster of its own: not ours, and it holds port 5432.
-  systemctl disable --now postgresql >/dev/null 2>&1 || pg_ctlcluster --help >/dev/null 2>&1 || true
 fi
 
 VENV="$ROOT/.venv"

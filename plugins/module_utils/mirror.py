@@ -21,7 +21,7 @@ import datetime
 import math
 
 from ansible_collections.predictive.mirroring.plugins.module_utils import vsphere
-from ansible_collections.predictive.mirroring.plugins.module_utils.errors import VSphereError
+from ansible_collections.predictive.mirroring.plugins.module_utils.errors import MirroringError, VSphereError
 from ansible_collections.predictive.mirroring.plugins.module_utils.policy import LEVELS
 
 try:
@@ -63,11 +63,11 @@ class Options:
         self.snapshot_retention = snapshot_retention
         self.snapshot_max_age = datetime.timedelta(hours=snapshot_max_age_hours)
         if minimal_mirror not in ("absent", "poweredoff"):
-            raise VSphereError("minimal_mirror must be absent or poweredoff, got %r" % minimal_mirror)
+            raise MirroringError("minimal_mirror must be absent or poweredoff, got %r" % minimal_mirror)
         if not 0.0 < standby_size_ratio <= 1.0:
-            raise VSphereError("standby_size_ratio must be within (0, 1], got %s" % standby_size_ratio)
+            raise MirroringError("standby_size_ratio must be within (0, 1], got %s" % standby_size_ratio)
         if snapshot_retention < 1:
-            raise VSphereError("snapshot_retention must be >= 1, got %s" % snapshot_retention)
+            raise MirroringError("snapshot_retention must be >= 1, got %s" % snapshot_retention)
 
 
 def standby_size(num_cpu, memory_mb, ratio):

@@ -362,14 +362,6 @@ class VSphere:
         out.sort(key=lambda r: (r["created"], r["key"]))
         return out
 
-    def post_event(self, entity_ref, message, event_type="GeneralUserEvent"):
-        """Record a mirroring decision in vCenter's own event log."""
-        cls = getattr(vim.event, event_type)
-        ev = cls(createdTime=now(), userName=self.username, fullFormattedMessage=message, key=0, chainId=0,
-                 message=message)
-        ev.entity = vim.event.ManagedEntityEventArgument(entity=entity_ref, name=getattr(entity_ref, "name", ""))
-        self.content.eventManager.PostEvent(ev)
-
     # -- tasks -------------------------------------------------------------------
     def wait_task(self, task, what, timeout=1800):
         """Wait for a task, reading only its state, error and result; a failure raises VSphereError naming `what`."""

@@ -73,6 +73,11 @@ options:
     elements: str
     choices: [snapshots, mirror, attributes]
     default: [snapshots, mirror, attributes]
+  history_path:
+    description:
+      - Record every level change (VM, FPS, level before and after) in this history store (SQLite), where the post-failover
+        analysis and reports read them. Unset records nothing. Nothing is recorded in check mode.
+    type: path
   mirror_suffix:
     description: A mirror is named after its primary with this suffix.
     type: str
@@ -144,6 +149,7 @@ failed_vms:
 from ansible.module_utils.basic import AnsibleModule
 
 from ansible_collections.predictive.mirroring.plugins.module_utils.errors import MirroringError
+from ansible_collections.predictive.mirroring.plugins.module_utils.history import History
 from ansible_collections.predictive.mirroring.plugins.module_utils.mirror import Mirrorer, Options
 from ansible_collections.predictive.mirroring.plugins.module_utils.vsphere import VSphere, connection_argument_spec, connection_params
 
@@ -179,6 +185,7 @@ def main():
         secondary_network=dict(type="str"),
         scope=dict(type="list", elements="str", choices=["snapshots", "mirror", "attributes"],
                    default=["snapshots", "mirror", "attributes"]),
+        history_path=dict(type="path"),
         mirror_suffix=dict(type="str", default="-mirror"),
         minimal_mirror=dict(type="str", choices=["absent", "poweredoff"], default="absent"),
         standby_size_ratio=dict(type="float", default=0.5),
@@ -194,6 +201,7 @@ def main():
     try:
         wanted = targets(p)
         opts = Options(**{k: p[k] for k in OPTION_NAMES})
+        history = History(p["history_path"]) if p["history_path"] and not module.check_mode else None
         with VSphere(**connection_params(p)) as vs:
             mirrorer = Mirrorer(vs, opts)
             for t in wanted:
@@ -209,6 +217,9 @@ def main():
                 except MirroringError as e:
                     failures.append({"name": t["name"], "msg": str(e)})
                     continue
+                if history is not None and before["level"] != after["level"] and not module.check_mode:
+                    history.add_decision(t["name"], t.get("fps"), before["level"], after["level"], vcenter=vs.name,
+                                         note="vm_mirror")
                 results.append({"name": t["name"], "level": t["level"], "changed": bool(actions),
                                 "actions": [a[0] for a in actions], "mirror": after["mirror"]})
                 if actions:

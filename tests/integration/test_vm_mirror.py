@@ -148,3 +148,17 @@ def test_someone_elses_vm_with_the_mirror_name_is_not_touched(simulator):
     result, failed = run_module(vm_mirror, args(simulator, vms=[{"name": "DC0_C0_RP0_VM3", "level": "partial"}],
                                                 mirror_suffix="", secondary_datacenter="DC1"))
     assert failed and "is not a mirror of DC0_C0_RP0_VM3" in result["msg"]
+
+
+def test_level_changes_are_recorded_in_the_history_store(big_primaries, tmp_path):
+    from ansible_collections.predictive.mirroring.plugins.module_utils.history import History  # pylint: disable=import-outside-toplevel
+    store = str(tmp_path / "history.sqlite")
+    run_module(vm_mirror, args(big_primaries, history_path=store), check_mode=True)
+    assert not (tmp_path / "history.sqlite").exists()
+    run_module(vm_mirror, args(big_primaries, history_path=store))
+    run_module(vm_mirror, args(big_primaries, history_path=store))  # no change, nothing recorded
+    run_module(vm_mirror, args(big_primaries, history_path=store, vms=[{"name": FULL, "level": "partial", "fps": 60.0}]))
+    with History(store) as h:
+        got = [(d["vm"], d["level_from"], d["level_to"], d["fps"]) for d in h.decisions()]
+    assert got == [(PARTIAL, None, "partial", 45.0), (FULL, None, "full", 80.0), (MINIMAL, None, "minimal", 3.0),
+                   (FULL, "full", "partial", 60.0)]
