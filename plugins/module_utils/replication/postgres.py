@@ -1,0 +1,87 @@
+# -*- coding: utf-8 -*-
+# Copyright: (c) 2026, predictive.mirroring developers
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+"""PostgreSQL streaming replication: the primary's synchronous set, lag, promotion."""
+
+from __future__ import annotations
+
+import traceback
+
+from ansible_collections.predictive.mirroring.plugins.module_utils.errors import MirroringError, require
+
+try:
+    import psycopg
+    from psycopg import sql
+    HAS_PSYCOPG = True
+    PSYCOPG_IMPORT_ERROR = None
+except ImportError:
+    HAS_PSYCOPG = False
+    PSYCOPG_IMPORT_ERROR = traceback.format_exc()
+
+
+class ReplicationError(MirroringError):
+    """Database unreachable, rights missing, replication not as asked."""
+
+
+class Postgres:
+    def __init__(self, conninfo, role="primary"):
+        require("psycopg", HAS_PSYCOPG, PSYCOPG_IMPORT_ERROR)
+        self.role = role
+        try:
+            self.conn = psycopg.connect(conninfo, autocommit=True, connect_timeout=10)
+        except psycopg.Error as e:
+            raise ReplicationError("Cannot connect to the %s database: %s" % (role, str(e).strip())) from None
+
+    def close(self):
+        self.conn.close()
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        self.close()
+
+    def one(self, query, params=None):
+        """The first column of the first row of a query (None for a statement that returns no rows)."""
+        try:
+            cur = self.conn.execute(query, params)
+            row = cur.fetchone() if cur.description else None
+        except psycopg.errors.InsufficientPrivilege as e:
+            raise ReplicationError("The %s database user lacks the rights for this (%s): replication changes need a "
+                                   "superuser or pg_write_server_files and ALTER SYSTEM rights" % (self.role, str(e).strip())) from None
+        except psycopg.Error as e:
+            raise ReplicationError("%s database: %s" % (self.role.capitalize(), str(e).strip())) from None
+        return row[0] if row else None
+
+    def in_recovery(self):
+        return self.one("SELECT pg_is_in_recovery()")
+
+    def sync_settings(self):
+        return {"synchronous_standby_names": self.one("SHOW synchronous_standby_names"),
+                "synchronous_commit": self.one("SHOW synchronous_commit")}
+
+    def set_sync(self, names, commit):
+        self.one(sql.SQL("ALTER SYSTEM SET synchronous_standby_names = {}").format(sql.Literal(names)))
+        self.one(sql.SQL("ALTER SYSTEM SET synchronous_commit = {}").format(sql.Literal(commit)))
+        self.one("SELECT pg_reload_conf()")
+
+    def standby(self, application_name):
+        """The standby's row in pg_stat_replication, with its lag in bytes and seconds; None if not connected."""
+        try:
+            row = self.conn.execute(
+                "SELECT state, sync_state, pg_wal_lsn_diff(pg_current_wal_lsn(), replay_lsn)::bigint, "
+                "COALESCE(EXTRACT(EPOCH FROM replay_lag), 0)::float FROM pg_stat_replication WHERE application_name = %s",
+                (application_name,)).fetchone()
+        except psycopg.Error as e:
+            raise ReplicationError("Primary database: %s" % str(e).strip()) from None
+        if row is None:
+            return None
+        return {"state": row[0], "sync_state": row[1], "lag_bytes": int(row[2] or 0), "lag_seconds": round(row[3], 3)}
+
+    def promote(self, wait_seconds=60):
+        return self.one("SELECT pg_promote(wait => true, wait_seconds => %s)", (int(wait_seconds),))
+
+
+def sync_names_for(application_name):
+    """synchronous_standby_names that makes one standby synchronous."""
+    return 'FIRST 1 ("%s")' % application_name.replace('"', '')
