@@ -42,6 +42,10 @@ options:
     description: Fail when the standby is not streaming from the primary.
     type: bool
     default: true
+  wait_connected:
+    description: Seconds to wait for the standby to be streaming (a standby just started takes a moment).
+    type: float
+    default: 30
 notes:
   - Changing the primary's settings needs a superuser (ALTER SYSTEM).
 requirements:
@@ -85,6 +89,7 @@ def main():
             mode=dict(type="str", choices=["async", "sync", "promoted"], required=True),
             synchronous_commit=dict(type="str", choices=["on", "remote_write", "remote_apply"], default="on"),
             require_connected=dict(type="bool", default=True),
+            wait_connected=dict(type="float", default=30),
         ),
         required_if=[("mode", "async", ["primary"]), ("mode", "sync", ["primary"]), ("mode", "promoted", ["standby"])],
         supports_check_mode=True,
@@ -110,12 +115,11 @@ def main():
             changed = want != before
             if changed and not module.check_mode:
                 db.set_sync(want["synchronous_standby_names"], want["synchronous_commit"])
-                if db.sync_settings() != want:
-                    raise ReplicationError("The primary reports %s after the change, not %s" % (db.sync_settings(), want))
-            standby = db.standby(p["application_name"])
-            if standby is None and p["require_connected"]:
-                raise ReplicationError("Standby '%s' is not streaming from the primary (not in pg_stat_replication)"
-                                       % p["application_name"])
+            wait = p["wait_connected"] if p["require_connected"] else 0
+            standby = db.wait_standby(p["application_name"], wait)
+            if p["require_connected"] and (standby is None or standby["state"] != "streaming"):
+                raise ReplicationError("Standby '%s' is not streaming from the primary after %.0f s (pg_stat_replication: %s)"
+                                       % (p["application_name"], wait, standby))
     except MirroringError as e:
         module.fail_json(msg=str(e))
     module.exit_json(changed=changed, standby=standby, settings=want, diff={"before": before, "after": want})

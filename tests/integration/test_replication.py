@@ -143,5 +143,5 @@ def test_promotion_and_bad_input(sites, tmp_path):
                                                  "mode": "async"})
     assert failed and "Cannot connect to the primary database" in result["msg"]
     result, failed = run_module(pg_replication, {"primary": "host=127.0.0.1 port=%d user=postgres dbname=postgres" % primary.port,
-                                                 "application_name": "nobody", "mode": "async"})
+                                                 "application_name": "nobody", "mode": "async", "wait_connected": 1})
     assert failed and "not streaming" in result["msg"]

@@ -5,6 +5,7 @@
 
 from __future__ import annotations
 
+import time
 import traceback
 
 from ansible_collections.predictive.mirroring.plugins.module_utils.errors import MirroringError, require
@@ -60,10 +61,27 @@ class Postgres:
         return {"synchronous_standby_names": self.one("SHOW synchronous_standby_names"),
                 "synchronous_commit": self.one("SHOW synchronous_commit")}
 
-    def set_sync(self, names, commit):
+    def set_sync(self, names, commit, timeout=10.0):
+        """ALTER SYSTEM and reload; a reload is asynchronous, so wait until the server reports the new values."""
         self.one(sql.SQL("ALTER SYSTEM SET synchronous_standby_names = {}").format(sql.Literal(names)))
         self.one(sql.SQL("ALTER SYSTEM SET synchronous_commit = {}").format(sql.Literal(commit)))
         self.one("SELECT pg_reload_conf()")
+        want = {"synchronous_standby_names": names, "synchronous_commit": commit}
+        deadline = time.monotonic() + timeout
+        while self.sync_settings() != want:
+            if time.monotonic() > deadline:
+                raise ReplicationError("The primary still reports %s %.0f s after the reload, not %s"
+                                       % (self.sync_settings(), timeout, want))
+            time.sleep(0.05)
+
+    def wait_standby(self, application_name, timeout):
+        """The standby's row once it streams, waiting up to timeout seconds; None if it never does."""
+        deadline = time.monotonic() + timeout
+        while True:
+            row = self.standby(application_name)
+            if (row is not None and row["state"] == "streaming") or time.monotonic() > deadline:
+                return row
+            time.sleep(0.2)
 
     def standby(self, application_name):
         """The standby's row in pg_stat_replication, with its lag in bytes and seconds; None if not connected."""
