@@ -146,6 +146,8 @@ failed_vms:
   elements: dict
 """
 
+import contextlib
+
 from ansible.module_utils.basic import AnsibleModule
 
 from ansible_collections.predictive.mirroring.plugins.module_utils.errors import MirroringError
@@ -202,7 +204,7 @@ def main():
         wanted = targets(p)
         opts = Options(**{k: p[k] for k in OPTION_NAMES})
         history = History(p["history_path"]) if p["history_path"] and not module.check_mode else None
-        with VSphere(**connection_params(p)) as vs:
+        with (history or contextlib.nullcontext()), VSphere(**connection_params(p)) as vs:
             mirrorer = Mirrorer(vs, opts)
             for t in wanted:
                 primary = mirrorer.vms.get(t["name"])
