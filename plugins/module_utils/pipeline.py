@@ -78,7 +78,8 @@ def collect(vs, vms, samples=30, event_window_hours=24, perf_workers=2, perf_bat
     fresh = vs.query_perf(refs, telemetry.COUNTERS, max_sample=samples, start_time=start, workers=perf_workers,
                           batch_size=perf_batch) if refs else {}
     if start is not None:
-        perf = merge_perf({m: cache[m] for m in cache if m in {vm["moid"] for vm in vms}}, fresh, samples)
+        wanted = {vm["moid"] for vm in vms}
+        perf = merge_perf({m: row for m, row in cache.items() if m in wanted}, fresh, samples)
     else:
         perf = merge_perf({}, fresh, samples)
     since = now - datetime.timedelta(hours=event_window_hours)
