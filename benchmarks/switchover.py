@@ -17,10 +17,8 @@ first answer from the mirror; for (b), from the decision to the moment the
 primary is out of the rotation (the last request it answers).
 """
 import argparse
-import http.client
 import os
 import sys
-import threading
 import time
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
@@ -30,46 +28,8 @@ from ansible_collections.predictive.mirroring.plugins.module_utils.traffic impor
 from ansible_collections.predictive.mirroring.plugins.module_utils.traffic.haproxy import HAProxy as Provider  # noqa: E402  pylint: disable=wrong-import-position
 from ansible_collections.predictive.mirroring.plugins.modules.lb_pool import drain_then_maint  # noqa: E402  pylint: disable=wrong-import-position
 from rig.haproxy import HAProxy  # noqa: E402  pylint: disable=wrong-import-position
+from rig.load import HttpLoad  # noqa: E402  pylint: disable=wrong-import-position
 from rig.web import Web  # noqa: E402  pylint: disable=wrong-import-position
-
-
-class Load:
-    def __init__(self, port, clients):
-        self.port = port
-        self.clients = clients
-        self.log = []  # (time sent, time answered, body or None)
-        self.lock = threading.Lock()
-        self.stop = threading.Event()
-
-    def worker(self):
-        conn = http.client.HTTPConnection("127.0.0.1", self.port, timeout=10)
-        while not self.stop.is_set():
-            t0 = time.monotonic()
-            try:
-                conn.request("GET", "/")
-                resp = conn.getresponse()
-                body = resp.read().decode()
-                ok = resp.status == 200
-            except (OSError, http.client.HTTPException):
-                conn.close()
-                conn = http.client.HTTPConnection("127.0.0.1", self.port, timeout=10)
-                ok, body = False, None
-            with self.lock:
-                self.log.append((t0, time.monotonic(), body if ok else None))
-
-    def run(self, seconds, events):
-        threads = [threading.Thread(target=self.worker, daemon=True) for _i in range(self.clients)]
-        start = time.monotonic()
-        for t in threads:
-            t.start()
-        for at, action in events:
-            time.sleep(max(0.0, start + at - time.monotonic()))
-            action()
-        time.sleep(max(0.0, start + seconds - time.monotonic()))
-        self.stop.set()
-        for t in threads:
-            t.join(15)
-        return self.log
 
 
 def scenario(kind, seconds, clients):
@@ -97,7 +57,7 @@ def scenario(kind, seconds, clients):
             marks["switched"] = time.monotonic()
 
         events = [(2.0, fail)] if kind == "reactive" else [(2.0, decide), (3.0, fail)]
-        log = Load(ha.frontends["app"], clients).run(seconds, events)
+        log = HttpLoad(ha.frontends["app"], clients).run(seconds, events)
     finally:
         ha.stop()
         primary.stop()

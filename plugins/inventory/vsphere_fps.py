@@ -14,7 +14,8 @@ description:
     VMs by the mirroring level their Failure Probability Score deserves.
   - Groups C(tier_minimal), C(tier_partial), C(tier_full), C(failover_now) (FPS at or above the failover threshold,
     within the blast-radius limit), C(failover_refused) (above the threshold but refused by the blast-radius limit),
-    C(mirrors) (the standby copies), and C(dc_<datacenter>) and C(cluster_<cluster>).
+    C(mirrors) (the standby copies), C(quarantined) (primaries failed over and not failed back yet; they are never in
+    C(failover_now) again), and C(dc_<datacenter>) and C(cluster_<cluster>).
   - Configuration files must end in C(.vsphere_fps.yml) or C(.vsphere_fps.yaml).
   - A VM with no performance data is scored from what exists, and the missing counters are listed in C(fps_missing).
 author:
@@ -80,6 +81,13 @@ options:
     description: VMs per QueryPerf call.
     type: int
     default: 250
+  history_path:
+    description:
+      - The history store. When set and the Post-Failover Analysis (M(predictive.mirroring.failover_analysis)) has tuned
+        the failover threshold, that threshold is used instead of O(failover_threshold).
+    type: path
+    env:
+      - name: MIRRORING_HISTORY_PATH
   expose_features:
     description:
       - Also set each VM's model input (C(fps_features), a dict of the 20 features) as a host variable.
@@ -117,6 +125,7 @@ from ansible.plugins.inventory import BaseInventoryPlugin, Cacheable, Constructa
 
 from ansible_collections.predictive.mirroring.plugins.module_utils import pipeline, vsphere
 from ansible_collections.predictive.mirroring.plugins.module_utils.errors import MirroringError
+from ansible_collections.predictive.mirroring.plugins.module_utils.history import History
 from ansible_collections.predictive.mirroring.plugins.module_utils.model import FPSModel
 from ansible_collections.predictive.mirroring.plugins.module_utils.policy import Policy
 
@@ -181,7 +190,11 @@ class InventoryModule(BaseInventoryPlugin, Constructable, Cacheable):
                 raise MirroringError("option %s must be >= 1, got %s" % (name, o(name)))
         if o("samples") < 3:
             raise MirroringError("option samples must be >= 3, got %s" % o("samples"))
-        return Policy(partial_above=o("partial_above"), full_above=o("full_above"), failover_threshold=o("failover_threshold"),
+        threshold = o("failover_threshold")
+        if o("history_path") and os.path.exists(os.path.expanduser(o("history_path"))):
+            with History(o("history_path")) as h:
+                threshold = h.tuning("failover_threshold", threshold)
+        return Policy(partial_above=o("partial_above"), full_above=o("full_above"), failover_threshold=threshold,
                       margin=o("hysteresis_margin"), dwell=datetime.timedelta(minutes=o("min_dwell_minutes")),
                       max_failovers=o("max_failovers"), max_failover_cluster_pct=o("max_failover_cluster_pct"))
 
@@ -221,7 +234,7 @@ class InventoryModule(BaseInventoryPlugin, Constructable, Cacheable):
     def _populate(self, raw, model, model_path, policy):
         o = self.get_option
         strict = o("strict")
-        for group in ["tier_" + t for t in TIERS] + ["failover_now", "failover_refused", "mirrors"]:
+        for group in ["tier_" + t for t in TIERS] + ["failover_now", "failover_refused", "mirrors", "quarantined"]:
             self.inventory.add_group(group)
         # the same for every host: once, on the all group
         self.inventory.set_variable("all", "fps_model_path", model_path)
@@ -238,8 +251,12 @@ class InventoryModule(BaseInventoryPlugin, Constructable, Cacheable):
             results += pipeline.score(primaries, perf, events, model, policy, samples=o("samples"),
                                       event_window_hours=o("event_window_hours"))
         mirror_of = {m["attributes"][vsphere.ATTR_PRIMARY]: m for m in mirrors}
+        self.inventory.set_variable("all", "mirroring_failover_threshold", policy.failover_threshold)
+        quarantined = {r["vm"]["name"] for r in results if r["vm"]["attributes"].get(vsphere.ATTR_QUARANTINED)}
+        # a failed-over primary is not a candidate again; it still counts in its cluster's share
         failover, refused, why = policy.failover_candidates(
-            [{"name": r["vm"]["name"], "fps": r["fps"], "cluster": r["vm"]["cluster"]} for r in results])
+            [{"name": r["vm"]["name"], "fps": 0.0 if r["vm"]["name"] in quarantined else r["fps"],
+              "cluster": r["vm"]["cluster"]} for r in results])
         failover_names = {v["name"] for v in failover}
         refused_names = {v["name"] for v in refused}
         if why:
@@ -261,6 +278,7 @@ class InventoryModule(BaseInventoryPlugin, Constructable, Cacheable):
                 "failover_refused_why": why if vm["name"] in refused_names else None,
                 "depends_on": r["depends_on"],
                 "mirror_name": mirror["name"] if mirror else None,
+                "mirroring_quarantined": vm["attributes"].get(vsphere.ATTR_QUARANTINED) or None,
             }
             if o("expose_features"):
                 hostvars["fps_features"] = r["features"]
@@ -272,6 +290,8 @@ class InventoryModule(BaseInventoryPlugin, Constructable, Cacheable):
                 self.inventory.add_child("failover_now", host)
             if vm["name"] in refused_names:
                 self.inventory.add_child("failover_refused", host)
+            if vm["name"] in quarantined:
+                self.inventory.add_child("quarantined", host)
             self._place(host, vm)
             self._construct(host, hostvars, strict)
         for vm in mirrors:

@@ -18,7 +18,7 @@ import sqlite3
 
 from ansible_collections.predictive.mirroring.plugins.module_utils.errors import HistoryError
 
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = 2
 DEFAULT_PATH = "~/.local/share/predictive.mirroring/history.sqlite"
 
 MIGRATIONS = {
@@ -68,7 +68,19 @@ MIGRATIONS = {
         labelled_at TEXT
     );
     """,
+    # v2: the failover's timeline and data lag in seconds (Post-Failover Analysis)
+    2: """
+    ALTER TABLE failovers ADD COLUMN data_lag_s REAL;
+    ALTER TABLE failovers ADD COLUMN failback_at TEXT;
+    ALTER TABLE failovers ADD COLUMN label_evidence TEXT;
+    CREATE INDEX failovers_vm ON failovers (vm, at);
+    CREATE TABLE tuning (key TEXT PRIMARY KEY, value TEXT NOT NULL, at TEXT NOT NULL, why TEXT)
+    """,
 }
+FAILOVER_COLUMNS = ("id", "at", "vcenter", "vm", "kind", "fps", "reasons", "feature_names", "features", "downtime_s",
+                    "data_lag_bytes", "data_lag_s", "failed_requests", "outcome", "labelled_at", "failback_at",
+                    "label_evidence")
+OUTCOMES = ("confirmed", "unconfirmed", "missed")
 
 
 def utcnow():
@@ -187,6 +199,59 @@ class History:
             args = (vm,)
         cols = ("at", "run_id", "vcenter", "vm", "fps", "level_from", "level_to", "reasons", "note")
         return [dict(zip(cols, r), reasons=json.loads(r[7] or "[]")) for r in self.db.execute(q + " ORDER BY id", args)]
+
+    def add_failover(self, vm, kind, fps=None, reasons=None, features=None, vcenter=None, downtime_s=None,
+                     data_lag_bytes=None, data_lag_s=None, failed_requests=None, at=None):
+        """Record a failover (kind predictive, reactive or drill); its id."""
+        names = json.dumps(list(features)) if features else None
+        values = json.dumps([float(v) for v in features.values()]) if features else None
+        return self._insert(
+            "INSERT INTO failovers (at, vcenter, vm, kind, fps, reasons, feature_names, features, downtime_s, "
+            "data_lag_bytes, data_lag_s, failed_requests) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            (at or utcnow(), vcenter, vm, kind, fps, json.dumps(reasons or []), names, values, downtime_s,
+             data_lag_bytes, data_lag_s, failed_requests))
+
+    def failovers(self, vm=None, kind=None, open_only=False):
+        """Recorded failovers, oldest first, as dicts (features as {name: value})."""
+        q, args = "SELECT %s FROM failovers WHERE 1 = 1" % ", ".join(FAILOVER_COLUMNS), []
+        if vm:
+            q += " AND vm = ?"
+            args.append(vm)
+        if kind:
+            q += " AND kind = ?"
+            args.append(kind)
+        if open_only:
+            q += " AND failback_at IS NULL"
+        out = []
+        for row in self.db.execute(q + " ORDER BY at, id", args):
+            r = dict(zip(FAILOVER_COLUMNS, row))
+            names, feats = json.loads(r.pop("feature_names") or "null"), json.loads(r["features"] or "null")
+            r["features"] = dict(zip(names, feats)) if names else None
+            r["reasons"] = json.loads(r["reasons"] or "[]")
+            r["label_evidence"] = json.loads(r["label_evidence"] or "null")
+            out.append(r)
+        return out
+
+    def update_failover(self, failover_id, **fields):
+        bad = set(fields) - set(FAILOVER_COLUMNS[9:])
+        if bad:
+            raise HistoryError("Cannot update failover columns %s" % ", ".join(sorted(bad)))
+        if "outcome" in fields and fields["outcome"] not in OUTCOMES + (None,):
+            raise HistoryError("outcome must be one of %s, not %r" % (", ".join(OUTCOMES), fields["outcome"]))
+        if "label_evidence" in fields:
+            fields["label_evidence"] = json.dumps(fields["label_evidence"])
+        cols = sorted(fields)
+        self._insert("UPDATE failovers SET %s WHERE id = ?" % ", ".join("%s = ?" % c for c in cols),
+                     [fields[c] for c in cols] + [failover_id])
+
+    # -- tuning the analysis keeps (the failover threshold, when the model was last retrained) ----
+    def tuning(self, key, default=None):
+        row = self.db.execute("SELECT value FROM tuning WHERE key = ?", (key,)).fetchone()
+        return json.loads(row[0]) if row else default
+
+    def set_tuning(self, key, value, why=None):
+        self._insert("INSERT INTO tuning (key, value, at, why) VALUES (?, ?, ?, ?) ON CONFLICT (key) DO UPDATE SET "
+                     "value = excluded.value, at = excluded.at, why = excluded.why", (key, json.dumps(value), utcnow(), why))
 
     def _insert(self, sql, args):
         try:

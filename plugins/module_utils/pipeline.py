@@ -20,13 +20,16 @@ def select_vms(vms, datacenters=None, clusters=None, folders=None, power_states=
     """Filter inventory rows; every filter is a list of shell-style patterns (empty: all).
 
     Mirrors (VMs with a mirroring.primary attribute) are never scored; with
-    include_mirrors they are kept when their primary is selected.
+    include_mirrors they are kept when their primary is selected. A drill's
+    copy (mirroring.drill_of) is never selected.
     """
     def match(value, patterns):
         return not patterns or any(fnmatch.fnmatchcase(value or "", p) for p in patterns)
     out = []
     mirrors = []
     for vm in vms:
+        if vm["attributes"].get(vsphere.ATTR_DRILL_OF):
+            continue  # a drill's short-lived copy
         if vm["attributes"].get(vsphere.ATTR_PRIMARY):
             mirrors.append(vm)
         elif (match(vm["datacenter"], datacenters) and match(vm["cluster"], clusters) and match(vm["folder"], folders)

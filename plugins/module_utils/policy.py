@@ -107,22 +107,32 @@ class Policy:
         then none fails over and the run says why.
         """
         above = [vm for vm in vms if vm["fps"] >= self.failover_threshold]
-        if not above:
-            return [], [], None
-        if len(above) > self.max_failovers:
-            return [], above, ("%d VMs are above the failover threshold %.0f, more than the blast-radius limit of %d "
-                               "per run: refusing every failover (check telemetry before forcing one)"
-                               % (len(above), self.failover_threshold, self.max_failovers))
+        why = self.blast_radius(above, vms)
+        if why:
+            return [], above, why
+        return above, [], None
+
+    def blast_radius(self, targets, fleet):
+        """Why failing over `targets` (dicts with name, cluster) at once breaks the blast-radius limit, or None.
+
+        fleet: every primary (dicts with name, cluster), for the per-cluster share.
+        """
+        if not targets:
+            return None
+        if len(targets) > self.max_failovers:
+            return ("%d VMs to fail over at once (%s), more than the blast-radius limit of %d per run: refusing every "
+                    "failover (check telemetry before forcing one)"
+                    % (len(targets), ", ".join(sorted(t["name"] for t in targets)), self.max_failovers))
         per_cluster = {}
-        for vm in vms:
+        for vm in fleet:
             per_cluster.setdefault(vm.get("cluster"), [0, 0])[0] += 1
-        for vm in above:
-            per_cluster[vm.get("cluster")][1] += 1
+        for vm in targets:
+            per_cluster.setdefault(vm.get("cluster"), [0, 0])[1] += 1
         for cluster, (total, hot) in per_cluster.items():
             if total and hot > 1 and 100.0 * hot / total > self.max_failover_cluster_pct:
-                return [], above, ("%d of %d VMs in cluster %s are above the failover threshold (more than %.0f%%): "
-                                   "refusing every failover" % (hot, total, cluster, self.max_failover_cluster_pct))
-        return above, [], None
+                return ("%d of %d VMs in cluster %s to fail over at once (more than %.0f%%): refusing every failover"
+                        % (hot, total, cluster, self.max_failover_cluster_pct))
+        return None
 
 
 def dependency_floor(levels, depends_on):

@@ -40,7 +40,12 @@ ATTR_SINCE = "mirroring.since"
 ATTR_PRIMARY = "mirroring.primary"
 ATTR_DEPENDS_ON = "mirroring.depends_on"
 ATTR_BELOW_SINCE = "mirroring.below_since"
-STATE_ATTRIBUTES = (ATTR_LEVEL, ATTR_FPS, ATTR_SINCE, ATTR_PRIMARY, ATTR_DEPENDS_ON, ATTR_BELOW_SINCE)
+# set on a primary when it is failed over (the time); empty again after failback
+ATTR_QUARANTINED = "mirroring.quarantined"
+# set on a drill's isolated copy of a mirror (the primary's instance UUID); such a VM is never scored or mirrored
+ATTR_DRILL_OF = "mirroring.drill_of"
+STATE_ATTRIBUTES = (ATTR_LEVEL, ATTR_FPS, ATTR_SINCE, ATTR_PRIMARY, ATTR_DEPENDS_ON, ATTR_BELOW_SINCE, ATTR_QUARANTINED,
+                    ATTR_DRILL_OF)
 
 VM_PROPERTIES = [
     "name", "parent", "resourcePool", "config.instanceUuid", "config.template", "config.hardware.numCPU",

@@ -59,6 +59,12 @@ options:
     description: Seconds to wait for a server's sessions to reach 0 between C(drain) and C(maint).
     type: float
     default: 30
+  allow_empty:
+    description:
+      - Allow a change that leaves the backend with no serving server. Only for backends that carry no production
+        traffic, such as a drill's own backend.
+    type: bool
+    default: false
 """
 
 EXAMPLES = r"""
@@ -136,6 +142,7 @@ def main():
                 address=dict(type="str"),
             )),
             drain_timeout=dict(type="float", default=30),
+            allow_empty=dict(type="bool", default=False),
         ),
         supports_check_mode=True,
     )
@@ -144,7 +151,7 @@ def main():
         provider = HAProxy(p["socket"])
         before = provider.servers(p["backend"])
         desired = {s["name"]: s for s in p["servers"]}
-        steps, predicted = plan_pool(before, desired)
+        steps, predicted = plan_pool(before, desired, allow_empty=p["allow_empty"])
         drained = {}
         if steps and not module.check_mode:
             drained = drain_then_maint(provider, p["backend"], steps, p["drain_timeout"])

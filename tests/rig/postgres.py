@@ -55,7 +55,7 @@ class PostgresCluster:
         with open(os.path.join(self.datadir, "postgresql.conf"), "a", encoding="utf-8") as f:
             f.write(f"\nlisten_addresses = '127.0.0.1'\nport = {self.port}\nunix_socket_directories = '{self.workdir}'\n"
                     "wal_level = replica\nmax_wal_senders = 10\nmax_replication_slots = 10\nhot_standby = on\n"
-                    "fsync = off\n" + self.extra_conf)
+                    "wal_log_hints = on\nfsync = off\n" + self.extra_conf)
         with open(os.path.join(self.datadir, "pg_hba.conf"), "a", encoding="utf-8") as f:
             f.write("host replication all 127.0.0.1/32 trust\n")
 

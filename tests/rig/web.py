@@ -57,6 +57,10 @@ class Web:
     def hang(self):
         self.hung.set()
 
+    def recover(self):
+        """Answer again (requests caught while hung stay unanswered)."""
+        self.hung.clear()
+
     def stop(self):
         self.stopped.set()
         self.server.shutdown()

@@ -96,8 +96,57 @@ class Postgres:
             return None
         return {"state": row[0], "sync_state": row[1], "lag_bytes": int(row[2] or 0), "lag_seconds": round(row[3], 3)}
 
+    def slots(self):
+        """Physical replication slots on this server: name -> active."""
+        try:
+            rows = self.conn.execute("SELECT slot_name, active FROM pg_replication_slots WHERE slot_type = 'physical'").fetchall()
+        except psycopg.Error as e:
+            raise ReplicationError("%s database: %s" % (self.role.capitalize(), str(e).strip())) from None
+        return dict(rows)
+
+    def create_slot(self, name):
+        # reserve WAL at once, not only when a consumer first connects
+        self.one("SELECT pg_create_physical_replication_slot(%s, true)", (name,))
+
+    def drop_slot(self, name):
+        """Drop a slot nobody is using; a slot in use is an error (its consumer must be stopped first)."""
+        if self.slots().get(name):
+            raise ReplicationError("Replication slot '%s' is still in use on the %s: stop what streams from it first"
+                                   % (name, self.role))
+        self.one("SELECT pg_drop_replication_slot(%s)", (name,))
+
+    def standby_lag(self):
+        """The standby's own view: WAL received but not replayed (bytes), and the age of the last replayed commit when
+        there is something left to replay (seconds; 0 when caught up)."""
+        try:
+            row = self.conn.execute(
+                "SELECT pg_is_in_recovery(), COALESCE(pg_wal_lsn_diff(pg_last_wal_receive_lsn(), pg_last_wal_replay_lsn()), 0)::bigint, "
+                "CASE WHEN pg_last_wal_receive_lsn() IS NULL OR pg_last_wal_receive_lsn() = pg_last_wal_replay_lsn() THEN 0 "
+                "ELSE COALESCE(EXTRACT(EPOCH FROM now() - pg_last_xact_replay_timestamp()), 0) END::float").fetchone()
+        except psycopg.Error as e:
+            raise ReplicationError("Standby database: %s" % str(e).strip()) from None
+        return {"in_recovery": row[0], "lag_bytes": int(row[1]), "lag_seconds": round(row[2], 3)}
+
+    def replay_lsn(self):
+        """The standby's last replayed WAL position (a string such as 0/3000148)."""
+        return self.one("SELECT pg_last_wal_replay_lsn()::text")
+
+    def wait_replayed(self, lsn, timeout):
+        """Wait until this standby has replayed up to lsn; the position it reached."""
+        deadline = time.monotonic() + timeout
+        while True:
+            reached = self.one("SELECT pg_last_wal_replay_lsn() >= %s::pg_lsn", (lsn,))
+            if reached or time.monotonic() > deadline:
+                return bool(reached), self.replay_lsn()
+            time.sleep(0.05)
+
     def promote(self, wait_seconds=60):
-        return self.one("SELECT pg_promote(wait => true, wait_seconds => %s)", (int(wait_seconds),))
+        """pg_promote; then clear a synchronous standby list copied from the old primary: a just-promoted server has no
+        standby, and a list naming one would hold every commit until one attaches."""
+        done = self.one("SELECT pg_promote(wait => true, wait_seconds => %s)", (int(wait_seconds),))
+        if done and self.one("SHOW synchronous_standby_names"):
+            self.set_sync("", self.one("SHOW synchronous_commit"))
+        return done
 
 
 def sync_names_for(application_name):

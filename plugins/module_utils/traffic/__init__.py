@@ -47,7 +47,7 @@ def serving(pool):
     return sorted(n for n, s in pool.items() if s["state"] == "ready" and s["weight"] > 0 and s.get("up", True))
 
 
-def plan_pool(current, desired):
+def plan_pool(current, desired, allow_empty=False):
     """Steps that turn `current` into `desired` (both {server: {...}}), and the pool after them.
 
     desired entries: {"state": ..., "weight": int or None, "address": "ip:port" or None}.
@@ -80,7 +80,7 @@ def plan_pool(current, desired):
         if want["state"] != have["state"]:
             (raises if want["state"] == "ready" else lowers).append(("state", name, want["state"]))
             after[name]["state"] = want["state"]
-    if not serving(after):
+    if not serving(after) and not allow_empty:
         raise TrafficError("refusing: the pool would have no serving server (ready, weight > 0, health checks passing); "
                            "now serving: %s" % (", ".join(serving(current)) or "none"))
     return adds + raises + lowers, after

@@ -78,3 +78,24 @@ def test_unwritable_path_is_a_clear_error(tmp_path):
     blocker.write_text("x")
     with pytest.raises(HistoryError, match="Cannot open the history store"):
         history.History(str(blocker / "h.sqlite"))
+
+
+def test_failovers_are_recorded_labelled_and_failed_back(tmp_path):
+    with history.History(str(tmp_path / "h.sqlite")) as h:
+        fid = h.add_failover("web01", "predictive", fps=91.5, reasons=[{"feature": "mem_usage_mean"}],
+                             features={"a": 1.0, "b": 2.0}, vcenter="vc", data_lag_bytes=0, data_lag_s=0.0)
+        h.update_failover(fid, outcome="confirmed", labelled_at="2026-11-26T00:00:00+00:00", label_evidence={"event": "x"})
+        [row] = h.failovers(vm="web01")
+        assert row["features"] == {"a": 1.0, "b": 2.0} and row["outcome"] == "confirmed" and row["fps"] == 91.5
+        assert row["label_evidence"] == {"event": "x"} and row["reasons"][0]["feature"] == "mem_usage_mean"
+        assert h.failovers(open_only=True) == [row]
+        h.update_failover(fid, failback_at="2026-11-26T01:00:00+00:00")
+        assert h.failovers(open_only=True) == []
+        with pytest.raises(history.HistoryError):
+            h.update_failover(fid, outcome="maybe")
+        with pytest.raises(history.HistoryError):
+            h.update_failover(fid, vm="other")
+        assert h.tuning("failover_threshold", 85.0) == 85.0
+        h.set_tuning("failover_threshold", 87.5, "precision low")
+        h.set_tuning("failover_threshold", 90.0, "again")
+        assert h.tuning("failover_threshold") == 90.0

@@ -1,0 +1,119 @@
+#!/usr/bin/python
+# -*- coding: utf-8 -*-
+# Copyright: (c) 2026, predictive.mirroring developers
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+
+from __future__ import annotations
+
+DOCUMENTATION = r"""
+module: vm_drill
+short_description: The vSphere side of a failover drill - an isolated copy of a VM's mirror, up and then gone
+version_added: "0.1.0"
+description:
+  - V(present) clones the primary's mirror into a copy named after the mirror with O(suffix), in the mirror's datacenter and
+    cluster, its network cards on O(drill_network) (an isolated port group), and powers it on. The copy carries the
+    custom attribute C(mirroring.drill_of) so the inventory never scores it and reconcile never mirrors it. The mirror,
+    the primary and production are not touched.
+  - V(absent) removes the copy and, when O(rto_s) is given, records the drill in the history store (kind C(drill), its
+    measured RTO as downtime and its data freshness as data lag).
+author:
+  - predictive.mirroring developers (@predictive-mirroring)
+extends_documentation_fragment:
+  - predictive.mirroring.vsphere
+options:
+  name:
+    description: The primary VM whose mirror is drilled.
+    type: str
+    required: true
+  state:
+    description: V(present) or V(absent).
+    type: str
+    choices: [present, absent]
+    required: true
+  drill_network:
+    description: The network the copy's cards are put on. Default, the mirror's own (then isolate it otherwise).
+    type: str
+  suffix:
+    description: Added to the mirror's name for the copy.
+    type: str
+    default: -drill
+  rto_s:
+    description: The RTO the drill measured, for the record.
+    type: float
+  data_lag_s:
+    description: How old the copy's data was, in seconds, for the record.
+    type: float
+  history_path:
+    description: The history store.
+    type: path
+    default: ~/.local/share/predictive.mirroring/history.sqlite
+"""
+
+EXAMPLES = r"""
+- name: An isolated copy of web01's mirror
+  predictive.mirroring.vm_drill:
+    name: web01
+    state: present
+    drill_network: drill-isolated
+  delegate_to: localhost
+"""
+
+RETURN = r"""
+copy:
+  description: The copy's name (null when there is none).
+  returned: always
+  type: str
+"""
+
+from ansible.module_utils.basic import AnsibleModule
+
+from ansible_collections.predictive.mirroring.plugins.module_utils.errors import MirroringError
+from ansible_collections.predictive.mirroring.plugins.module_utils.failover import Drill, Quarantine
+from ansible_collections.predictive.mirroring.plugins.module_utils.history import History
+from ansible_collections.predictive.mirroring.plugins.module_utils.vsphere import VSphere, connection_argument_spec, connection_params
+
+
+def main():
+    argument_spec = connection_argument_spec()
+    argument_spec.update(
+        name=dict(type="str", required=True),
+        state=dict(type="str", choices=["present", "absent"], required=True),
+        drill_network=dict(type="str"),
+        suffix=dict(type="str", default="-drill"),
+        rto_s=dict(type="float"),
+        data_lag_s=dict(type="float"),
+        history_path=dict(type="path", default="~/.local/share/predictive.mirroring/history.sqlite"),
+    )
+    module = AnsibleModule(argument_spec=argument_spec, supports_check_mode=True)
+    p = module.params
+    try:
+        with VSphere(**connection_params(p)) as vs:
+            q = Quarantine(vs)
+            primary = q.primary(p["name"])
+            drill = Drill(q, p["suffix"])
+            existing = drill.copy_of(primary)
+            if p["state"] == "present":
+                mirror = q.mirror(primary)
+                if mirror is None:
+                    raise MirroringError("%s has no mirror to drill" % p["name"])
+                if existing is not None:
+                    module.exit_json(changed=False, copy=existing["name"])
+                name = mirror["name"] + p["suffix"]
+                if not module.check_mode:
+                    name = drill.up(primary, mirror, p["drill_network"])
+                module.exit_json(changed=True, copy=name, diff={"before": {"copy": None}, "after": {"copy": name}})
+            if existing is None:
+                module.exit_json(changed=False, copy=None)
+            if not module.check_mode:
+                drill.down(primary)
+                if p["rto_s"] is not None:
+                    with History(p["history_path"]) as h:
+                        h.add_failover(p["name"], "drill", vcenter=vs.name, downtime_s=p["rto_s"],
+                                       data_lag_s=p["data_lag_s"])
+            module.exit_json(changed=True, copy=None, diff={"before": {"copy": existing["name"]}, "after": {"copy": None}})
+    except MirroringError as e:
+        module.fail_json(msg=str(e))
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,81 @@
+"""Failover order, labels, metrics and threshold tuning (pure functions)."""
+from __future__ import annotations
+
+import datetime
+
+import pytest
+
+from ansible_collections.predictive.mirroring.plugins.module_utils import failover
+from ansible_collections.predictive.mirroring.plugins.module_utils.errors import PolicyError
+from ansible_collections.predictive.mirroring.plugins.module_utils.policy import Policy
+
+T0 = datetime.datetime(2026, 11, 1, 12, 0, tzinfo=datetime.timezone.utc)
+VM = {"moid": "vm-1", "host_moid": "host-1", "power_state": "poweredOn"}
+
+
+def event(kind, hours, vm="vm-1", host=None):
+    return {"type": kind, "created": T0 + datetime.timedelta(hours=hours), "vm": vm, "host": host}
+
+
+def record(kind="predictive", **kw):
+    return dict({"at": T0.isoformat(), "kind": kind, "label_evidence": {"powered_off_by_failover": False}}, **kw)
+
+
+def test_dependencies_fail_over_first_and_cycles_are_refused():
+    order = failover.dependency_order(["web", "app", "db"], {"web": ["app"], "app": ["db"], "db": []})
+    assert order == ["db", "app", "web"]
+    # a dependency outside the batch does not hold anything up
+    assert failover.dependency_order(["web"], {"web": ["db"]}) == ["web"]
+    with pytest.raises(PolicyError, match="cycle"):
+        failover.dependency_order(["a", "b"], {"a": ["b"], "b": ["a"]})
+
+
+def test_blast_radius_counts_the_batch_whatever_its_fps():
+    p = Policy(max_failovers=2, max_failover_cluster_pct=50)
+    fleet = [{"name": "vm%d" % i, "cluster": "c1"} for i in range(10)]
+    assert p.blast_radius(fleet[:2], fleet) is None
+    assert "blast-radius limit of 2" in p.blast_radius(fleet[:3], fleet)
+    small = [{"name": "a", "cluster": "c2"}, {"name": "b", "cluster": "c2"}, {"name": "c", "cluster": "c2"}]
+    assert "of 3 VMs in cluster c2" in p.blast_radius(small[:2], small)
+
+
+@pytest.mark.parametrize("events,state,hours_later,outcome", [
+    ([event("VmGuestOSCrashedEvent", 2)], VM, 3, "confirmed"),
+    ([event("HostConnectionLostEvent", 1, vm=None, host="host-1")], VM, 3, "confirmed"),
+    ([event("HostConnectionLostEvent", 1, vm=None, host="host-9")], VM, 13, "unconfirmed"),
+    ([event("VmGuestOSCrashedEvent", 20)], VM, 21, "unconfirmed"),  # after the horizon: not this prediction's
+    ([event("VmGuestOSCrashedEvent", -1)], VM, 13, "unconfirmed"),  # before the failover
+    ([], dict(VM, power_state="poweredOff"), 1, "confirmed"),
+    ([], VM, 3, None),  # the horizon is still open
+    ([], None, 1, "confirmed"),
+])
+def test_labels(events, state, hours_later, outcome):
+    got, evidence = failover.label(record(), state, events, 12.0, T0 + datetime.timedelta(hours=hours_later))
+    assert got == outcome, evidence
+
+
+def test_power_off_by_the_failover_is_not_evidence():
+    rec = record(label_evidence={"powered_off_by_failover": True})
+    got = failover.label(rec, dict(VM, power_state="poweredOff"), [], 12.0, T0 + datetime.timedelta(hours=13))
+    assert got[0] == "unconfirmed"
+
+
+def test_reactive_is_missed_and_drill_is_not_labelled():
+    assert failover.label(record("reactive"), VM, [], 12.0, T0)[0] == "missed"
+    assert failover.label(record("drill"), VM, [], 12.0, T0)[0] is None
+
+
+def test_metrics_and_tuning_within_bounds():
+    rows = [dict(record(), outcome=o, at=at) for o, at in (("confirmed", "2026-10-03"), ("unconfirmed", "2026-10-09"),
+                                                           ("unconfirmed", "2026-11-02"), ("missed", "2026-11-05"),
+                                                           ("unconfirmed", "2026-11-07"))]
+    overall, months = failover.metrics(rows)
+    assert (overall["confirmed"], overall["unconfirmed"], overall["missed"]) == (1, 3, 1)
+    assert overall["precision"] == 0.25 and overall["recall"] == 0.5
+    assert [m["month"] for m in months] == ["2026-10", "2026-11"] and months[0]["precision"] == 0.5
+    new, why = failover.tune_threshold(85.0, overall)
+    assert new == 87.5 and "raised" in why
+    assert failover.tune_threshold(95.0, overall)[0] == 95.0  # at the upper bound
+    assert failover.tune_threshold(85.0, overall, min_labels=10)[0] == 85.0  # too few labels
+    good = {"confirmed": 4, "unconfirmed": 1, "missed": 6, "precision": 0.8, "recall": 0.4}
+    assert failover.tune_threshold(76.0, good)[0] == 75.0  # lowered, but not below the bound
