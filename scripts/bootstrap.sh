@@ -6,7 +6,7 @@ set -euo pipefail
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 cd "$ROOT"
 
-APT_PACKAGES=(golang-go golang-github-vmware-govmomi-dev haproxy postgresql postgresql-contrib git ca-certificates shellcheck cron)
+APT_PACKAGES=(golang-go golang-github-vmware-govmomi-dev haproxy postgresql postgresql-contrib git ca-certificates shellcheck cron chromium)
 missing=()
 for p in "${APT_PACKAGES[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")

@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# The README's test command: bootstrap, then ansible-test sanity, unit and
+# The README's test command: bootstrap, then ansible-test sanity, ansible-lint, unit and
 # integration tests (pytest, against the real simulator, HAProxy and
 # PostgreSQL), and the molecule scenarios. Non-zero on any failure.
 set -euo pipefail
@@ -9,6 +9,9 @@ bash scripts/bootstrap.sh
 
 echo "==> ansible-test sanity"
 bash scripts/sanity.sh
+
+echo "==> ansible-lint (production profile)"
+bash scripts/lint.sh
 
 echo "==> unit and integration tests"
 .venv/bin/python -m pytest tests/unit tests/integration -q

@@ -105,6 +105,7 @@ keyed_groups:
   - key: mirroring_level
     prefix: level
 
+---
 # Two vCenters, cached for 10 minutes
 plugin: predictive.mirroring.vsphere_fps
 vcenters:

@@ -149,11 +149,15 @@ def plan(vms, policy, budget=None, catalogue=None, rto=None, rpo=None):
                    % (cap[name], chosen, risks[v][chosen] - risks[v][cap[name]], costs[v][cap[name]] - costs[v][chosen]))
         out.append({"name": name, "fps": vm["fps"], "level_from_fps": band[name], "level": chosen, "why": why,
                     "cost_month": round(costs[v][chosen], 2), "risk_month": round(risks[v][chosen], 2),
-                    "cost_at_fps_level": round(costs[v][cap[name]], 2)})
+                    "cost_at_fps_level": round(costs[v][cap[name]], 2),
+                    "risk_at_minimal": round(risks[v]["minimal"], 2)})
     totals = {"vms": n, "budget": budget,
               "cost_month": round(sum(p["cost_month"] for p in out), 2),
               "risk_month": round(sum(p["risk_month"] for p in out), 2),
               "cost_at_fps_levels": round(sum(p["cost_at_fps_level"] for p in out), 2),
+              # the expected loss with nothing mirrored beyond snapshots, and how much of it the plan covers
+              "risk_at_minimal": round(sum(p["risk_at_minimal"] for p in out), 2),
+              "risk_covered": round(sum(p["risk_at_minimal"] - p["risk_month"] for p in out), 2),
               "levels": {lvl: sum(1 for p in out if p["level"] == lvl) for lvl in LEVELS},
               "lowered": sum(1 for p in out if RANK[p["level"]] < RANK[cap[p["name"]]])}
     return {"vms": out, "totals": totals}

@@ -69,12 +69,15 @@ EXAMPLES = r"""
 
 RETURN = r"""
 vms:
-  description: Per VM, C(level_from_fps), the C(level) chosen, C(why), C(cost_month) and C(risk_month).
+  description: Per VM, C(level_from_fps), the C(level) chosen, C(why), C(cost_month), C(risk_month) and C(risk_at_minimal).
   returned: always
   type: list
   elements: dict
 totals:
-  description: C(cost_month), C(risk_month), C(cost_at_fps_levels), C(levels) (counts), C(lowered), C(budget).
+  description:
+    - C(cost_month), C(risk_month), C(cost_at_fps_levels), C(levels) (counts), C(lowered), C(budget).
+    - C(risk_at_minimal), the expected monthly loss with every VM at minimal, and C(risk_covered), how much of it the
+      plan's mirroring removes.
   returned: always
   type: dict
 """

@@ -1,17 +1,11 @@
 """playbooks/reconcile.yml end to end: inventory -> plan -> vm_mirror, idempotent, and its --check --diff plan."""
 from __future__ import annotations
 
-import json
-import os
-import subprocess
-import sys
-
 import pytest
 
 from ansible_collections.predictive.mirroring.plugins.module_utils import fleet, vsphere
 
-ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
-BIN = os.path.dirname(sys.executable)
+from rig.play import run_playbook
 
 
 @pytest.fixture
@@ -24,18 +18,7 @@ def story(simulator):
 
 
 def playbook(sim, *extra):
-    record = os.path.join(sim.workdir, "results.json")
-    env = dict(os.environ, **sim.env(), ANSIBLE_CONFIG=os.path.join(ROOT, "ansible.cfg"), RECORD_RESULTS=record,
-               ANSIBLE_CALLBACK_PLUGINS=os.path.join(ROOT, "tests", "integration", "callback"),
-               ANSIBLE_CALLBACKS_ENABLED="record_results", PATH=BIN + os.pathsep + os.environ["PATH"])
-    proc = subprocess.run([os.path.join(BIN, "ansible-playbook"), "playbooks/reconcile.yml", "-i",
-                           "inventories/demo/demo.vsphere_fps.yml"] + list(extra), cwd=ROOT, env=env, capture_output=True,
-                          text=True, timeout=600, check=False)
-    assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr[-3000:]
-    with open(record, encoding="utf-8") as f:
-        out = json.load(f)
-    tasks = {name: hosts["localhost"] for name, hosts in out["tasks"].items() if "localhost" in hosts}
-    return out["stats"]["localhost"], tasks
+    return run_playbook(sim, "reconcile", "inventories/demo/demo.vsphere_fps.yml", *extra)
 
 
 def observe(sim):

@@ -1,0 +1,181 @@
+# -*- coding: utf-8 -*-
+# Copyright: (c) 2026, predictive.mirroring developers
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+"""The operator's report: one self-contained HTML file (plots embedded) and the plots as PNG files.
+
+Everything drawn comes from the data passed in, and the same data gives the
+same bytes (no timestamps of the run, PNG metadata stripped), so writing the
+report is idempotent.
+"""
+
+from __future__ import annotations
+
+import base64
+import html
+import io
+import traceback
+
+from ansible_collections.predictive.mirroring.plugins.module_utils.errors import require
+
+try:
+    import matplotlib
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+    HAS_MATPLOTLIB = True
+    MATPLOTLIB_IMPORT_ERROR = None
+except ImportError:
+    HAS_MATPLOTLIB = False
+    MATPLOTLIB_IMPORT_ERROR = traceback.format_exc()
+
+LEVELS = ("minimal", "partial", "full")
+COLOURS = {"minimal": "#9bb7d4", "partial": "#f2b134", "full": "#d1495b"}
+
+
+def _png(fig):
+    buf = io.BytesIO()
+    fig.savefig(buf, format="png", dpi=100, metadata={"Software": None})
+    plt.close(fig)
+    return buf.getvalue()
+
+
+def plot_fps(vms, bands):
+    fig, ax = plt.subplots(figsize=(7, 3.2))
+    ax.hist([v["fps"] for v in vms], bins=range(0, 105, 5), color="#4c72b0", edgecolor="white")
+    for x, label in ((bands["partial_above"], "partial"), (bands["full_above"], "full"), (bands["failover_threshold"], "failover")):
+        ax.axvline(x, color="#555555", linestyle="--", linewidth=1)
+        ax.text(x + 0.5, ax.get_ylim()[1] * 0.92, label, fontsize=8, color="#555555")
+    ax.set_xlabel("Failure Probability Score")
+    ax.set_ylabel("VMs")
+    ax.set_xlim(0, 100)
+    ax.set_title("FPS distribution (%d VMs)" % len(vms))
+    fig.tight_layout()
+    return _png(fig)
+
+
+def plot_levels(counts):
+    fig, ax = plt.subplots(figsize=(5, 3.2))
+    bars = ax.bar(LEVELS, [counts.get(lvl, 0) for lvl in LEVELS], color=[COLOURS[lvl] for lvl in LEVELS])
+    ax.bar_label(bars)
+    ax.set_ylabel("VMs")
+    ax.set_title("VMs per level")
+    fig.tight_layout()
+    return _png(fig)
+
+
+def levels_over_time(decisions):
+    """[(time, {level: count})] replaying the recorded level changes in order."""
+    state, out = {}, []
+    for d in decisions:
+        if d["level_to"] in LEVELS:
+            state[d["vm"]] = d["level_to"]
+        out.append((d["at"], {lvl: sum(1 for v in state.values() if v == lvl) for lvl in LEVELS}))
+    return out
+
+
+def plot_levels_over_time(series):
+    fig, ax = plt.subplots(figsize=(7, 3.2))
+    if series:
+        xs = list(range(len(series)))
+        for lvl in LEVELS:
+            ax.step(xs, [c[lvl] for _t, c in series], where="post", label=lvl, color=COLOURS[lvl])
+        ticks = sorted({0, len(series) - 1})
+        ax.set_xticks(ticks)
+        ax.set_xticklabels([series[i][0][:16].replace("T", " ") for i in ticks], fontsize=8)
+        ax.legend(fontsize=8)
+    else:
+        ax.text(0.5, 0.5, "no level changes recorded yet", ha="center", va="center", transform=ax.transAxes)
+    ax.set_ylabel("VMs")
+    ax.set_title("Levels over time (%d recorded changes)" % len(series))
+    fig.tight_layout()
+    return _png(fig)
+
+
+def plot_cost_risk(totals):
+    fig, ax = plt.subplots(figsize=(6, 3.2))
+    names = ["mirroring cost", "risk covered", "risk left"]
+    values = [totals.get("cost_month", 0.0), totals.get("risk_covered", 0.0), totals.get("risk_month", 0.0)]
+    bars = ax.bar(names, values, color=["#4c72b0", "#55a868", "#c44e52"])
+    ax.bar_label(bars, labels=["%.0f" % v for v in values])
+    ax.set_ylabel("per month")
+    ax.set_title("Planned cost against the risk it covers")
+    fig.tight_layout()
+    return _png(fig)
+
+
+def plot_reliability(reliability):
+    fig, ax = plt.subplots(figsize=(4.2, 4))
+    ax.plot([0, 1], [0, 1], color="#999999", linestyle="--", linewidth=1, label="perfect calibration")
+    # bins of [mean predicted probability, observed failure rate, windows]
+    pts = [(b[0], b[1]) for b in reliability if b[2]]
+    if pts:
+        ax.plot([p[0] for p in pts], [p[1] for p in pts], marker="o", color="#4c72b0", label="model")
+    ax.set_xlabel("predicted probability")
+    ax.set_ylabel("observed failure rate")
+    ax.set_title("Reliability (hold-out)")
+    ax.legend(fontsize=8)
+    fig.tight_layout()
+    return _png(fig)
+
+
+def _table(headers, rows, table_id):
+    head = "".join("<th>%s</th>" % html.escape(str(h)) for h in headers)
+    body = "".join("<tr>%s</tr>" % "".join("<td>%s</td>" % html.escape("" if c is None else str(c)) for c in r) for r in rows)
+    return '<table id="%s"><thead><tr>%s</tr></thead><tbody>%s</tbody></table>' % (table_id, head, body)
+
+
+def build(vms, plan_totals, decisions, failovers, manifest, bands):
+    """{file name: bytes} - index.html and the PNG plots."""
+    require("matplotlib", HAS_MATPLOTLIB, MATPLOTLIB_IMPORT_ERROR)
+    counts = {lvl: sum(1 for v in vms if v["level"] == lvl) for lvl in LEVELS}
+    metrics = manifest.get("metrics", {})
+    series = levels_over_time(decisions)
+    plots = {
+        "fps_distribution.png": (plot_fps(vms, bands), "FPS distribution of %d VMs" % len(vms)),
+        "levels.png": (plot_levels(counts), "VMs per level: " + ", ".join("%s %d" % (k, counts[k]) for k in LEVELS)),
+        "levels_over_time.png": (plot_levels_over_time(series), "Levels over time: %d recorded changes" % len(series)),
+        "cost_risk.png": (plot_cost_risk(plan_totals), "Cost %.2f, risk covered %.2f, risk left %.2f per month" % (
+            plan_totals.get("cost_month", 0.0), plan_totals.get("risk_covered", 0.0), plan_totals.get("risk_month", 0.0))),
+        "reliability.png": (plot_reliability(metrics.get("reliability", [])), "Reliability curve of the model (hold-out)"),
+    }
+    sections = []
+    for name, (png, alt) in plots.items():
+        sections.append('<figure><img id="%s" alt="%s" src="data:image/png;base64,%s"><figcaption>%s</figcaption></figure>'
+                        % (name[:-4], html.escape(alt), base64.b64encode(png).decode(), html.escape(alt)))
+    risky = sorted(vms, key=lambda v: -v["fps"])[:10]
+    tables = [
+        "<h2>Levels</h2>" + _table(["level", "VMs"], [(lvl, counts[lvl]) for lvl in LEVELS], "levels-table"),
+        "<h2>Cost and risk (per month)</h2>" + _table(
+            ["planned mirroring cost", "cost at the FPS levels", "expected loss left", "expected loss covered",
+             "expected loss with nothing mirrored", "VMs lowered for the budget", "budget"],
+            [(plan_totals.get("cost_month"), plan_totals.get("cost_at_fps_levels"), plan_totals.get("risk_month"),
+              plan_totals.get("risk_covered"), plan_totals.get("risk_at_minimal"), plan_totals.get("lowered"),
+              plan_totals.get("budget") if plan_totals.get("budget") is not None else "none")], "cost-table"),
+        "<h2>Riskiest VMs</h2>" + _table(["VM", "FPS", "level", "top reason"],
+                                         [(v["name"], "%.1f" % v["fps"], v["level"], v.get("reason") or "") for v in risky],
+                                         "risky-table"),
+        "<h2>The model</h2>" + _table(
+            ["ROC-AUC", "PR-AUC", "Brier", "ECE", "precision at the failover threshold", "recall there", "horizon (h)",
+             "scikit-learn", "sha256"],
+            [(metrics.get("roc_auc"), metrics.get("pr_auc"), metrics.get("brier"), metrics.get("ece"),
+              metrics.get("precision_at_failover"), metrics.get("recall_at_failover"), manifest.get("horizon_hours"),
+              manifest.get("sklearn_version"), (manifest.get("sha256") or "")[:12])], "model-table"),
+        "<h2>Recent failovers</h2>" + _table(
+            ["when", "VM", "kind", "FPS", "label", "downtime (s)", "data lag (s)", "failed back"],
+            [(f["at"], f["vm"], f["kind"], "" if f["fps"] is None else "%.1f" % f["fps"], f["outcome"] or "pending",
+              f["downtime_s"], f["data_lag_s"], f["failback_at"] or "") for f in list(reversed(failovers))[:20]],
+            "failovers-table"),
+    ]
+    page = """<!DOCTYPE html>
+<html lang="en"><head><meta charset="utf-8"><title>predictive.mirroring report</title>
+<style>body{font-family:sans-serif;margin:2em;max-width:1100px}figure{display:inline-block;margin:0 1em 1em 0}
+figcaption{font-size:80%%;color:#555}table{border-collapse:collapse;margin-bottom:1.5em}
+td,th{border:1px solid #ccc;padding:3px 8px;text-align:left}th{background:#f3f3f3}</style></head>
+<body><h1>predictive.mirroring</h1>
+<p id="summary">%d VMs scored; %d minimal, %d partial, %d full; %d failovers recorded.</p>
+%s
+%s
+</body></html>
+""" % (len(vms), counts["minimal"], counts["partial"], counts["full"], len(failovers), "\n".join(sections), "\n".join(tables))
+    files = {"index.html": page.encode()}
+    files.update({name: png for name, (png, _alt) in plots.items()})
+    return files

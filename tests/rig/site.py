@@ -1,0 +1,160 @@
+"""One service VM's real parts for the closed loop: its web server and its mirror's behind HAProxy (and a drill
+backend), its PostgreSQL primary and a standby directory, and an inventory directory that ties them to the VM in the
+simulator. Used by tests/integration/test_failover.py and by the README's demo."""
+from __future__ import annotations
+
+import json
+import os
+import pwd
+import shutil
+import sqlite3
+import subprocess
+import sys
+import tempfile
+
+import psycopg
+
+from ansible_collections.predictive.mirroring.plugins.module_utils import fleet, vsphere
+from ansible_collections.predictive.mirroring.plugins.module_utils.traffic.haproxy import HAProxy as RuntimeAPI
+
+from .haproxy import HAProxy
+from .postgres import PostgresCluster, pg_bindir
+from .procs import free_port
+from .web import Web
+
+ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+BIN = os.path.dirname(sys.executable)
+
+
+class Site:
+    """One service VM's real parts: its web server and its mirror's behind HAProxy, its database and a standby
+    directory, and an inventory that ties them to the VM in the simulator."""
+
+    def __init__(self, sim, tmp_path, vm):
+        self.sim = sim
+        self.dir = tmp_path
+        self.vm = vm
+        self.primary_web = Web("primary", delay=0.005).start()
+        self.mirror_web = Web("mirror", delay=0.005).start()
+        self.drill_web = Web("drill").start()  # what the drill's isolated copy serves
+        self.ha = HAProxy({"app": [(vm, self.primary_web.address, "weight 100")], "drill": []},
+                          workdir=str(tmp_path / "haproxy"))
+        os.makedirs(self.ha.workdir)
+        self.ha.config_extra = ["    timeout server 3s"]
+        self.ha.start()
+        self.db = PostgresCluster("primary").start()
+        self.standby_dir = tempfile.mkdtemp(prefix="pg-standby-")
+        owner = pwd.getpwnam("postgres")
+        os.chown(self.standby_dir, owner.pw_uid, owner.pw_gid)
+        self.standby_port = free_port()
+        with psycopg.connect(self.db.dsn, autocommit=True) as c:
+            c.execute("CREATE TABLE ledger (id int PRIMARY KEY)")
+        self.history = str(tmp_path / "history.sqlite")
+        self.inventory = self.write_inventory()
+
+    @property
+    def standby_datadir(self):
+        return os.path.join(self.standby_dir, "data")
+
+    def standby_dsn(self):
+        return "host=127.0.0.1 port=%d user=postgres dbname=postgres" % self.standby_port
+
+    def writer_dsn(self):
+        return ("host=127.0.0.1,127.0.0.1 port=%d,%d user=postgres dbname=postgres target_session_attrs=read-write "
+                "connect_timeout=2" % (self.db.port, self.standby_port))
+
+    def write_inventory(self):
+        inv = self.dir / "inventory"
+        (inv / "host_vars").mkdir(parents=True)
+        (inv / "group_vars").mkdir()
+        (inv / "fleet.vsphere_fps.yml").write_text(json.dumps({
+            "plugin": "predictive.mirroring.vsphere_fps", "datacenters": ["DC0"], "history_path": self.history,
+            "groups": {"mirroring_services": "vm_name == '%s'" % self.vm}}))
+        (inv / "group_vars" / "all.json").write_text(json.dumps({
+            "mirroring_secondary_datacenter": "DC1", "mirroring_history_path": self.history}))
+        (inv / "host_vars" / (self.vm + ".json")).write_text(json.dumps({
+            # the VM's own commands (its database) run here, as postgres
+            "ansible_connection": "local", "ansible_python_interpreter": "/usr/bin/python3",
+            "mirroring_lb_socket": self.ha.socket, "mirroring_lb_backend": "app",
+            "mirroring_lb_mirror_address": self.mirror_web.address, "mirroring_lb_drain_timeout": 10,
+            "mirroring_mirror_health_url": "http://%s/health" % self.mirror_web.address,
+            "mirroring_pg_primary_host": "127.0.0.1", "mirroring_pg_primary_port": self.db.port,
+            "mirroring_pg_primary_datadir": self.db.datadir, "mirroring_pg_primary_delegate": self.vm,
+            "mirroring_pg_standby_datadir": self.standby_datadir, "mirroring_pg_standby_port": self.standby_port,
+            "mirroring_pg_standby_host": "127.0.0.1", "mirroring_pg_bindir": pg_bindir(),
+            "mirroring_pg_archive_cron": False, "mirroring_pg_synchronous_commit": "remote_apply",
+            "mirroring_drill_backend": "drill", "mirroring_drill_address": self.drill_web.address,
+            "mirroring_drill_url": "http://127.0.0.1:%d/" % self.ha.frontends["drill"],
+            "mirroring_pg_drill_port": free_port(), "mirroring_pg_drill_check_sql": "SELECT count(*) FROM ledger"}))
+        return str(inv)
+
+    def playbook(self, name, *extra, ok=True):
+        """Run playbooks/<name>.yml on this site's inventory; its stdout. Every task's results land in self.results
+        ({task name: {host: result}}). ok: whether it must succeed (True) or fail (False)."""
+        record = str(self.dir / "results.json")
+        env = dict(os.environ, **self.sim.env(), ANSIBLE_CONFIG=os.path.join(ROOT, "ansible.cfg"), ANSIBLE_PIPELINING="1",
+                   ANSIBLE_BECOME_METHOD="su", PATH=BIN + os.pathsep + os.environ["PATH"], RECORD_RESULTS=record,
+                   ANSIBLE_CALLBACK_PLUGINS=os.path.join(ROOT, "tests", "integration", "callback"),
+                   ANSIBLE_CALLBACKS_ENABLED="record_results")
+        proc = subprocess.run([os.path.join(BIN, "ansible-playbook"), "playbooks/%s.yml" % name, "-i", self.inventory]
+                              + list(extra), cwd=ROOT, env=env, capture_output=True, text=True, timeout=600, check=False)
+        if ok and proc.returncode != 0:
+            raise RuntimeError("%s.yml failed:\n%s%s%s" % (name, proc.stdout[-5000:], proc.stderr[-3000:], self.server_logs()))
+        if not ok and proc.returncode == 0:
+            raise RuntimeError("%s.yml should have failed:\n%s" % (name, proc.stdout[-5000:]))
+        with open(record, encoding="utf-8") as f:
+            self.results = json.load(f)["tasks"]
+        return proc.stdout
+
+    def server_logs(self):
+        out = ""
+        for datadir in (self.standby_datadir, self.db.datadir):
+            for name in ("standby.log", "reattached.log"):
+                path = os.path.join(datadir, name)
+                if os.path.exists(path):
+                    with open(path, encoding="utf-8", errors="replace") as f:
+                        out += "\n--- %s\n%s" % (path, f.read()[-1500:])
+        return out
+
+    def degrade(self, severity, events=4):
+        """The VM's telemetry: a memory leak at `severity`, and that many of the scenario's events posted on it."""
+        self.sim.set_perf(self.vm, fleet.scenario_series("memory_leak", severity, seed=5))
+        for event_type in fleet.scenario_events("memory_leak", severity, seed=5)["vm"][:events]:
+            self.sim.post_event(self.vm, event_type)
+
+    def pool(self, backend="app"):
+        return {name: (s["state"], s["weight"]) for name, s in RuntimeAPI(self.ha.socket).servers(backend).items()}
+
+    def production(self):
+        """What a drill must leave exactly as it was: the pool, the replication, the VMs."""
+        with psycopg.connect(self.db.dsn) as c:
+            replication = c.execute("SELECT application_name, state, sync_state FROM pg_stat_replication "
+                                    "ORDER BY 1").fetchall()
+            slots = c.execute("SELECT slot_name, active FROM pg_replication_slots ORDER BY 1").fetchall()
+        vms = {name: (vm["power_state"], vm["num_cpu"], vm["memory_mb"], sorted(vm["attributes"].items()))
+               for name, vm in self.vms().items()}
+        servers = {name: (s["address"], s["state"], s["weight"]) for name, s in RuntimeAPI(self.ha.socket).servers("app").items()}
+        return json.dumps({"pool": servers, "replication": replication, "slots": slots, "vms": vms}, sort_keys=True)
+
+    def vms(self):
+        conn = {k: v for k, v in self.sim.connection().items() if k != "protocol"}
+        with vsphere.VSphere(**conn) as vs:
+            return {vm["name"]: vm for vm in vs.virtual_machines()}
+
+    def failovers(self):
+        with sqlite3.connect(self.history) as db:
+            db.row_factory = sqlite3.Row
+            return [dict(r) for r in db.execute("SELECT * FROM failovers ORDER BY id")]
+
+    def close(self):
+        for datadir in (self.standby_datadir, self.db.datadir):
+            if os.path.exists(os.path.join(datadir, "postmaster.pid")):
+                owner = pwd.getpwnam("postgres")
+                subprocess.run([os.path.join(pg_bindir(), "pg_ctl"), "--pgdata=" + datadir, "--mode=immediate", "stop"],
+                               check=False, capture_output=True, user=owner.pw_uid, group=owner.pw_gid, cwd="/tmp")
+        self.db.remove()
+        shutil.rmtree(self.standby_dir, ignore_errors=True)
+        self.ha.stop()
+        self.primary_web.stop()
+        self.mirror_web.stop()
+        self.drill_web.stop()
