@@ -80,8 +80,8 @@ def table(site):
             flag = "  failed over"
         m = mirrors.get(hv.get("vm_instance_uuid"))
         where = "-" if m is None else "%s %s %dvCPU/%dMB" % (m[0], m[1]["power_state"], m[1]["num_cpu"], m[1]["memory_mb"])
-        print("    %-16s %-4s %6.1f  %-8s %-38s %s%s" % (name, hv["datacenter"], hv["fps"], hv["mirroring_level"], where,
-                                                        why, flag))
+        row = (name, hv["datacenter"], hv["fps"], hv["mirroring_level"], where, why, flag)
+        print("    %-16s %-4s %6.1f  %-8s %-38s %s%s" % row)
     return hostvars
 
 

@@ -189,6 +189,20 @@ def label(failover, vm_state, events, horizon_hours, now):
     return None, dict(evidence, pending_until=end.isoformat())
 
 
+def downtime(failover, outcome, vm_state, events, horizon_hours):
+    """Seconds the service was down, from what vCenter saw: 0 for a confirmed predictive failover (the switch was done
+    before the failure), the time from the failure to the failover for a reactive one; None when it cannot be told."""
+    at = parse_time(failover["at"])
+    if outcome == "confirmed" and failover["kind"] == "predictive":
+        return 0.0
+    if failover["kind"] == "reactive" and vm_state is not None:
+        before = [e["created"] for e in events if e["vm"] == vm_state["moid"]
+                  and at - datetime.timedelta(hours=horizon_hours) <= e["created"] <= at]
+        if before:
+            return round((at - max(before)).total_seconds(), 3)
+    return None
+
+
 def metrics(failovers):
     """Precision and recall of predictive failovers, overall and per month (by the failover's time)."""
     def block(rows):

@@ -16,7 +16,9 @@ description:
     primary did not fail within the horizon; failing over may have prevented it, so it is neither a positive nor a
     negative and is kept out of training. V(missed) - a reactive failover, with no prediction before it.
   - A confirmed failover's feature vector (read when it failed over) becomes a positive training window in the store.
-  - Reports precision and recall of predictive failovers, overall and per month, and the downtime and data lag recorded.
+  - Records each failover's downtime as vCenter saw it - none for a confirmed predictive failover (the switch was
+    done before the failure), the time from the primary's failure event to the failover for a reactive one - beside
+    the data lag the failover measured. Reports precision and recall of predictive failovers, overall and per month.
   - Tunes the failover threshold within O(threshold_bounds) - up a step when precision is below O(target_precision),
     down a step when failures are missed more often than caught - once O(min_labels) failovers are labelled, and keeps it
     in the store, where the C(vsphere_fps) inventory reads it (its C(history_path) option).
@@ -103,6 +105,8 @@ retrain:
   type: bool
 """
 
+import datetime
+
 from ansible.module_utils.basic import AnsibleModule
 
 from ansible_collections.predictive.mirroring.plugins.module_utils import failover, pipeline, telemetry, vsphere
@@ -113,10 +117,10 @@ from ansible_collections.predictive.mirroring.plugins.module_utils.vsphere impor
 
 
 def observe(p, pending):
-    """The primaries' rows and the failure events since the oldest pending failover, from vCenter."""
+    """The primaries' rows and the failure events from a horizon before the oldest pending failover, from vCenter."""
     with VSphere(**connection_params(p)) as vs:
         vms = {vm["name"]: vm for vm in vs.virtual_machines()}
-        since = min(parse_time(f["at"]) for f in pending)
+        since = min(parse_time(f["at"]) for f in pending) - datetime.timedelta(hours=p["horizon_hours"])
         events = vs.events(begin_time=since, event_types=sorted(pipeline.FAILURE_EVENTS))
         return vms, events, vs.name
 
@@ -160,7 +164,10 @@ def main():
                     if module.check_mode:
                         continue
                     stamp = now.replace(microsecond=0).isoformat()
-                    h.update_failover(f["id"], outcome=outcome, labelled_at=stamp, label_evidence=evidence)
+                    fields = {"outcome": outcome, "labelled_at": stamp, "label_evidence": evidence}
+                    if f["downtime_s"] is None:
+                        fields["downtime_s"] = failover.downtime(f, outcome, vm, events, p["horizon_hours"])
+                    h.update_failover(f["id"], **fields)
                     if outcome == "confirmed" and f["features"] and list(f["features"]) == list(telemetry.FEATURE_NAMES):
                         h.add_windows([{"vcenter": f["vcenter"] or vcenter, "vm": vm["moid"] if vm else f["vm"],
                                         "vm_name": f["vm"], "window_end": f["at"], "features": list(f["features"].values()),

@@ -120,7 +120,7 @@ def main():
         except (OSError, ValueError) as e:
             raise MirroringError("Cannot read the model manifest %s: %s" % (manifest_path, e)) from None
         decisions, failovers = [], []
-        if os.path.exists(os.path.expanduser(p["history_path"])):
+        if os.path.exists(p["history_path"]):
             with History(p["history_path"]) as h:
                 decisions, failovers = h.decisions(), h.failovers()
         files = report.build(vms, p["plan_totals"], decisions, failovers, manifest,

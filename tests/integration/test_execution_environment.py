@@ -15,7 +15,8 @@ BIN = os.path.dirname(sys.executable)
 
 def test_builder_context_has_the_collection_and_its_python_and_system_needs(tmp_path):
     # the repository as a user clones it (tracked files and new ones, nothing ignored)
-    files = subprocess.run(["git", "ls-files", "--cached", "--others", "--exclude-standard"], cwd=ROOT, capture_output=True, text=True, check=True).stdout.split()
+    files = subprocess.run(["git", "ls-files", "--cached", "--others", "--exclude-standard"], cwd=ROOT,
+                           capture_output=True, text=True, check=True).stdout.split()
     with tarfile.open(tmp_path / "src.tar", "w") as tar:
         for f in files:
             if not f.startswith("ansible_collections/"):

@@ -37,9 +37,10 @@ def site(simulator, tmp_path):
 
 
 def test_predictive_failover_loses_nothing_and_is_confirmed_then_fails_back(site):
-    # a healthy VM: minimal - WAL shipped, no mirror in the pool
+    # a healthy VM: minimal - WAL shipped, no mirror in the pool; a second reconcile changes nothing anywhere
     site.playbook("reconcile")
     assert site.pool() == {SICK: ("ready", 100)}
+    assert changed(site.playbook("reconcile")) == {SICK: 0, "localhost": 0}
     assert SICK + "-mirror" not in site.vms()
 
     # it degrades: reconcile raises it, a mirror VM, a streaming standby and a mirror in the pool appear
@@ -58,6 +59,13 @@ def test_predictive_failover_loses_nothing_and_is_confirmed_then_fails_back(site
         # FPS passes the threshold: the scheduled reconcile, then the failover
         site.degrade(0.95)
         site.playbook("reconcile")
+        # --check --diff first: it says what it would do and changes nothing
+        pool = site.pool()
+        out = site.playbook("failover", "--check", "--diff")
+        assert "would stop the primary" in out and site.pool() == pool
+        with psycopg.connect(site.standby_dsn()) as s:
+            assert s.execute("SELECT pg_is_in_recovery()").fetchone()[0]
+        assert not site.vms()[SICK]["attributes"].get(vsphere.ATTR_QUARANTINED)
         out = site.playbook("failover")
         assert changed(out)[SICK] > 0
         # the primary dies after the failover
@@ -93,6 +101,7 @@ def test_predictive_failover_loses_nothing_and_is_confirmed_then_fails_back(site
     out = site.playbook("analyse")
     [record] = site.failovers()
     assert record["outcome"] == "confirmed", out[-3000:]
+    assert record["downtime_s"] == 0.0
     assert json.loads(record["label_evidence"])["event"] == "VmGuestOSCrashedEvent"
     with sqlite3.connect(site.history) as db:
         assert db.execute("SELECT label, source FROM windows").fetchall() == [(1, "failover")]
@@ -138,7 +147,9 @@ def test_reactive_failover_for_contrast(site):
     assert load.failed > 0  # the requests caught by the dead primary, and the 503s until the mirror serves
     assert site.pool()[SICK + "-mirror"] == ("ready", 100)
     site.playbook("analyse")
-    assert site.failovers()[0]["outcome"] == "missed"
+    [record] = site.failovers()
+    assert record["outcome"] == "missed"
+    assert record["downtime_s"] > 0  # from the crash vCenter saw to the failover
 
 
 def test_preflight_refuses_a_lagging_replica_and_changes_nothing(site):

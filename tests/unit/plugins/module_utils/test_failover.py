@@ -79,3 +79,11 @@ def test_metrics_and_tuning_within_bounds():
     assert failover.tune_threshold(85.0, overall, min_labels=10)[0] == 85.0  # too few labels
     good = {"confirmed": 4, "unconfirmed": 1, "missed": 6, "precision": 0.8, "recall": 0.4}
     assert failover.tune_threshold(76.0, good)[0] == 75.0  # lowered, but not below the bound
+
+
+def test_downtime_as_vcenter_saw_it():
+    assert failover.downtime(record(), "confirmed", VM, [], 12.0) == 0.0
+    crash = [event("VmGuestOSCrashedEvent", -0.01)]  # 36 s before the reactive failover
+    assert failover.downtime(record("reactive"), "missed", VM, crash, 12.0) == 36.0
+    assert failover.downtime(record("reactive"), "missed", VM, [], 12.0) is None
+    assert failover.downtime(record(), "unconfirmed", VM, [], 12.0) is None
