@@ -156,7 +156,11 @@ def main():
             slots_before = db.slots()
             slots_after = sorted((set(slots_before) | {p["slot"]} if p["slot"] else set(slots_before)) - set(p["drop_slots"]))
             busy = [name for name in p["drop_slots"] if slots_before.get(name)]
-            if busy:
+            if busy and module.check_mode:
+                # the tasks before this one (stopping the consumer) did not run either
+                module.warn("Replication slot(s) %s are in use now; they are dropped once what streams from them is "
+                            "stopped" % ", ".join(busy))
+            elif busy:
                 raise ReplicationError("Replication slot(s) %s are still in use on the primary: stop what streams from them "
                                        "first" % ", ".join(busy))
             changed = want != before or slots_after != sorted(slots_before)

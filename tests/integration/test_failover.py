@@ -43,8 +43,12 @@ def test_predictive_failover_loses_nothing_and_is_confirmed_then_fails_back(site
     assert changed(site.playbook("reconcile")) == {SICK: 0, "localhost": 0}
     assert SICK + "-mirror" not in site.vms()
 
-    # it degrades: reconcile raises it, a mirror VM, a streaming standby and a mirror in the pool appear
+    # it degrades: --check --diff shows the rise and changes nothing; reconcile raises it - a mirror VM, a streaming
+    # standby and a mirror in the pool appear
     site.degrade(0.8)
+    before = site.production()
+    out = site.playbook("reconcile", "--check", "--diff")
+    assert changed(out)[SICK] > 0 and site.production() == before and not os.path.exists(site.standby_datadir)
     site.playbook("reconcile")
     level = site.vms()[SICK]["attributes"][vsphere.ATTR_LEVEL]
     assert level in ("partial", "full")
