@@ -7,6 +7,7 @@
 package main
 
 import (
+	"bytes"
 	"context"
 	"crypto/ecdsa"
 	"crypto/elliptic"
@@ -18,6 +19,8 @@ import (
 	"encoding/pem"
 	"flag"
 	"fmt"
+	"html"
+	"io"
 	"math/big"
 	"net"
 	"net/http"
@@ -25,6 +28,8 @@ import (
 	"os"
 	"os/signal"
 	"reflect"
+	"regexp"
+	"strconv"
 	"sort"
 	"strings"
 	"sync"
@@ -573,6 +578,120 @@ func listen(what, addr string) net.Listener {
 	return l
 }
 
+func parseDelays(spec string) (map[string]int, error) {
+	out := map[string]int{}
+	for _, part := range strings.Split(spec, ",") {
+		if strings.TrimSpace(part) == "" {
+			continue
+		}
+		kv := strings.SplitN(part, "=", 2)
+		if len(kv) != 2 {
+			return nil, fmt.Errorf("%q is not Method=ms", part)
+		}
+		ms, err := strconv.Atoi(kv[1])
+		if err != nil || ms < 0 {
+			return nil, fmt.Errorf("%q: the delay must be milliseconds >= 0", part)
+		}
+		out[kv[0]] = ms
+	}
+	return out, nil
+}
+
+// nameGuard refuses CloneVM_Task into a folder that already holds a VM of
+// that name, or one a clone in flight is about to take, with vCenter's
+// DuplicateName fault. (vCenter reports it as the task's error; here it is
+// the call's fault: clients must handle both.)
+type nameGuard struct {
+	next     http.Handler
+	mu       *sync.Mutex
+	reserved map[string]time.Time // folder moid + "/" + name -> when a clone took it
+}
+
+var (
+	cloneCall   = regexp.MustCompile(`<CloneVM_Task[ >]`)
+	cloneFolder = regexp.MustCompile(`<folder[^>]*>([^<]+)</folder>`)
+	cloneName   = regexp.MustCompile(`</folder>\s*<name[^>]*>([^<]*)</name>`)
+)
+
+func (g *nameGuard) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	if r.Method != http.MethodPost || r.Body == nil {
+		g.next.ServeHTTP(w, r)
+		return
+	}
+	body, err := io.ReadAll(r.Body)
+	_ = r.Body.Close()
+	if err != nil {
+		w.WriteHeader(http.StatusBadRequest)
+		return
+	}
+	r.Body = io.NopCloser(bytes.NewReader(body))
+	if cloneCall.Match(body) {
+		f, n := cloneFolder.FindSubmatch(body), cloneName.FindSubmatch(body)
+		if f != nil && n != nil {
+			folder, name := string(f[1]), html.UnescapeString(string(n[1]))
+			if g.taken(folder, name) {
+				w.Header().Set("Content-Type", "text/xml; charset=utf-8")
+				w.WriteHeader(http.StatusInternalServerError)
+				fmt.Fprintf(w, duplicateNameFault, html.EscapeString(fmt.Sprintf("The name '%s' already exists.", name)),
+					html.EscapeString(name), html.EscapeString(folder))
+				return
+			}
+		}
+	}
+	g.next.ServeHTTP(w, r)
+}
+
+// taken says whether folder holds (or a clone in flight will soon hold) a VM
+// called name, and reserves the name when it is free.
+func (g *nameGuard) taken(folder, name string) bool {
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	key := folder + "/" + name
+	if obj, ok := simulator.Map.Get(types.ManagedObjectReference{Type: "Folder", Value: folder}).(*simulator.Folder); ok {
+		for _, child := range obj.ChildEntity {
+			if child.Type != "VirtualMachine" {
+				continue
+			}
+			if vm, ok := simulator.Map.Get(child).(*simulator.VirtualMachine); ok && vm.Name == name {
+				return true
+			}
+		}
+	}
+	if at, ok := g.reserved[key]; ok && time.Since(at) < 2*time.Minute {
+		return true
+	}
+	g.reserved[key] = time.Now()
+	// the reservation lasts while the clone runs; the VM itself guards the name after
+	go func() {
+		deadline := time.Now().Add(2 * time.Minute)
+		for time.Now().Before(deadline) {
+			time.Sleep(200 * time.Millisecond)
+			g.mu.Lock()
+			found := false
+			if obj, ok := simulator.Map.Get(types.ManagedObjectReference{Type: "Folder", Value: folder}).(*simulator.Folder); ok {
+				for _, child := range obj.ChildEntity {
+					if vm, ok := simulator.Map.Get(child).(*simulator.VirtualMachine); ok && vm.Name == name {
+						found = true
+					}
+				}
+			}
+			if found {
+				delete(g.reserved, key)
+				g.mu.Unlock()
+				return
+			}
+			g.mu.Unlock()
+		}
+		g.mu.Lock()
+		delete(g.reserved, key)
+		g.mu.Unlock()
+	}()
+	return false
+}
+
+const duplicateNameFault = `<?xml version="1.0" encoding="UTF-8"?>
+<soapenv:Envelope xmlns:soapenv="http://schemas.xmlsoap.org/soap/envelope/" xmlns:xsi="http://www.w3.org/2001/XMLSchema-instance"><soapenv:Body><soapenv:Fault><faultcode>ServerFaultCode</faultcode><faultstring>%s</faultstring><detail><DuplicateNameFault xmlns="urn:vim25" xsi:type="DuplicateName"><name>%s</name><object type="Folder">%s</object></DuplicateNameFault></detail></soapenv:Fault></soapenv:Body></soapenv:Envelope>`
+
 func main() {
 	var (
 		httpsAddr   = flag.String("listen", "127.0.0.1:0", "address of the https SDK endpoint")
@@ -592,6 +711,10 @@ func main() {
 		pass        = flag.String("password", "pass", "login password")
 		certOut     = flag.String("cert-out", "", "write the TLS certificate (PEM) here")
 		stateOut    = flag.String("state-out", "", "write the endpoints (JSON) here once serving")
+		// govmomi's DelayConfig: realistic durations for the calls that take
+		// minutes on a real vCenter (e.g. -method-delay CloneVM_Task=2000).
+		delay       = flag.Int("delay", 0, "milliseconds added to every SOAP call")
+		methodDelay = flag.String("method-delay", "", "per-method delays, Method=ms[,Method=ms...]")
 	)
 	flag.Parse()
 
@@ -613,6 +736,12 @@ func main() {
 	model.Machine = *vms
 	model.Datastore = *ds
 	model.Portgroup = *portgroups
+	delays, err := parseDelays(*methodDelay)
+	if err != nil {
+		fmt.Fprintf(os.Stderr, "fpssim: -method-delay: %v\n", err)
+		os.Exit(2)
+	}
+	model.DelayConfig = simulator.DelayConfig{Delay: *delay, MethodDelay: delays}
 	if err := model.Create(); err != nil {
 		fmt.Fprintf(os.Stderr, "fpssim: creating the inventory: %v\n", err)
 		os.Exit(1)
@@ -639,10 +768,13 @@ func main() {
 	model.Service.Listen = &url.URL{Host: httpsHost, User: url.UserPassword(*user, *pass)}
 	server := model.Service.NewServer()
 	defer server.Close()
+	// vCenter refuses a second VM of the same name in a folder; govmomi 0.24 does not
+	names := &nameGuard{next: server.Config.Handler, reserved: map[string]time.Time{}, mu: &sync.Mutex{}}
+	server.Config.Handler = names
 
 	sdkHTTP := ""
 	if httpL != nil {
-		go func() { _ = http.Serve(httpL, model.Service.ServeMux) }()
+		go func() { _ = http.Serve(httpL, &nameGuard{next: model.Service.ServeMux, reserved: names.reserved, mu: names.mu}) }()
 		sdkHTTP = "http://" + httpL.Addr().String() + "/sdk"
 	}
 
