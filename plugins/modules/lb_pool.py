@@ -41,7 +41,7 @@ options:
     required: true
     suboptions:
       name:
-        description: Server name in the backend.
+        description: Server name in the backend (letters, digits, C(_), C(.), C(:), C(-)).
         type: str
         required: true
       state:
@@ -65,6 +65,14 @@ options:
         traffic, such as a drill's own backend.
     type: bool
     default: false
+  timeout:
+    description: Seconds to wait for the runtime API to accept and answer each command.
+    type: float
+    default: 5.0
+notes:
+  - Backend and server names are sent only when they are plain identifiers (letters, digits, C(_), C(.), C(:), C(-), at most
+    64) and addresses only as C(host:port); anything else - a VM name with a space or a C(;) - is refused before anything
+    reaches the socket, because the runtime API reads C(;) and a newline as the start of another command.
 """
 
 EXAMPLES = r"""
@@ -111,7 +119,7 @@ import time
 from ansible.module_utils.basic import AnsibleModule
 
 from ansible_collections.predictive.mirroring.plugins.module_utils.errors import MirroringError
-from ansible_collections.predictive.mirroring.plugins.module_utils.traffic import apply_pool, plan_pool
+from ansible_collections.predictive.mirroring.plugins.module_utils.traffic import apply_pool, check_desired, plan_pool
 from ansible_collections.predictive.mirroring.plugins.module_utils.traffic.haproxy import HAProxy
 
 
@@ -143,14 +151,18 @@ def main():
             )),
             drain_timeout=dict(type="float", default=30),
             allow_empty=dict(type="bool", default=False),
+            timeout=dict(type="float", default=5.0),
         ),
         supports_check_mode=True,
     )
     p = module.params
     try:
-        provider = HAProxy(p["socket"])
-        before = provider.servers(p["backend"])
         desired = {s["name"]: s for s in p["servers"]}
+        if len(desired) != len(p["servers"]):
+            raise MirroringError("servers names a server twice")
+        check_desired(p["backend"], desired)  # before anything reaches the socket
+        provider = HAProxy(p["socket"], timeout=p["timeout"])
+        before = provider.servers(p["backend"])
         steps, predicted = plan_pool(before, desired, allow_empty=p["allow_empty"])
         drained = {}
         if steps and not module.check_mode:

@@ -117,7 +117,7 @@ from ansible.module_utils.basic import AnsibleModule
 
 from ansible_collections.predictive.mirroring.plugins.module_utils.errors import MirroringError
 from ansible_collections.predictive.mirroring.plugins.module_utils.replication.postgres import (
-    Postgres, ReplicationError, sync_names_for)
+    Postgres, ReplicationError, check_identifier, sync_names_for)
 
 
 def main():
@@ -141,6 +141,10 @@ def main():
     )
     p = module.params
     try:
+        # checked before any connection: every name here reaches SQL or a server setting
+        check_identifier("application_name", p["application_name"])
+        for name in ([p["slot"]] if p["slot"] else []) + p["drop_slots"]:
+            check_identifier("replication slot", name)
         if p["mode"] == "promoted":
             module.exit_json(**promote(module, p))
         if p["mode"] == "status":

@@ -5,6 +5,8 @@
 
 from __future__ import annotations
 
+import re
+
 import time
 import traceback
 
@@ -149,6 +151,16 @@ class Postgres:
         return done
 
 
+IDENTIFIER_RE = re.compile(r"^[A-Za-z0-9_]{1,63}$")
+
+
+def check_identifier(kind, value):
+    """An application or slot name, refused unless letters, digits and '_' (what slot names allow)."""
+    if not isinstance(value, str) or not IDENTIFIER_RE.match(value):
+        raise ReplicationError("%s %r is refused: letters, digits and '_' only (at most 63)" % (kind, value))
+    return value
+
+
 def sync_names_for(application_name):
     """synchronous_standby_names that makes one standby synchronous."""
-    return 'FIRST 1 ("%s")' % application_name.replace('"', '')
+    return 'FIRST 1 ("%s")' % check_identifier("application_name", application_name)

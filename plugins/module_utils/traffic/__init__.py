@@ -13,9 +13,17 @@ least one serving server (ready, weight > 0, up) before anything is sent.
 
 from __future__ import annotations
 
+import ipaddress
+import re
+
 from ansible_collections.predictive.mirroring.plugins.module_utils.errors import MirroringError
 
 STATES = ("ready", "drain", "maint", "absent")
+# what a load balancer's backend and server names may hold (HAProxy's own rule for identifiers): nothing a
+# command language could read as a separator, a quote or a second command
+NAME_RE = re.compile(r"^[A-Za-z0-9_.:-]{1,64}$")
+HOSTNAME_RE = re.compile(r"^(?=.{1,253}$)[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?(?:\.[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?)*$")
+MAX_WEIGHT = 256
 
 
 class TrafficError(MirroringError):
@@ -41,6 +49,56 @@ class Provider:
 
     def del_server(self, backend, server):
         raise NotImplementedError
+
+
+def check_name(kind, value):
+    """A backend or server name, refused unless it is a plain identifier."""
+    if not isinstance(value, str) or not NAME_RE.match(value):
+        raise TrafficError("%s name %r is refused: only letters, digits, '_', '.', ':' and '-' (at most 64) are sent to the "
+                           "load balancer; rename it or set the name explicitly (mirroring_lb_primary_server / "
+                           "mirroring_lb_mirror_server)" % (kind, value))
+    return value
+
+
+def check_address(value):
+    """host:port (IPv4, [IPv6] or a DNS name), refused otherwise."""
+    if not isinstance(value, str):
+        raise TrafficError("server address %r is refused: want host:port" % (value,))
+    host, sep, port = value.rpartition(":")
+    ok = bool(sep) and port.isdigit() and 0 < int(port) < 65536
+    if ok and host.startswith("[") and host.endswith("]"):
+        try:
+            ipaddress.IPv6Address(host[1:-1])
+        except ValueError:
+            ok = False
+    elif ok:
+        try:
+            ipaddress.IPv4Address(host)
+        except ValueError:
+            ok = bool(HOSTNAME_RE.match(host)) and not host.replace(".", "").isdigit()
+    if not ok:
+        raise TrafficError("server address %r is refused: want host:port (an IPv4 address, [an IPv6 address] or a DNS name, "
+                           "and a port 1-65535)" % (value,))
+    return value
+
+
+def check_weight(value):
+    if not isinstance(value, int) or isinstance(value, bool) or not 0 <= value <= MAX_WEIGHT:
+        raise TrafficError("weight %r is refused: want a whole number 0-%d" % (value, MAX_WEIGHT))
+    return value
+
+
+def check_desired(backend, desired):
+    """Every name, address, state and weight of a desired pool, checked before anything is sent."""
+    check_name("backend", backend)
+    for name, want in desired.items():
+        check_name("server", name)
+        if want.get("state") not in STATES:
+            raise TrafficError("server %s: state must be one of %s, got %r" % (name, ", ".join(STATES), want.get("state")))
+        if want.get("address") is not None:
+            check_address(want["address"])
+        if want.get("weight") is not None:
+            check_weight(want["weight"])
 
 
 def serving(pool):

@@ -9,7 +9,8 @@ import csv
 import io
 import socket
 
-from ansible_collections.predictive.mirroring.plugins.module_utils.traffic import Provider, TrafficError
+from ansible_collections.predictive.mirroring.plugins.module_utils.traffic import (Provider, TrafficError, check_address,
+                                                                                   check_name, check_weight)
 
 # srv_admin_state bits (HAProxy's SRV_ADMF_*)
 _MAINT = 0x01 | 0x02 | 0x04 | 0x20 | 0x40
@@ -25,6 +26,9 @@ class HAProxy(Provider):
         self.timeout = timeout
 
     def command(self, cmd):
+        # the runtime API reads ';' and a newline as the start of another command: never send either
+        if any(c in cmd for c in ";\r\n\x00"):
+            raise TrafficError("refusing to send %r to HAProxy: it holds a command separator" % cmd)
         try:
             if self.address.startswith("/"):
                 s = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
@@ -53,7 +57,7 @@ class HAProxy(Provider):
             raise TrafficError("HAProxy refused '%s': %s" % (cmd, answer))
 
     def servers(self, backend):
-        text = self.command("show servers state %s" % backend)
+        text = self.command("show servers state %s" % check_name("backend", backend))
         lines = [ln for ln in text.splitlines() if ln.strip()]
         if not lines or not lines[0].strip().isdigit():
             raise TrafficError("HAProxy: backend '%s': %s" % (backend, text.strip() or "no answer"))
@@ -78,17 +82,21 @@ class HAProxy(Provider):
                 and r[sv] not in ("FRONTEND", "BACKEND")}
 
     def set_state(self, backend, server, state):
-        self._action("set server %s/%s state %s" % (backend, server, state))
+        if state not in ("ready", "drain", "maint"):
+            raise TrafficError("server state %r is refused: want ready, drain or maint" % (state,))
+        self._action("set server %s/%s state %s" % (check_name("backend", backend), check_name("server", server), state))
 
     def set_weight(self, backend, server, weight):
-        self._action("set server %s/%s weight %d" % (backend, server, int(weight)))
+        self._action("set server %s/%s weight %d" % (check_name("backend", backend), check_name("server", server),
+                                                     check_weight(int(weight))))
 
     def del_server(self, backend, server):
-        answer = self.command("del server %s/%s" % (backend, server)).strip()
+        answer = self.command("del server %s/%s" % (check_name("backend", backend), check_name("server", server))).strip()
         if answer != "Server deleted.":
             raise TrafficError("HAProxy refused to delete %s/%s: %s" % (backend, server, answer))
 
     def add_server(self, backend, server, address, weight):
         # a dynamic server starts in maintenance; the plan then sets its state
-        self._action("add server %s/%s %s weight %d check" % (backend, server, address, int(weight)))
+        self._action("add server %s/%s %s weight %d check" % (check_name("backend", backend), check_name("server", server),
+                                                              check_address(address), check_weight(int(weight))))
         self._action("enable health %s/%s" % (backend, server))
