@@ -3,9 +3,20 @@
 # GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
 """The FPS model: a calibrated scikit-learn classifier saved with joblib beside a JSON manifest.
 
-A joblib file is a pickle: loading it runs code. It is unpickled only after
-its sha256 matches the manifest next to it (model.json), and only with the
-scikit-learn version it was built with.
+A joblib file is a pickle: loading it runs code. So no byte of it is
+unpickled before its origin is proven:
+
+1. the manifest (model.json) is trusted - either it is the manifest of a
+   model that ships with this collection (its sha256 is pinned below, in
+   code: whoever can change this file can change any code anyway), or it
+   carries an Ed25519 signature (model.sig) by a key the operator trusts
+   (trusted_keys; fps_train signs with the operator's private key);
+2. the model file's sha256 matches the trusted manifest;
+3. the scikit-learn version is the one that built it.
+
+A hash alone proves integrity, not origin: anyone who can write the model
+can write a matching hash. The unsafe opt-out (allow_unsigned) exists for a
+lab and says so.
 
 FPS = 100 x calibrated probability that the VM fails within the model's
 horizon. Reasons are occlusion contributions: how many FPS points the VM
@@ -15,6 +26,8 @@ the training windows that did not fail).
 
 from __future__ import annotations
 
+import base64
+import binascii
 import datetime
 import hashlib
 import json
@@ -45,6 +58,22 @@ except ImportError:
     SKLEARN_IMPORT_ERROR = traceback.format_exc()
 
 
+try:
+    from cryptography.exceptions import InvalidSignature
+    from cryptography.hazmat.primitives import serialization
+    from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey, Ed25519PublicKey
+    HAS_CRYPTOGRAPHY = True
+    CRYPTOGRAPHY_IMPORT_ERROR = None
+except ImportError:
+    HAS_CRYPTOGRAPHY = False
+    CRYPTOGRAPHY_IMPORT_ERROR = traceback.format_exc()
+
+
+# sha256 of the manifests of the models this collection ships (models/default/model.json). scripts/build_model.py
+# prints the digest of a rebuilt model; tests/unit checks that the shipped manifest matches it.
+BUNDLED_MANIFESTS = frozenset((
+    "cca7170bfb7f2d0dd209d6a0155c477b5587df2aa1879458506aea56cca07e33",  # models/default
+))
 MANIFEST_FORMAT = 1
 DEFAULT_FAILOVER_THRESHOLD = 85.0
 MIN_POSITIVES = 50
@@ -65,6 +94,111 @@ def manifest_path(model_path):
     return os.path.splitext(model_path)[0] + ".json"
 
 
+def signature_path(model_path):
+    return os.path.splitext(model_path)[0] + ".sig"
+
+
+def key_id(public_key):
+    """A public key's fingerprint: the first 16 hex digits of the sha256 of its raw bytes."""
+    raw = public_key.public_bytes(serialization.Encoding.Raw, serialization.PublicFormat.Raw)
+    return hashlib.sha256(raw).hexdigest()[:16]
+
+
+def load_public_keys(paths):
+    """{key id: Ed25519 public key} from PEM files (or directories of *.pub / *.pem files)."""
+    require("cryptography", HAS_CRYPTOGRAPHY, CRYPTOGRAPHY_IMPORT_ERROR)
+    files = []
+    for path in paths or []:
+        path = os.path.expanduser(path)
+        if os.path.isdir(path):
+            files += [os.path.join(path, f) for f in sorted(os.listdir(path)) if f.endswith((".pub", ".pem"))]
+        else:
+            files.append(path)
+    keys = {}
+    for path in files:
+        try:
+            with open(path, "rb") as f:
+                key = serialization.load_pem_public_key(f.read())
+        except (OSError, ValueError) as e:
+            raise ModelError("Trusted key %s cannot be read as a PEM public key: %s" % (path, e)) from None
+        if not isinstance(key, Ed25519PublicKey):
+            raise ModelError("Trusted key %s is not an Ed25519 public key" % path)
+        keys[key_id(key)] = key
+    return keys
+
+
+def sign_manifest(model_path, private_key_path):
+    """Sign the model's manifest (its exact bytes) with an Ed25519 private key (PEM); writes model.sig."""
+    require("cryptography", HAS_CRYPTOGRAPHY, CRYPTOGRAPHY_IMPORT_ERROR)
+    try:
+        with open(os.path.expanduser(private_key_path), "rb") as f:
+            key = serialization.load_pem_private_key(f.read(), password=None)
+    except (OSError, ValueError, TypeError) as e:
+        raise ModelError("Signing key %s cannot be read as an unencrypted PEM private key: %s" % (private_key_path, e)) from None
+    if not isinstance(key, Ed25519PrivateKey):
+        raise ModelError("Signing key %s is not an Ed25519 private key (openssl genpkey -algorithm ed25519)" % private_key_path)
+    with open(manifest_path(model_path), "rb") as f:
+        blob = f.read()
+    sig = {"key_id": key_id(key.public_key()), "algorithm": "ed25519",
+           "signature": base64.b64encode(key.sign(blob)).decode()}
+    tmp = signature_path(model_path) + ".tmp"
+    with open(tmp, "w", encoding="utf-8") as f:
+        json.dump(sig, f, indent=2, sort_keys=True)
+        f.write("\n")
+    os.replace(tmp, signature_path(model_path))
+    return sig
+
+
+def signed_with(model_path, private_key_path):
+    """Whether model_path's manifest carries a valid signature by this private key's public half."""
+    if not private_key_path or not os.path.exists(signature_path(model_path)):
+        return False
+    require("cryptography", HAS_CRYPTOGRAPHY, CRYPTOGRAPHY_IMPORT_ERROR)
+    try:
+        with open(os.path.expanduser(private_key_path), "rb") as f:
+            public = serialization.load_pem_private_key(f.read(), password=None).public_key()
+        with open(signature_path(model_path), encoding="utf-8") as f:
+            sig = json.load(f)
+        with open(manifest_path(model_path), "rb") as f:
+            public.verify(base64.b64decode(sig["signature"], validate=True), f.read())
+    except (OSError, ValueError, KeyError, TypeError, AttributeError, binascii.Error, InvalidSignature):
+        return False
+    return True
+
+
+def verify_origin(model_path, trusted_keys=None, allow_unsigned=False):
+    """How the manifest's origin is proven ("bundled", "signed by <key id>" or "unsigned, allowed"); ModelError if it is not."""
+    with open(manifest_path(model_path), "rb") as f:
+        blob = f.read()
+    if hashlib.sha256(blob).hexdigest() in BUNDLED_MANIFESTS:
+        return "bundled with predictive.mirroring"
+    why = "it has no signature (%s)" % signature_path(model_path)
+    if os.path.exists(signature_path(model_path)):
+        try:
+            with open(signature_path(model_path), encoding="utf-8") as f:
+                sig = json.load(f)
+            signature = base64.b64decode(sig["signature"], validate=True)
+            kid = sig["key_id"]
+        except (OSError, ValueError, KeyError, TypeError, binascii.Error) as e:
+            raise ModelError("Model signature %s is unreadable: %s" % (signature_path(model_path), e)) from None
+        keys = load_public_keys(trusted_keys)
+        key = keys.get(kid)
+        if key is None:
+            why = "it is signed by key %s, which is not among the trusted keys (%s)" % (
+                kid, ", ".join(sorted(keys)) or "none given")
+        else:
+            try:
+                key.verify(signature, blob)
+                return "signed by trusted key %s" % kid
+            except InvalidSignature:
+                why = "its signature by key %s does not match the manifest (tampered with after signing)" % kid
+    if allow_unsigned:
+        return "origin not proven (%s); loaded because allow_unsigned_model is set - UNSAFE" % why
+    raise ModelError("Model %s is refused before it is unpickled: its origin is not proven: %s. A model file is code. "
+                     "Sign it with fps_train's signing_key and list the public key in trusted_keys "
+                     "(PM_MODEL_TRUSTED_KEYS)" % (model_path, why))
+
+
 def sha256_file(path):
     h = hashlib.sha256()
     with open(path, "rb") as f:
@@ -80,6 +214,9 @@ def _requirements():
 
 def read_manifest(model_path):
     mpath = manifest_path(model_path)
+    if os.path.isdir(model_path):
+        raise ModelError("Model path %s is a directory: give the model file (for example %s)"
+                         % (model_path, os.path.join(model_path, "model.joblib")))
     if not os.path.exists(model_path):
         raise ModelError("Model file %s not found: train one with predictive.mirroring.fps_train" % model_path)
     if not os.path.exists(mpath):
@@ -103,15 +240,17 @@ class FPSModel:
         self.estimator = estimator
         self.manifest = manifest
         self.path = path
+        self.origin = None
         self.feature_names = tuple(manifest["feature_names"])
         self.baseline = np.asarray(manifest.get("baseline") or [telemetry.IMPUTE.get(n, 0.0) for n in self.feature_names],
                                    dtype=float)
 
     @classmethod
-    def load(cls, model_path):
-        """Verify model_path against its manifest, then unpickle it."""
+    def load(cls, model_path, trusted_keys=None, allow_unsigned=False):
+        """Prove the manifest's origin, verify model_path against it, then unpickle it."""
         _requirements()
         manifest = read_manifest(model_path)
+        origin = verify_origin(model_path, trusted_keys, allow_unsigned)
         if manifest["format"] != MANIFEST_FORMAT:
             raise ModelError("Model manifest %s has format %s, this collection reads format %s: re-train with "
                              "predictive.mirroring.fps_train" % (manifest_path(model_path), manifest["format"], MANIFEST_FORMAT))
@@ -133,7 +272,17 @@ class FPSModel:
             estimator = joblib.load(model_path)
         except Exception as e:  # pylint: disable=broad-except
             raise ModelError("Model file %s could not be loaded: %s" % (model_path, e)) from None
-        return cls(estimator, manifest, model_path)
+        if not callable(getattr(estimator, "predict_proba", None)) or list(getattr(estimator, "classes_", [])) != [0, 1]:
+            raise ModelError("Model file %s holds a %s, not a fitted FPS classifier: re-train with "
+                             "predictive.mirroring.fps_train" % (model_path, type(estimator).__name__))
+        loaded = cls(estimator, manifest, model_path)
+        loaded.origin = origin
+        try:
+            loaded.score(loaded.baseline[None, :])
+        except Exception as e:  # pylint: disable=broad-except
+            raise ModelError("Model file %s cannot score a VM (%s): re-train with predictive.mirroring.fps_train"
+                             % (model_path, e)) from None
+        return loaded
 
     def _check(self, X):
         X = np.asarray(X, dtype=float)
@@ -312,6 +461,8 @@ def save(estimator, manifest, model_path):
     with open(mtmp, "w", encoding="utf-8") as f:
         json.dump(manifest, f, indent=2, sort_keys=True)
         f.write("\n")
+    if os.path.exists(signature_path(model_path)):
+        os.remove(signature_path(model_path))  # it signed the manifest being replaced
     os.replace(tmp, model_path)
     os.replace(mtmp, manifest_path(model_path))
     return manifest

@@ -19,6 +19,7 @@ author:
 extends_documentation_fragment:
   - predictive.mirroring.vsphere
   - predictive.mirroring.policy
+  - predictive.mirroring.model
 options:
   model_path:
     description:
@@ -167,7 +168,7 @@ model:
     horizon_hours: 6.0
 """
 
-from ansible.module_utils.basic import AnsibleModule
+from ansible.module_utils.basic import AnsibleModule, env_fallback
 
 from ansible_collections.predictive.mirroring.plugins.module_utils import telemetry
 from ansible_collections.predictive.mirroring.plugins.module_utils.errors import MirroringError
@@ -211,6 +212,10 @@ def main():
     argument_spec.update(policy_argument_spec())
     argument_spec.update(
         model_path=dict(type="path", required=True),
+        # public keys: nothing secret
+        trusted_keys=dict(type="list", elements="path", default=[], no_log=False,
+                          fallback=(env_fallback, ["PM_MODEL_TRUSTED_KEYS"])),
+        allow_unsigned_model=dict(type="bool", default=False),
         names=dict(type="list", elements="str", default=[]),
         samples=dict(type="int", default=30),
         event_window_hours=dict(type="int", default=24),
@@ -231,7 +236,9 @@ def main():
         if p["samples"] < 3 or p["event_window_hours"] < 1:
             raise MirroringError("samples must be >= 3 and event_window_hours >= 1")
         policy = policy_from_params(p)
-        model = FPSModel.load(p["model_path"])
+        model = FPSModel.load(p["model_path"], trusted_keys=p["trusted_keys"], allow_unsigned=p["allow_unsigned_model"])
+        if p["allow_unsigned_model"] and model.origin.startswith("origin not proven"):
+            module.warn("Model %s: %s" % (p["model_path"], model.origin))
         if p["telemetry"] is not None:
             vms = score_telemetry(p["telemetry"], model, policy)
         else:

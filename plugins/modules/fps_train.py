@@ -78,6 +78,15 @@ options:
     description: Train and write even when the model already carries this data's fingerprint.
     type: bool
     default: false
+  signing_key:
+    description:
+      - An Ed25519 private key (unencrypted PEM; C(openssl genpkey -algorithm ed25519 -out model-signing.pem)) that signs the
+        new model's manifest (C(model.sig) beside it). The inventory and M(predictive.mirroring.fps_info) load a model only
+        when its signature is by a key in their C(trusted_keys), the public half
+        (C(openssl pkey -in model-signing.pem -pubout -out model-signing.pub)).
+      - Keep the private key readable only by the training job. Falls back to E(PM_MODEL_SIGNING_KEY).
+      - Unset, the model is written unsigned and is refused by the inventory until signed.
+    type: path
 notes:
   - Runs on the controller; it needs numpy, scikit-learn and joblib there.
 """
@@ -126,11 +135,15 @@ fingerprint:
   description: Fingerprint of the training data and parameters.
   returned: always
   type: str
+signed:
+  description: Whether the model's manifest carries a signature by O(signing_key).
+  returned: when trained or already up to date
+  type: bool
 """
 
 import os
 
-from ansible.module_utils.basic import AnsibleModule
+from ansible.module_utils.basic import AnsibleModule, env_fallback
 
 from ansible_collections.predictive.mirroring.plugins.module_utils import fleet, model, telemetry
 from ansible_collections.predictive.mirroring.plugins.module_utils.errors import MirroringError, TrainingError
@@ -171,6 +184,7 @@ def main():
             holdout=dict(type="float", default=0.25),
             min_positives=dict(type="int", default=50),
             force=dict(type="bool", default=False),
+            signing_key=dict(type="path", no_log=False, fallback=(env_fallback, ["PM_MODEL_SIGNING_KEY"])),
         ),
         supports_check_mode=True,
     )
@@ -186,24 +200,35 @@ def main():
         fp = model.training_fingerprint(X, y, t, p["holdout"], p["failover_threshold"])
         existing = None
         if os.path.exists(p["model_path"]) and os.path.exists(model.manifest_path(p["model_path"])):
-            try:
-                existing = model.FPSModel.load(p["model_path"]).manifest
+            try:  # the manifest and the file's hash only: nothing is unpickled here
+                existing = model.read_manifest(p["model_path"])
+                if model.sha256_file(p["model_path"]) != existing["sha256"]:
+                    existing = None  # damaged: replace it
             except MirroringError:
                 existing = None  # unusable: replace it
         summary = dict(summary, windows=int(len(y)), positives=int(y.sum()))
         if existing is not None and existing.get("fingerprint") == fp and not p["force"]:
-            module.exit_json(changed=False, metrics=existing["metrics"], training=existing["training"],
-                             sha256=existing["sha256"], fingerprint=fp)
+            signed = False
+            if p["signing_key"] and not module.check_mode and not model.signed_with(p["model_path"], p["signing_key"]):
+                model.sign_manifest(p["model_path"], p["signing_key"])
+                signed = True
+            module.exit_json(changed=signed, metrics=existing["metrics"], training=existing["training"],
+                             sha256=existing["sha256"], fingerprint=fp, signed=model.signed_with(p["model_path"], p["signing_key"]))
         if module.check_mode:
             module.exit_json(changed=True, training=summary, fingerprint=fp,
                              msg="would train on %d windows (%d failures)" % (len(y), int(y.sum())))
         estimator, manifest = model.train(X, y, t, ttf, summary, failover_threshold=p["failover_threshold"],
                                           holdout=p["holdout"], min_positives=p["min_positives"])
         manifest = model.save(estimator, manifest, p["model_path"])
+        if p["signing_key"]:
+            model.sign_manifest(p["model_path"], p["signing_key"])
+        else:
+            module.warn("The model at %s is not signed (no signing_key): the inventory and fps_info refuse it until it is "
+                        "signed by a key in their trusted_keys" % p["model_path"])
     except MirroringError as e:
         module.fail_json(msg=str(e))
     module.exit_json(changed=True, metrics=manifest["metrics"], training=manifest["training"], sha256=manifest["sha256"],
-                     fingerprint=manifest["fingerprint"])
+                     fingerprint=manifest["fingerprint"], signed=bool(p["signing_key"]))
 
 
 if __name__ == "__main__":

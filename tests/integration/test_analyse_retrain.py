@@ -11,6 +11,8 @@ from ansible_collections.predictive.mirroring.plugins.module_utils import fleet,
 from ansible_collections.predictive.mirroring.plugins.module_utils.history import History
 from ansible_collections.predictive.mirroring.plugins.module_utils.model import FPSModel
 
+from common.utils import keypair
+
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 BIN = os.path.dirname(sys.executable)
 T0 = datetime.datetime(2026, 10, 1, tzinfo=datetime.timezone.utc)
@@ -39,9 +41,12 @@ def test_new_confirmed_labels_retrain_the_model_once(tmp_path):
         for vm in ("web01", "db01"):  # two failovers the analysis has confirmed
             fid = h.add_failover(vm, "predictive", fps=90.0)
             h.update_failover(fid, outcome="confirmed", labelled_at=datetime.datetime.now(datetime.timezone.utc).isoformat())
-    out = analyse(tmp_path, "-e", "mirroring_retrain_min_labels=2")
+    private, public = keypair(str(tmp_path), "model-signing")
+    out = analyse(tmp_path, "-e", "mirroring_retrain_min_labels=2", "-e", "mirroring_model_signing_key=" + private)
     assert '"retrain": true' in out
-    model = FPSModel.load(str(tmp_path / "model.joblib"))  # hash-checked against its manifest
+    # signed by the operator's key, hash-checked against its manifest
+    model = FPSModel.load(str(tmp_path / "model.joblib"), trusted_keys=[public])
+    assert model.origin.startswith("signed by trusted key")
     with open(tmp_path / "model.json", encoding="utf-8") as f:
         manifest = json.load(f)
     assert manifest["training"]["windows"] == len(rows) and model.manifest["sha256"] == manifest["sha256"]
@@ -49,6 +54,6 @@ def test_new_confirmed_labels_retrain_the_model_once(tmp_path):
         assert h.tuning("trained_at")
     first = os.stat(tmp_path / "model.joblib").st_mtime_ns
     # the labels are used now: the next analysis does not retrain, and changes nothing
-    out = analyse(tmp_path, "-e", "mirroring_retrain_min_labels=2")
+    out = analyse(tmp_path, "-e", "mirroring_retrain_min_labels=2", "-e", "mirroring_model_signing_key=" + private)
     assert '"retrain": false' in out and "changed=0" in out
     assert os.stat(tmp_path / "model.joblib").st_mtime_ns == first

@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import json
+import os
 from unittest import mock
 
 from ansible.module_utils import basic
@@ -36,3 +37,18 @@ def run_module(module, args, check_mode=False):
             json.dumps(e.result, default=str)  # what a module returns must serialise
             return e.result, e.failed
     raise AssertionError("module returned without exit_json or fail_json")
+
+
+def keypair(directory, name="operator"):
+    """An Ed25519 key pair as PEM files, as openssl genpkey -algorithm ed25519 writes them: (private, public)."""
+    # imported here: the helpers above serve tests that need no cryptography
+    from cryptography.hazmat.primitives import serialization  # pylint: disable=import-outside-toplevel
+    from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey  # pylint: disable=import-outside-toplevel
+    key = Ed25519PrivateKey.generate()
+    private, public = os.path.join(directory, name + ".pem"), os.path.join(directory, name + ".pub")
+    with open(private, "wb") as f:
+        f.write(key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8,
+                                  serialization.NoEncryption()))
+    with open(public, "wb") as f:
+        f.write(key.public_key().public_bytes(serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo))
+    return private, public

@@ -1,13 +1,18 @@
 from __future__ import annotations
 
+import hashlib
 import json
 import os
+import pickle
 
+import joblib
 import numpy as np
 import pytest
 
 from ansible_collections.predictive.mirroring.plugins.module_utils import fleet, model, telemetry
 from ansible_collections.predictive.mirroring.plugins.module_utils.errors import ModelError, TrainingError
+
+from common.utils import keypair
 
 
 @pytest.fixture(scope="module")
@@ -16,11 +21,21 @@ def data():
 
 
 @pytest.fixture(scope="module")
-def trained(data, tmp_path_factory):
+def keys(tmp_path_factory):
+    return keypair(str(tmp_path_factory.mktemp("keys")))
+
+
+@pytest.fixture(scope="module")
+def trained(data, tmp_path_factory, keys):
     estimator, manifest = model.train(data["X"], data["y"], data["time_h"], data["time_to_failure_h"], data["summary"])
     path = str(tmp_path_factory.mktemp("model") / "model.joblib")
     model.save(estimator, manifest, path)
+    model.sign_manifest(path, keys[0])
     return path
+
+
+def load(path, keys):
+    return model.FPSModel.load(path, trusted_keys=[keys[1]])
 
 
 def test_manifest_holds_metrics_that_are_present_and_sane(trained):
@@ -48,8 +63,8 @@ def test_holdout_is_the_latest_time(data):
     assert m1["metrics"]["holdout_positives"] == m2["metrics"]["holdout_positives"]
 
 
-def test_scores_whole_fleet_in_one_call_and_gives_reasons(trained, data):
-    fps_model = model.FPSModel.load(trained)
+def test_scores_whole_fleet_in_one_call_and_gives_reasons(trained, data, keys):
+    fps_model = load(trained, keys)
     fps = fps_model.score(data["X"][:500])
     assert fps.shape == (500,) and fps.min() >= 0 and fps.max() <= 100
     reasons = fps_model.reasons(data["X"][:500], fps)
@@ -60,8 +75,8 @@ def test_scores_whole_fleet_in_one_call_and_gives_reasons(trained, data):
         assert [r["contribution"] for r in row] == sorted((r["contribution"] for r in row), reverse=True)
 
 
-def test_degrading_disk_scores_higher_and_names_disk_latency(trained):
-    fps_model = model.FPSModel.load(trained)
+def test_degrading_disk_scores_higher_and_names_disk_latency(trained, keys):
+    fps_model = load(trained, keys)
     rows = []
     for scenario, sev in (("healthy", 0.0), ("degrading_disk", 0.8)):
         s = fleet.scenario_series(scenario, sev, seed=1)
@@ -74,17 +89,107 @@ def test_degrading_disk_scores_higher_and_names_disk_latency(trained):
     assert fps_model.reasons(X, fps)[1][0]["feature"].startswith("disk_latency")
 
 
-def test_one_flipped_byte_is_refused_before_unpickling(trained, tmp_path, monkeypatch):
-    bad = tmp_path / "model.joblib"
+def copy_model(trained, directory, manifest=None, blob=None, signature=True):
+    path = os.path.join(str(directory), "model.joblib")
+    with open(path, "wb") as f:
+        f.write(blob if blob is not None else open(trained, "rb").read())
+    with open(model.manifest_path(path), "w", encoding="utf-8") as f:
+        f.write(manifest if manifest is not None else open(model.manifest_path(trained), encoding="utf-8").read())
+    if signature:
+        with open(model.signature_path(path), "w", encoding="utf-8") as f:
+            f.write(open(model.signature_path(trained), encoding="utf-8").read())
+    return path
+
+
+def test_one_flipped_byte_is_refused_before_unpickling(trained, tmp_path, monkeypatch, keys):
     blob = bytearray(open(trained, "rb").read())
     blob[len(blob) // 2] ^= 0x01
-    bad.write_bytes(bytes(blob))
-    (tmp_path / "model.json").write_text(open(model.manifest_path(trained), encoding="utf-8").read())
+    bad = copy_model(trained, tmp_path, blob=bytes(blob))
     calls = []
     monkeypatch.setattr(model.joblib, "load", lambda *a, **k: calls.append(a))
     with pytest.raises(ModelError, match="does not match its manifest"):
-        model.FPSModel.load(str(bad))
+        load(bad, keys)
     assert not calls, "the file was unpickled"
+
+
+class Payload:
+    """A pickle that runs code when it is loaded: it writes a file."""
+
+    def __init__(self, marker):
+        self.marker = marker
+
+    def __reduce__(self):
+        return (open, (self.marker, "w"))
+
+
+def test_malicious_pickle_with_a_matching_hash_never_runs(trained, tmp_path, keys):
+    # the attack of issue 13: a payload, and the manifest's sha256 edited to match it
+    marker = tmp_path / "payload-ran"
+    blob = pickle.dumps(Payload(str(marker)))
+    manifest = json.loads(open(model.manifest_path(trained), encoding="utf-8").read())
+    manifest["sha256"] = hashlib.sha256(blob).hexdigest()
+    path = copy_model(trained, tmp_path, manifest=json.dumps(manifest, indent=2, sort_keys=True), blob=blob)
+    with pytest.raises(ModelError, match="origin is not proven: its signature by key .* does not match the manifest"):
+        load(path, keys)
+    assert not marker.exists(), "the payload ran"
+    # the same without a signature file at all
+    os.remove(model.signature_path(path))
+    with pytest.raises(ModelError, match="origin is not proven: it has no signature"):
+        load(path, keys)
+    assert not marker.exists(), "the payload ran"
+
+
+def test_another_valid_model_with_an_edited_hash_is_refused(trained, tmp_path, keys, data):
+    # a model someone else trained (valid, but not ours), the manifest's hash edited to match
+    other = tmp_path / "other"
+    other.mkdir()
+    estimator, manifest = model.train(data["X"], data["y"], data["time_h"], data["time_to_failure_h"], data["summary"],
+                                      seed=1)
+    other_path = str(other / "model.joblib")
+    model.save(estimator, manifest, other_path)
+    ours = json.loads(open(model.manifest_path(trained), encoding="utf-8").read())
+    ours["sha256"] = model.sha256_file(other_path)
+    path = copy_model(trained, tmp_path, manifest=json.dumps(ours, indent=2, sort_keys=True),
+                      blob=open(other_path, "rb").read())
+    with pytest.raises(ModelError, match="does not match the manifest"):
+        load(path, keys)
+
+
+def test_a_key_that_is_not_trusted_is_named(trained, tmp_path, keys):
+    stranger = keypair(str(tmp_path), "stranger")
+    with pytest.raises(ModelError, match="not among the trusted keys"):
+        model.FPSModel.load(trained, trusted_keys=[stranger[1]])
+    with pytest.raises(ModelError, match="not among the trusted keys .none given"):
+        model.FPSModel.load(trained)
+
+
+def test_unsafe_opt_out_loads_and_says_so(trained, tmp_path, keys):
+    path = copy_model(trained, tmp_path, signature=False)
+    m = model.FPSModel.load(path, allow_unsigned=True)
+    assert m.origin.startswith("origin not proven") and "UNSAFE" in m.origin
+
+
+def test_a_signed_object_that_is_not_a_model_is_one_clear_line(trained, tmp_path, keys):
+    path = str(tmp_path / "model.joblib")
+    joblib.dump({"not": "a model"}, path)
+    manifest = json.loads(open(model.manifest_path(trained), encoding="utf-8").read())
+    manifest["sha256"] = model.sha256_file(path)
+    with open(model.manifest_path(path), "w", encoding="utf-8") as f:
+        json.dump(manifest, f)
+    model.sign_manifest(path, keys[0])
+    with pytest.raises(ModelError, match="holds a dict, not a fitted FPS classifier"):
+        load(path, keys)
+
+
+def test_a_directory_is_named_as_one(tmp_path):
+    with pytest.raises(ModelError, match="is a directory"):
+        model.FPSModel.load(str(tmp_path))
+
+
+def test_the_bundled_model_is_pinned():
+    root = os.path.dirname(os.path.dirname(os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))))
+    with open(os.path.join(root, "models", "default", "model.json"), "rb") as f:
+        assert hashlib.sha256(f.read()).hexdigest() in model.BUNDLED_MANIFESTS
 
 
 def test_missing_manifest_is_refused(trained, tmp_path):
@@ -94,15 +199,14 @@ def test_missing_manifest_is_refused(trained, tmp_path):
         model.FPSModel.load(str(lone))
 
 
-def test_other_sklearn_version_names_fps_train(trained, tmp_path):
-    path = tmp_path / "model.joblib"
-    path.write_bytes(open(trained, "rb").read())
+def test_other_sklearn_version_names_fps_train(trained, tmp_path, keys):
     with open(model.manifest_path(trained), encoding="utf-8") as f:
         m = json.load(f)
     m["sklearn_version"] = "0.0.1"
-    (tmp_path / "model.json").write_text(json.dumps(m))
+    path = copy_model(trained, tmp_path, manifest=json.dumps(m))
+    model.sign_manifest(path, keys[0])
     with pytest.raises(ModelError, match="fps_train"):
-        model.FPSModel.load(str(path))
+        load(path, keys)
 
 
 def test_too_few_failures_is_refused(data):
@@ -112,8 +216,8 @@ def test_too_few_failures_is_refused(data):
         model.train(data["X"], y, data["time_h"], data["time_to_failure_h"], data["summary"])
 
 
-def test_bad_feature_matrix_is_refused(trained):
-    fps_model = model.FPSModel.load(trained)
+def test_bad_feature_matrix_is_refused(trained, keys):
+    fps_model = load(trained, keys)
     with pytest.raises(ModelError, match="shape"):
         fps_model.score(np.zeros((2, 3)))
     X = np.zeros((1, len(telemetry.FEATURE_NAMES)))

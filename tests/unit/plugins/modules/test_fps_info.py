@@ -29,7 +29,7 @@ def test_tampered_model_fails_with_a_clear_message(default_model, tmp_path):
     manifest["sha256"] = "0" * 64
     (tmp_path / "model.json").write_text(json.dumps(manifest))
     result, failed = run_module(fps_info, {"model_path": str(tmp_path / "model.joblib"), "telemetry": [{"name": "x"}]})
-    assert failed and "does not match its manifest" in result["msg"]
+    assert failed and "refused before it is unpickled: its origin is not proven" in result["msg"]
 
 
 def test_unknown_counter_and_bad_policy_are_refused(default_model):

@@ -5,7 +5,11 @@ import os
 from ansible_collections.predictive.mirroring.plugins.modules import fps_train
 from ansible_collections.predictive.mirroring.plugins.module_utils import history, model, telemetry
 
-from common.utils import run_module
+import pytest
+
+from ansible_collections.predictive.mirroring.plugins.module_utils.errors import ModelError
+
+from common.utils import keypair, run_module
 
 SMALL = {"seed": 5, "vms": 600, "days": 15, "windows": 20000}
 
@@ -19,11 +23,18 @@ def test_bootstrap_training_writes_model_and_is_idempotent(tmp_path):
     assert not failed and result["changed"]
     assert result["sha256"] == model.sha256_file(path)
     assert 0.5 < result["metrics"]["roc_auc"] <= 1
+    assert not result["signed"]
+    with pytest.raises(ModelError, match="origin is not proven: it has no signature"):
+        model.FPSModel.load(path)  # an unsigned model is refused
     stamp = os.stat(path).st_mtime_ns
-    result, failed = run_module(fps_train, args)
+    private, public = keypair(str(tmp_path))
+    result, failed = run_module(fps_train, dict(args, signing_key=private))
+    assert not failed and result["changed"] and result["signed"]  # the same model, now signed: not retrained
+    assert os.stat(path).st_mtime_ns == stamp
+    result, failed = run_module(fps_train, dict(args, signing_key=private))
     assert not failed and not result["changed"]
     assert os.stat(path).st_mtime_ns == stamp
-    model.FPSModel.load(path)
+    assert model.FPSModel.load(path, trusted_keys=[public]).origin.startswith("signed by trusted key")
 
 
 def test_history_with_too_few_failures_is_refused_and_writes_nothing(tmp_path):
