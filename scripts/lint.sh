@@ -12,4 +12,14 @@ if [ ! -x "$VENV/bin/ansible-lint" ] || [ "$(cat "$VENV/.stamp" 2>/dev/null)" !=
   "$VENV/bin/python" -m pip install -q $want
   echo "$want" > "$VENV/.stamp"
 fi
-PATH="$VENV/bin:$PATH" "$VENV/bin/ansible-lint" --profile production -q --nocolor
+out=$(mktemp)
+trap 'rm -f "$out"' EXIT
+status=0
+PATH="$VENV/bin:$PATH" "$VENV/bin/ansible-lint" --profile production -q --nocolor >"$out" 2>&1 || status=$?
+cat "$out"
+# an ERROR line on a passing run (a file ansible-lint could not load) means something was not linted
+if grep -q "ERROR" "$out"; then
+  echo "lint: ansible-lint reported ERROR lines (above): fix them, they hide files from the lint" >&2
+  exit 1
+fi
+exit "$status"

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import os
 import sys
+import time
 
 import pytest
 
@@ -19,6 +20,7 @@ for path in (ROOT, os.path.join(ROOT, "tests"), os.path.join(ROOT, "tests", "uni
 from rig.haproxy import HAProxy  # noqa: E402  pylint: disable=wrong-import-position
 from rig.postgres import PostgresCluster  # noqa: E402  pylint: disable=wrong-import-position
 from rig.simulator import Simulator  # noqa: E402  pylint: disable=wrong-import-position
+from rig.web import Web  # noqa: E402  pylint: disable=wrong-import-position
 
 
 @pytest.fixture
@@ -62,3 +64,22 @@ def postgres_pair():
 @pytest.fixture
 def default_model():
     return os.path.join(ROOT, "models", "default", "model.joblib")
+
+
+@pytest.fixture
+def pool(tmp_path):
+    """HAProxy with backend "app" served by a real web server "primary", and a second one ("mirror") not in it yet."""
+    # imported here: the collection's own runtime-API client reads the pool's state
+    from ansible_collections.predictive.mirroring.plugins.module_utils.traffic.haproxy import HAProxy as Provider  # pylint: disable=import-outside-toplevel
+    primary, mirror = Web("primary").start(), Web("mirror").start()
+    ha = HAProxy({"app": [("primary", primary.address, "")]}, workdir=str(tmp_path))
+    ha.start()
+    try:
+        deadline = time.monotonic() + 10
+        while not Provider(ha.socket).servers("app")["primary"]["up"] and time.monotonic() < deadline:
+            time.sleep(0.1)
+        yield ha, primary, mirror
+    finally:
+        ha.stop()
+        primary.stop()
+        mirror.stop()

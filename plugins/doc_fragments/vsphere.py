@@ -41,6 +41,13 @@ options:
       - A PEM file, or an OpenSSL hashed directory, of CA certificates to verify vCenter's certificate with, instead of the system's.
       - Falls back to E(VMWARE_CA_PATH).
     type: path
+  timeout:
+    description:
+      - Seconds to wait for vCenter to accept the connection and to answer each call (not a task's duration).
+      - A vCenter that accepts the connection and never answers fails the module after this long, with one line.
+      - Falls back to E(VMWARE_TIMEOUT).
+    type: int
+    default: 60
 """
 
     # The same options for the inventory plugin, with their env: and ini: sources.
@@ -70,7 +77,9 @@ options:
   validate_certs:
     description:
       - Verify vCenter's TLS certificate. Turn off only for a lab vCenter whose certificate you cannot give in O(ca_path).
-    type: bool
+      - Only a boolean (V(true)/V(false), V(yes)/V(no), V(1)/V(0), V(on)/V(off)) is accepted; any other value (a typo)
+        stops the inventory instead of turning verification off.
+    type: raw
     default: true
     env:
       - name: VMWARE_VALIDATE_CERTS
@@ -81,4 +90,12 @@ options:
     type: str
     env:
       - name: VMWARE_CA_PATH
+  timeout:
+    description:
+      - Seconds to wait for each vCenter to accept the connection and to answer each call.
+      - A vCenter that accepts the connection and never answers fails the inventory after this long, naming it.
+    type: int
+    default: 60
+    env:
+      - name: VMWARE_TIMEOUT
 """

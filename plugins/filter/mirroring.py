@@ -7,19 +7,28 @@ from __future__ import annotations
 from ansible.errors import AnsibleFilterError
 
 FIELDS = ("fps", "depends_on", "num_cpu", "memory_mb")
+# What a module may be handed of a host: the inventory's own facts about the VM. Never hostvars whole: they
+# hold every variable in scope, passwords from -e, group_vars and vault among them.
+VIEW_FIELDS = ("vm_name", "vm_instance_uuid", "vm_moid", "vcenter", "datacenter", "cluster", "esxi_host", "fps",
+               "fps_reasons", "fps_missing", "mirroring_level", "mirroring_level_current", "mirroring_quarantined",
+               "depends_on", "mirror_name", "power_state", "num_cpu", "memory_mb")
 
 
 def mirror_targets(hosts, hostvars, plan=None):
     """The inventory's primaries as mirror_plan / vm_mirror batch entries."""
-    chosen = {p["name"]: p["level"] for p in plan or []}
+    # the plan's level per VM, by instance UUID (names are for display: two VMs may share one)
+    chosen = {p.get("uuid") or p["name"]: p["level"] for p in plan or []}
     out = []
     for host in hosts:
         hv = hostvars[host]
         if "fps" not in hv or "mirroring_level" not in hv:
             raise AnsibleFilterError("host %s has no fps/mirroring_level: is it from the vsphere_fps inventory?" % host)
         name = hv.get("vm_name") or host
-        entry = {"name": name, "level": chosen.get(name, hv["mirroring_level"]),
+        uuid = hv.get("vm_instance_uuid")
+        entry = {"name": name, "level": chosen.get(uuid or name, hv["mirroring_level"]),
                  "below_since": hv.get("mirroring_below_since") or ""}
+        if uuid:
+            entry["uuid"] = uuid
         for field in FIELDS:
             if hv.get(field) is not None:
                 entry[field] = hv[field]
@@ -27,6 +36,23 @@ def mirror_targets(hosts, hostvars, plan=None):
     return out
 
 
+def vm_view(hosts, hostvars):
+    """Each host as the few inventory facts a module needs (inventory_hostname and VIEW_FIELDS), never whole hostvars."""
+    if isinstance(hosts, str):
+        hosts = [hosts]
+    out = []
+    for host in hosts:
+        if not host or host not in hostvars:
+            raise AnsibleFilterError("host %r is not in the inventory" % (host,))
+        hv = hostvars[host]
+        entry = {"inventory_hostname": host}
+        for field in VIEW_FIELDS:
+            if field in hv:
+                entry[field] = hv[field]
+        out.append(entry)
+    return out
+
+
 class FilterModule:
     def filters(self):
-        return {"mirror_targets": mirror_targets}
+        return {"mirror_targets": mirror_targets, "vm_view": vm_view}

@@ -22,6 +22,7 @@ author:
   - predictive.mirroring developers (@predictive-mirroring)
 extends_documentation_fragment:
   - predictive.mirroring.vsphere.PLUGIN
+  - predictive.mirroring.model.PLUGIN
   - predictive.mirroring.policy
   - ansible.builtin.constructed
   - ansible.builtin.inventory_cache
@@ -62,7 +63,8 @@ options:
     choices: [poweredOn, poweredOff, suspended]
   model_path:
     description:
-      - The FPS model file. Its manifest must sit beside it; it is unpickled only if its sha256 matches.
+      - The FPS model file. Its manifest must sit beside it. It is unpickled only once its origin is proven (the bundled
+        model, or a manifest signed by one of O(trusted_keys)) and its sha256 matches the manifest.
       - Default is the model that ships with the collection (C(models/default/model.joblib)).
     type: path
   samples:
@@ -118,10 +120,11 @@ cache_timeout: 600
 """
 
 import datetime
+import difflib
 import os
 import re
 
-from ansible.errors import AnsibleError, AnsibleParserError
+from ansible.errors import AnsibleParserError
 from ansible.plugins.inventory import BaseInventoryPlugin, Cacheable, Constructable
 
 from ansible_collections.predictive.mirroring.plugins.module_utils import pipeline, vsphere
@@ -132,7 +135,7 @@ from ansible_collections.predictive.mirroring.plugins.module_utils.policy import
 
 DEFAULT_MODEL = os.path.join(os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__)))),
                              "models", "default", "model.joblib")
-CONNECTION_KEYS = ("hostname", "port", "username", "password", "validate_certs", "ca_path")
+CONNECTION_KEYS = ("hostname", "port", "username", "password", "validate_certs", "ca_path", "timeout")
 TIERS = ("minimal", "partial", "full")
 
 
@@ -163,13 +166,17 @@ class InventoryModule(BaseInventoryPlugin, Constructable, Cacheable):
     def parse(self, inventory, loader, path, cache=True):
         super().parse(inventory, loader, path, cache)
         self._read_config_data(path)
+        self._refuse_unknown_options(path)
         cache_key = self.get_cache_key(path)
         use_cache = self.get_option("cache") and cache
         cached = self._cache.get(cache_key) if self.get_option("cache") else None
         try:
             policy = self._policy()
             model_path = self.get_option("model_path") or DEFAULT_MODEL
-            model = FPSModel.load(model_path)
+            allow_unsigned = vsphere.strict_bool(self.get_option("allow_unsigned_model"), "allow_unsigned_model")
+            model = FPSModel.load(model_path, trusted_keys=self.get_option("trusted_keys"), allow_unsigned=allow_unsigned)
+            if allow_unsigned and model.origin.startswith("origin not proven"):
+                self.display.warning("vsphere_fps: model %s: %s" % (model_path, model.origin))
             raw = {}
             for conn in self._vcenters():
                 label = "%s:%s" % (conn["hostname"], conn["port"])
@@ -184,6 +191,21 @@ class InventoryModule(BaseInventoryPlugin, Constructable, Cacheable):
             raise AnsibleParserError("vsphere_fps: %s" % e) from None
 
     # -- options -----------------------------------------------------------------
+    def _refuse_unknown_options(self, path):
+        """A misspelt option (datacenter for datacenters) would be ignored and widen what is acted on: refuse it."""
+        config = self.loader.load_from_file(path, cache="none") or {}
+        if not isinstance(config, dict):
+            raise AnsibleParserError("vsphere_fps: %s is not a mapping of options" % path)
+        known = set(self._options)
+        unknown = sorted(set(config) - known)
+        if unknown:
+            hints = []
+            for key in unknown:
+                close = difflib.get_close_matches(str(key), sorted(known), n=1, cutoff=0.6)
+                hints.append("%s (did you mean %s?)" % (key, close[0]) if close else str(key))
+            raise AnsibleParserError("vsphere_fps: %s: unknown option%s %s"
+                                     % (path, "s" if len(unknown) > 1 else "", ", ".join(hints)))
+
     def _policy(self):
         o = self.get_option
         for name in ("samples", "event_window_hours", "perf_workers", "perf_batch_size"):
@@ -204,6 +226,8 @@ class InventoryModule(BaseInventoryPlugin, Constructable, Cacheable):
         entries = self.get_option("vcenters") or [{}]
         out = []
         for entry in entries:
+            if not isinstance(entry, dict):
+                raise MirroringError("vcenters entries are mappings of %s, got %r" % (", ".join(CONNECTION_KEYS), entry))
             unknown = set(entry) - set(CONNECTION_KEYS)
             if unknown:
                 raise MirroringError("vcenters entry has unknown keys %s (known: %s)"
@@ -211,10 +235,17 @@ class InventoryModule(BaseInventoryPlugin, Constructable, Cacheable):
             conn = dict(top, **{k: v for k, v in entry.items() if v is not None})
             if not conn.get("hostname"):
                 raise MirroringError("no vCenter hostname: set hostname in the inventory file or VMWARE_HOST")
-            conn["port"] = int(conn.get("port") or 443)
+            try:
+                conn["port"] = int(conn.get("port") or 443)
+                conn["timeout"] = int(conn.get("timeout") or vsphere.DEFAULT_TIMEOUT)
+            except (TypeError, ValueError):
+                raise MirroringError("vCenter %s: port and timeout must be whole numbers, got %r and %r"
+                                     % (conn["hostname"], conn.get("port"), conn.get("timeout"))) from None
             # an empty VMWARE_CA_PATH means the system's CA store, not a path
             conn["ca_path"] = os.path.expanduser(conn["ca_path"]) if conn.get("ca_path") else None
-            conn["validate_certs"] = _bool(conn.get("validate_certs", True))
+            value = conn.get("validate_certs")
+            conn["validate_certs"] = vsphere.strict_bool(True if value is None else value,
+                                                         "validate_certs of vCenter %s" % conn["hostname"])
             out.append(conn)
         return out
 
@@ -253,20 +284,22 @@ class InventoryModule(BaseInventoryPlugin, Constructable, Cacheable):
                                       event_window_hours=o("event_window_hours"))
         mirror_of = {m["attributes"][vsphere.ATTR_PRIMARY]: m for m in mirrors}
         self.inventory.set_variable("all", "mirroring_failover_threshold", policy.failover_threshold)
-        quarantined = {r["vm"]["name"] for r in results if r["vm"]["attributes"].get(vsphere.ATTR_QUARANTINED)}
+        # hosts are keyed by a unique inventory name (a namesake in another vCenter gets its moid appended); every
+        # decision below is about that host, never about a bare VM name
+        names = set()
+        hosts = [self._host_name(r["vm"], names) for r in results]
+        quarantined = {h for h, r in zip(hosts, results) if r["vm"]["attributes"].get(vsphere.ATTR_QUARANTINED)}
         # a failed-over primary is not a candidate again; it still counts in its cluster's share
         failover, refused, why = policy.failover_candidates(
-            [{"name": r["vm"]["name"], "fps": 0.0 if r["vm"]["name"] in quarantined else r["fps"],
-              "cluster": r["vm"]["cluster"]} for r in results])
+            [{"name": h, "fps": 0.0 if h in quarantined else r["fps"], "cluster": r["vm"]["cluster"]}
+             for h, r in zip(hosts, results)])
         failover_names = {v["name"] for v in failover}
         refused_names = {v["name"] for v in refused}
         if why:
             self.display.warning("vsphere_fps: %s" % why)
-        names = set()
-        for r in results:
+        for host, r in zip(hosts, results):
             vm = r["vm"]
-            host = self._host_name(vm, names)
-            mirror = mirror_of.get(vm["instance_uuid"]) or mirror_of.get(vm["name"])
+            mirror = mirror_of.get(vm["instance_uuid"])
             hostvars = {
                 "fps": r["fps"],
                 "fps_reasons": r["fps_reasons"],
@@ -276,7 +309,7 @@ class InventoryModule(BaseInventoryPlugin, Constructable, Cacheable):
                 "mirroring_level_why": r["level_why"],
                 "mirroring_since": r["since"],
                 "mirroring_below_since": r["below_since"],
-                "failover_refused_why": why if vm["name"] in refused_names else None,
+                "failover_refused_why": why if host in refused_names else None,
                 "depends_on": r["depends_on"],
                 "mirror_name": mirror["name"] if mirror else None,
                 "mirroring_quarantined": vm["attributes"].get(vsphere.ATTR_QUARANTINED) or None,
@@ -287,11 +320,11 @@ class InventoryModule(BaseInventoryPlugin, Constructable, Cacheable):
             for k, v in hostvars.items():
                 self.inventory.set_variable(host, k, v)
             self.inventory.add_child("tier_" + r["level"], host)
-            if vm["name"] in failover_names:
+            if host in failover_names:
                 self.inventory.add_child("failover_now", host)
-            if vm["name"] in refused_names:
+            if host in refused_names:
                 self.inventory.add_child("failover_refused", host)
-            if vm["name"] in quarantined:
+            if host in quarantined:
                 self.inventory.add_child("quarantined", host)
             self._place(host, vm)
             self._construct(host, hostvars, strict)
@@ -333,13 +366,3 @@ class InventoryModule(BaseInventoryPlugin, Constructable, Cacheable):
         self._set_composite_vars(self.get_option("compose"), hostvars, host, strict=strict)
         self._add_host_to_composed_groups(self.get_option("groups"), hostvars, host, strict=strict)
         self._add_host_to_keyed_groups(self.get_option("keyed_groups"), hostvars, host, strict=strict)
-
-
-def _bool(value):
-    if isinstance(value, bool):
-        return value
-    if str(value).lower() in ("1", "true", "yes", "on"):
-        return True
-    if str(value).lower() in ("0", "false", "no", "off"):
-        return False
-    raise AnsibleError("validate_certs must be a boolean, got %r" % (value,))

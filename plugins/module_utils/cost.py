@@ -126,15 +126,20 @@ def plan(vms, policy, budget=None, catalogue=None, rto=None, rpo=None):
             lo.append(0)
             hi.append(np.inf)
     if budget is not None:
+        # every VM at minimal satisfies every dependency, so a budget below that is the only way to have no plan
+        all_minimal = sum(costs[v]["minimal"] for v in range(n))
+        if budget < all_minimal:
+            raise PolicyError("No plan fits a monthly budget of %.2f: every one of the %d VMs at minimal (snapshots only, "
+                              "no mirror) already costs %.2f a month. Raise the budget to at least that, or leave it "
+                              "unset for the levels the FPS asks for" % (budget, n, all_minimal))
         rows.append(np.array([costs[v][lvl] for v in range(n) for lvl in LEVELS]))
         lo.append(-np.inf)
         hi.append(float(budget))
     res = milp(c, integrality=np.ones(n * k), bounds=Bounds(np.zeros(n * k), upper),
                constraints=LinearConstraint(np.array(rows), lo, hi))
     if res.status != 0 or res.x is None:
-        floor_cost = sum(min(costs[v][lvl] for lvl in LEVELS) for v in range(n))
-        raise PolicyError("No plan fits a monthly budget of %.2f with the dependency floors (the cheapest plan costs "
-                          "%.2f): %s" % (budget if budget is not None else float("nan"), floor_cost, res.message))
+        raise PolicyError("The optimizer found no plan for %d VMs (budget %s): %s" % (
+            n, "unset" if budget is None else "%.2f" % budget, res.message))
     x = np.round(res.x).reshape(n, k)
     out = []
     for v, vm in enumerate(vms):
@@ -147,7 +152,7 @@ def plan(vms, policy, budget=None, catalogue=None, rto=None, rpo=None):
         else:
             why = ("lowered from %s to %s to fit the budget: adds %.2f expected loss a month, saves %.2f"
                    % (cap[name], chosen, risks[v][chosen] - risks[v][cap[name]], costs[v][cap[name]] - costs[v][chosen]))
-        out.append({"name": name, "fps": vm["fps"], "level_from_fps": band[name], "level": chosen, "why": why,
+        out.append({"name": name, "uuid": vm.get("uuid"), "fps": vm["fps"], "level_from_fps": band[name], "level": chosen, "why": why,
                     "cost_month": round(costs[v][chosen], 2), "risk_month": round(risks[v][chosen], 2),
                     "cost_at_fps_level": round(costs[v][cap[name]], 2),
                     "risk_at_minimal": round(risks[v]["minimal"], 2)})

@@ -21,14 +21,14 @@ from __future__ import annotations
 import datetime
 
 from ansible_collections.predictive.mirroring.plugins.module_utils import pipeline, telemetry, vsphere
-from ansible_collections.predictive.mirroring.plugins.module_utils.mirror import Options, Placement
+from ansible_collections.predictive.mirroring.plugins.module_utils.mirror import Options, Placement, keep_order, mirrors_by_primary
 from ansible_collections.predictive.mirroring.plugins.module_utils.errors import PolicyError, VSphereError
 from ansible_collections.predictive.mirroring.plugins.module_utils.policy import parse_time
 
 try:
-    from pyVmomi import vim
+    from pyVmomi import vim, vmodl
 except ImportError:
-    vim = None
+    vim = vmodl = None
 
 try:
     import graphlib
@@ -59,20 +59,19 @@ class Quarantine:
 
     def __init__(self, vs):
         self.vs = vs
-        self.vms = {vm["name"]: vm for vm in vs.virtual_machines()}
-        self.mirrors = {vm["attributes"][vsphere.ATTR_PRIMARY]: vm for vm in self.vms.values()
-                        if vm["attributes"].get(vsphere.ATTR_PRIMARY)}
+        self.all_vms = vs.virtual_machines()
+        self.mirrors = mirrors_by_primary(self.all_vms)
 
-    def primary(self, name):
-        vm = self.vms.get(name)
-        if vm is None:
-            raise VSphereError("VM '%s' not found in vCenter %s" % (name, self.vs.name))
+    def primary(self, uuid=None, name=None):
+        """The primary by instance UUID (by name only when it is unique); never a namesake."""
+        vm = vsphere.resolve_vm(self.all_vms, uuid=uuid, name=name, where="vCenter %s" % self.vs.name)
         if vm["attributes"].get(vsphere.ATTR_PRIMARY):
-            raise VSphereError("VM '%s' is a mirror, not a primary" % name)
+            raise VSphereError("VM '%s' (%s) is a mirror, not a primary" % (vm["name"], vm["instance_uuid"]))
         return vm
 
     def mirror(self, primary):
-        return self.mirrors.get(primary["instance_uuid"])
+        found = sorted(self.mirrors.get(primary["instance_uuid"]) or [], key=keep_order)
+        return found[0] if found else None
 
     @staticmethod
     def state(vm):
@@ -92,7 +91,7 @@ class Quarantine:
             return False
         try:
             task = vm["_ref"].PowerOnVM_Task() if on else vm["_ref"].PowerOffVM_Task()
-        except Exception as e:  # vmodl faults raised at call time
+        except vmodl.MethodFault as e:  # faults raised at call time
             raise VSphereError("Cannot power %s %s: %s" % ("on" if on else "off", vm["name"], getattr(e, "msg", e))) from None
         self.vs.wait_task(task, "power %s %s" % ("on" if on else "off", vm["name"]))
         vm["power_state"] = want
@@ -118,16 +117,18 @@ class Drill:
         self.suffix = suffix
 
     def copy_of(self, primary):
-        for vm in self.q.vms.values():
+        for vm in self.q.all_vms:
             if vm["attributes"].get(vsphere.ATTR_DRILL_OF) == primary["instance_uuid"]:
                 return vm
         return None
 
     def up(self, primary, mirror, network=None):
         name = mirror["name"] + self.suffix
-        stranger = self.q.vms.get(name)
-        if stranger is not None and stranger["attributes"].get(vsphere.ATTR_DRILL_OF) != primary["instance_uuid"]:
-            raise VSphereError("A VM named '%s' exists and is not this drill's copy: rename it" % name)
+        strangers = [vm for vm in self.q.all_vms if vm["name"] == name and vm["datacenter_moid"] == mirror["datacenter_moid"]
+                     and vm["attributes"].get(vsphere.ATTR_DRILL_OF) != primary["instance_uuid"]]
+        if strangers:
+            raise VSphereError("A VM named '%s' exists in datacenter '%s' and is not this drill's copy: rename it"
+                               % (name, mirror["datacenter"]))
         place = Placement(self.vs, Options(mirror["datacenter"], secondary_cluster=mirror["cluster"],
                                            secondary_network=network))
         spec = vim.vm.CloneSpec(location=vim.vm.RelocateSpec(pool=place.pool, datastore=place.datastore,

@@ -18,7 +18,7 @@ import sqlite3
 
 from ansible_collections.predictive.mirroring.plugins.module_utils.errors import HistoryError
 
-SCHEMA_VERSION = 2
+SCHEMA_VERSION = 3
 DEFAULT_PATH = "~/.local/share/predictive.mirroring/history.sqlite"
 
 MIGRATIONS = {
@@ -76,11 +76,40 @@ MIGRATIONS = {
     CREATE INDEX failovers_vm ON failovers (vm, at);
     CREATE TABLE tuning (key TEXT PRIMARY KEY, value TEXT NOT NULL, at TEXT NOT NULL, why TEXT)
     """,
+    # v3: VMs by instance UUID; a write-ahead record of every act that re-running cannot undo (intent before, outcome after)
+    3: """
+    ALTER TABLE failovers ADD COLUMN vm_uuid TEXT;
+    ALTER TABLE decisions ADD COLUMN vm_uuid TEXT;
+    CREATE TABLE actions (
+        id INTEGER PRIMARY KEY,
+        at TEXT NOT NULL,
+        vcenter TEXT,
+        vm TEXT NOT NULL,
+        vm_uuid TEXT,
+        action TEXT NOT NULL,
+        status TEXT NOT NULL CHECK (status IN ('intent', 'done', 'failed')),
+        detail TEXT,
+        finished_at TEXT,
+        error TEXT
+    );
+    CREATE INDEX actions_vm ON actions (vm_uuid, at)
+    """,
 }
 FAILOVER_COLUMNS = ("id", "at", "vcenter", "vm", "kind", "fps", "reasons", "feature_names", "features", "downtime_s",
                     "data_lag_bytes", "data_lag_s", "failed_requests", "outcome", "labelled_at", "failback_at",
-                    "label_evidence")
+                    "label_evidence", "vm_uuid")
+ACTION_COLUMNS = ("id", "at", "vcenter", "vm", "vm_uuid", "action", "status", "detail", "finished_at", "error")
 OUTCOMES = ("confirmed", "unconfirmed", "missed")
+
+
+def _select(table, columns, **equal):
+    """SELECT columns FROM table, with "column = ?" for each given (not None) filter; (sql, args)."""
+    q, args = "SELECT %s FROM %s WHERE 1 = 1" % (", ".join(columns), table), []
+    for column, value in equal.items():
+        if value:
+            q += " AND %s = ?" % column
+            args.append(value)
+    return q, args
 
 
 def utcnow():
@@ -186,10 +215,12 @@ class History:
         return {"windows": total, "positives": positives}
 
     # -- decisions and failovers -------------------------------------------------
-    def add_decision(self, vm, fps, level_from, level_to, reasons=None, vcenter=None, run_id=None, note=None, at=None):
-        self._insert("INSERT INTO decisions (at, run_id, vcenter, vm, fps, level_from, level_to, reasons, note) "
-                     "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
-                     (at or utcnow(), run_id, vcenter, vm, fps, level_from, level_to, json.dumps(reasons or []), note))
+    def add_decision(self, vm, fps, level_from, level_to, reasons=None, vcenter=None, run_id=None, note=None, at=None,
+                     vm_uuid=None):
+        self._insert("INSERT INTO decisions (at, run_id, vcenter, vm, fps, level_from, level_to, reasons, note, vm_uuid) "
+                     "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                     (at or utcnow(), run_id, vcenter, vm, fps, level_from, level_to, json.dumps(reasons or []), note,
+                      vm_uuid))
 
     def decisions(self, vm=None):
         q = "SELECT at, run_id, vcenter, vm, fps, level_from, level_to, reasons, note FROM decisions"
@@ -201,25 +232,19 @@ class History:
         return [dict(zip(cols, r), reasons=json.loads(r[7] or "[]")) for r in self.db.execute(q + " ORDER BY id", args)]
 
     def add_failover(self, vm, kind, fps=None, reasons=None, features=None, vcenter=None, downtime_s=None,
-                     data_lag_bytes=None, data_lag_s=None, failed_requests=None, at=None):
+                     data_lag_bytes=None, data_lag_s=None, failed_requests=None, at=None, vm_uuid=None):
         """Record a failover (kind predictive, reactive or drill); its id."""
         names = json.dumps(list(features)) if features else None
         values = json.dumps([float(v) for v in features.values()]) if features else None
         return self._insert(
             "INSERT INTO failovers (at, vcenter, vm, kind, fps, reasons, feature_names, features, downtime_s, "
-            "data_lag_bytes, data_lag_s, failed_requests) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            "data_lag_bytes, data_lag_s, failed_requests, vm_uuid) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
             (at or utcnow(), vcenter, vm, kind, fps, json.dumps(reasons or []), names, values, downtime_s,
-             data_lag_bytes, data_lag_s, failed_requests))
+             data_lag_bytes, data_lag_s, failed_requests, vm_uuid))
 
-    def failovers(self, vm=None, kind=None, open_only=False):
+    def failovers(self, vm=None, kind=None, open_only=False, vm_uuid=None):
         """Recorded failovers, oldest first, as dicts (features as {name: value})."""
-        q, args = "SELECT %s FROM failovers WHERE 1 = 1" % ", ".join(FAILOVER_COLUMNS), []
-        if vm:
-            q += " AND vm = ?"
-            args.append(vm)
-        if kind:
-            q += " AND kind = ?"
-            args.append(kind)
+        q, args = _select("failovers", FAILOVER_COLUMNS, vm=vm, vm_uuid=vm_uuid, kind=kind)
         if open_only:
             q += " AND failback_at IS NULL"
         out = []
@@ -232,8 +257,30 @@ class History:
             out.append(r)
         return out
 
+    # -- write-ahead records of irreversible acts -----------------------------------
+    def begin_action(self, vm, action, vm_uuid=None, vcenter=None, detail=None):
+        """Record the intent to act (before acting); its id. An act is never taken without this row."""
+        return self._insert("INSERT INTO actions (at, vcenter, vm, vm_uuid, action, status, detail) "
+                            "VALUES (?, ?, ?, ?, ?, 'intent', ?)",
+                            (utcnow(), vcenter, vm, vm_uuid, action, json.dumps(detail or {}, sort_keys=True)))
+
+    def end_action(self, action_id, status, error=None, detail=None):
+        """Record the outcome (done or failed) of an act begun with begin_action."""
+        if status not in ("done", "failed"):
+            raise HistoryError("an action ends done or failed, not %r" % status)
+        sql = "UPDATE actions SET status = ?, finished_at = ?, error = ?"
+        args = [status, utcnow(), error]
+        if detail is not None:
+            sql += ", detail = ?"
+            args.append(json.dumps(detail, sort_keys=True))
+        self._insert(sql + " WHERE id = ?", args + [action_id])
+
+    def actions(self, vm_uuid=None, action=None):
+        q, args = _select("actions", ACTION_COLUMNS, vm_uuid=vm_uuid, action=action)
+        return [dict(zip(ACTION_COLUMNS, r), detail=json.loads(r[7] or "{}")) for r in self.db.execute(q + " ORDER BY id", args)]
+
     def update_failover(self, failover_id, **fields):
-        bad = set(fields) - set(FAILOVER_COLUMNS[9:])
+        bad = set(fields) - set(FAILOVER_COLUMNS[9:17])
         if bad:
             raise HistoryError("Cannot update failover columns %s" % ", ".join(sorted(bad)))
         if "outcome" in fields and fields["outcome"] not in OUTCOMES + (None,):

@@ -25,7 +25,7 @@ from ansible_collections.predictive.mirroring.plugins.module_utils.errors import
 from ansible_collections.predictive.mirroring.plugins.module_utils.policy import LEVELS
 
 try:
-    from pyVmomi import vim
+    from pyVmomi import vim, vmodl
 except ImportError:
     pass  # vsphere.VSphere() reports the missing library
 
@@ -182,6 +182,32 @@ class Placement:
         return None
 
 
+def marker_of(vm_ref):
+    """The primary UUID a clone of ours carries in its extraConfig from its first moment (None if it has none)."""
+    for opt in vm_ref.config.extraConfig or []:
+        if opt.key == MARKER_KEY:
+            return opt.value
+    return None
+
+
+def mirrors_by_primary(vms):
+    """{primary instance UUID: [mirror rows]}: a mirror is found by its mirroring.primary attribute, never by name."""
+    out = {}
+    for vm in vms:
+        uuid = vm["attributes"].get(vsphere.ATTR_PRIMARY)
+        if uuid:
+            out.setdefault(uuid, []).append(vm)
+    return out
+
+
+def keep_order(mirror):
+    """Which of several mirrors of one primary to keep: the one serving, then powered on, then the oldest (lowest moid)."""
+    role = mirror["attributes"].get(ATTR_ROLE)
+    number = mirror["moid"].rsplit("-", 1)[-1]
+    return (role not in ("active", "standby"), mirror["power_state"] != "poweredOn",
+            int(number) if number.isdigit() else 0, mirror["moid"])
+
+
 class Mirrorer:
     """Plans and applies the levels of a batch of primaries, on one session."""
 
@@ -190,13 +216,23 @@ class Mirrorer:
         self.opts = opts
         self.now = now or vsphere.now()
         self.placement = Placement(vs, opts)
-        self.vms = {vm["name"]: vm for vm in vs.virtual_machines()}
-        self.mirrors = {vm["attributes"][vsphere.ATTR_PRIMARY]: vm for vm in self.vms.values()
-                        if vm["attributes"].get(vsphere.ATTR_PRIMARY)}
+        self.all_vms = vs.virtual_machines()
+        self.mirrors = mirrors_by_primary(self.all_vms)
         # every VM's snapshot tree in one PropertyCollector call (an unset tree is simply absent)
         self._trees = {row["moid"]: row.get("snapshot") for row in vs.retrieve(vim.VirtualMachine, ["snapshot"])}
         self._snapshots = {}
         self._taken = {}
+
+    def primary(self, uuid=None, name=None):
+        """The primary by its instance UUID (a unique name only when no UUID is given); never one in the secondary DC."""
+        vm = vsphere.resolve_vm(self.all_vms, uuid=uuid, name=name, where="vCenter %s" % self.vs.name)
+        if vm["attributes"].get(vsphere.ATTR_PRIMARY) or vm["attributes"].get(vsphere.ATTR_DRILL_OF):
+            raise VSphereError("VM '%s' (%s) is a mirror or a drill copy, not a primary" % (vm["name"], vm["instance_uuid"]))
+        if vm["datacenter_moid"] == self.placement.datacenter._moId:  # pylint: disable=protected-access
+            raise VSphereError("VM '%s' (%s) is in datacenter '%s', the secondary datacenter: a primary is never mirrored "
+                               "into its own datacenter (check the inventory's datacenters option)"
+                               % (vm["name"], vm["instance_uuid"], vm["datacenter"]))
+        return vm
 
     # -- observation --------------------------------------------------------------
     def snapshots(self, vm):
@@ -214,25 +250,34 @@ class Mirrorer:
         return self._snapshots[vm["moid"]]
 
     def mirror_of(self, primary):
-        """The primary's mirror row, adopting one whose attribute a dropped session never wrote."""
-        found = self.mirrors.get(primary["instance_uuid"])
-        if found is not None:
-            return found, None
+        """(mirror row, "adopt" or None, [duplicates to remove], [duplicates left alone]).
+
+        A mirror carries the primary's UUID in mirroring.primary. A clone whose
+        session dropped before that attribute was written is recognised by the
+        marker in its extraConfig and adopted. Of several mirrors of one
+        primary (two runs at once, before the lease) one is kept; the others
+        are removed only when they carry our marker.
+        """
+        found = sorted(self.mirrors.get(primary["instance_uuid"]) or [], key=keep_order)
+        if found:
+            extra, foreign = [], []
+            for m in found[1:]:
+                (extra if marker_of(m["_ref"]) == primary["instance_uuid"] else foreign).append(m)
+            return found[0], None, extra, foreign
         name = primary["name"] + self.opts.mirror_suffix
-        candidate = self.vms.get(name)
-        if candidate is None:
-            return None, None
-        marker = None
-        for opt in candidate["_ref"].config.extraConfig or []:
-            if opt.key == MARKER_KEY:
-                marker = opt.value
-        if marker != primary["instance_uuid"]:
-            raise VSphereError("A VM named '%s' exists and is not a mirror of %s: rename it or set mirror_suffix"
-                               % (name, primary["name"]))
-        return candidate, "adopt"
+        candidates = [vm for vm in self.all_vms if vm["name"] == name
+                      and vm["datacenter_moid"] == self.placement.datacenter._moId]  # pylint: disable=protected-access
+        ours = [vm for vm in candidates if marker_of(vm["_ref"]) == primary["instance_uuid"]]
+        if ours:
+            return ours[0], "adopt", ours[1:], []
+        if candidates:
+            raise VSphereError("A VM named '%s' exists in datacenter '%s' and is not a mirror of %s (%s): rename it or "
+                               "set mirror_suffix" % (name, self.opts.secondary_datacenter, primary["name"],
+                                                      primary["instance_uuid"]))
+        return None, None, [], []
 
     def state(self, primary):
-        mirror, adopt = self.mirror_of(primary)
+        mirror, adopt, extra, foreign = self.mirror_of(primary)
         snaps = self.snapshots(primary)
         return {
             "level": primary["attributes"].get(vsphere.ATTR_LEVEL) or None,
@@ -243,6 +288,8 @@ class Mirrorer:
                 "name": mirror["name"], "power_state": mirror["power_state"], "num_cpu": mirror["num_cpu"],
                 "memory_mb": mirror["memory_mb"], "role": mirror["attributes"].get(ATTR_ROLE),
                 "datacenter": mirror["datacenter"], "adopted": adopt == "adopt"},
+            "duplicates": [m["name"] + " (" + m["moid"] + ")" for m in extra],
+            "foreign_duplicates": [m["name"] + " (" + m["moid"] + ")" for m in foreign],
         }
 
     # -- planning -----------------------------------------------------------------
@@ -272,7 +319,8 @@ class Mirrorer:
         keep = (snaps + [fresh] if due else snaps)[-self.opts.snapshot_retention:]
         keep = [s for s in keep[:-1] if self.now - s[0] <= self.opts.snapshot_max_age] + keep[-1:]
         actions += [("remove_snapshot", s) for s in snaps if s not in keep]
-        mirror, adopt = self.mirror_of(primary)
+        mirror, adopt, extra, _foreign = self.mirror_of(primary)
+        actions += [("remove_duplicate", m) for m in extra]
         if adopt:
             actions.append(("adopt", mirror))
         if level == "minimal" and mirror is not None:
@@ -309,7 +357,7 @@ class Mirrorer:
         return actions
 
     def _predict(self, before, level, actions, primary):
-        after = dict(before, level=level)
+        after = dict(before, level=level, duplicates=[])
         kinds = [a[0] for a in actions]
         removed = kinds.count("remove_snapshot")
         after["snapshots"] = before["snapshots"] + kinds.count("snapshot") - removed
@@ -346,10 +394,8 @@ class Mirrorer:
                 self._wait(arg[2].RemoveSnapshot_Task(removeChildren=False), "remove snapshot %s of %s" % (arg[1], primary["name"]))
             elif kind == "adopt":
                 self.vs.set_attribute(arg["_ref"], vsphere.ATTR_PRIMARY, primary["instance_uuid"])
-            elif kind == "destroy":
-                if arg["power_state"] == "poweredOn":
-                    self._wait(arg["_ref"].PowerOffVM_Task(), "power off %s" % arg["name"])
-                self._wait(arg["_ref"].Destroy_Task(), "destroy %s" % arg["name"])
+            elif kind in ("destroy", "remove_duplicate"):
+                self.destroy(arg["_ref"], "%s (%s)" % (arg["name"], arg["moid"]))
             elif kind == "power_off":
                 self._wait(arg["_ref"].PowerOffVM_Task(), "power off %s" % arg["name"])
             elif kind == "clone":
@@ -369,6 +415,12 @@ class Mirrorer:
                 for name, value in arg.items():
                     self.vs.set_attribute(primary["_ref"], name, value)
 
+    def destroy(self, ref, what):
+        """Power off (if on) and destroy one VM, by its reference: never one found by name."""
+        if ref.runtime.powerState == "poweredOn":
+            self._wait(ref.PowerOffVM_Task(), "power off %s" % what)
+        self._wait(ref.Destroy_Task(), "remove %s" % what)
+
     def _clone(self, primary, cpu, mem, role):
         name = primary["name"] + self.opts.mirror_suffix
         p = self.placement
@@ -381,9 +433,19 @@ class Mirrorer:
         latest = self._taken.get(primary["moid"]) or (snaps[-1][2] if snaps else None)
         if latest is not None:
             spec.snapshot = latest
+        what = "clone %s into datacenter '%s'" % (primary["name"], self.opts.secondary_datacenter)
         try:
             task = primary["_ref"].CloneVM_Task(folder=p.folder, name=name, spec=spec)
-            clone = self._wait(task, "clone %s into datacenter '%s'" % (primary["name"], self.opts.secondary_datacenter))
+        except vim.fault.DuplicateName:
+            raise VSphereError("Failed to %s: a VM named '%s' already exists in that folder (another run, or a stranger): "
+                               "nothing was removed; the next run adopts it if it carries the marker of %s"
+                               % (what, name, primary["instance_uuid"])) from None
+        except vmodl.MethodFault as e:
+            raise VSphereError("Failed to %s: %s" % (what, e.msg)) from None
+        # a failed clone task leaves nothing of ours behind: vCenter removes what it made. Only the VM this task
+        # created is ever cleaned up below, by its reference - never a VM found by name (another run's mirror).
+        clone = self._wait(task, what)
+        try:
             self.vs.set_attribute(clone, vsphere.ATTR_PRIMARY, primary["instance_uuid"])
             if clone.runtime.host not in p.hosts:  # observed placement, not assumed
                 self._wait(clone.RelocateVM_Task(spec=vim.vm.RelocateSpec(host=p.pick_host(), pool=p.pool)),
@@ -392,26 +454,13 @@ class Mirrorer:
             self._wait(clone.PowerOnVM_Task(), "power on %s" % name)
             self.vs.set_attribute(clone, ATTR_ROLE, role)
         except VSphereError as e:
-            leftover = self._find_vm_in(p.folder, name)
-            if leftover is not None:
-                try:
-                    if leftover.runtime.powerState == "poweredOn":
-                        self._wait(leftover.PowerOffVM_Task(), "power off %s" % name)
-                    self._wait(leftover.Destroy_Task(), "remove half-made %s" % name)
-                    raise VSphereError("%s; the half-made mirror %s was removed" % (e, name)) from None
-                except VSphereError as cleanup:
-                    if "half-made mirror" in str(cleanup):
-                        raise
-                    raise VSphereError("%s; the half-made mirror %s could NOT be removed (%s): it carries the marker "
-                                       "%s and the next run adopts it" % (e, name, cleanup, MARKER_KEY)) from None
-            raise
-
-    @staticmethod
-    def _find_vm_in(folder, name):
-        for child in folder.childEntity:
-            if isinstance(child, vim.VirtualMachine) and child.name == name:
-                return child
-        return None
+            try:
+                self.destroy(clone, "half-made %s" % name)
+            except VSphereError as cleanup:
+                raise VSphereError("%s; the half-made mirror %s (%s) could NOT be removed (%s): it carries the marker "
+                                   "%s and the next run adopts it" % (e, name, clone._moId, cleanup,  # pylint: disable=protected-access
+                                                                      MARKER_KEY)) from None
+            raise VSphereError("%s; the half-made mirror %s (%s) was removed" % (e, name, clone._moId)) from None  # pylint: disable=protected-access
 
     def _wait(self, task, what):
         return self.vs.wait_task(task, what)

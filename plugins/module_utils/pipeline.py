@@ -36,7 +36,7 @@ def select_vms(vms, datacenters=None, clusters=None, folders=None, power_states=
               and match(vm["power_state"], power_states) and match(vm["name"], names)):
             out.append(vm)
     if include_mirrors:
-        selected = {vm["instance_uuid"] for vm in out} | {vm["name"] for vm in out}
+        selected = {vm["instance_uuid"] for vm in out}  # by identity, never by name
         out += [m for m in mirrors if m["attributes"][vsphere.ATTR_PRIMARY] in selected]
     return out
 

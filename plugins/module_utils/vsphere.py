@@ -54,6 +54,7 @@ VM_PROPERTIES = [
 ]
 HOST_PROPERTIES = ["name", "parent", "runtime.connectionState", "runtime.inMaintenanceMode", "overallStatus"]
 REALTIME_INTERVAL = 20
+DEFAULT_TIMEOUT = 60
 
 
 def connection_argument_spec():
@@ -67,18 +68,64 @@ def connection_argument_spec():
         port=dict(type="int", default=443, fallback=(env_fallback, ["VMWARE_PORT"])),
         validate_certs=dict(type="bool", default=True, fallback=(env_fallback, ["VMWARE_VALIDATE_CERTS"])),
         ca_path=dict(type="path", fallback=(env_fallback, ["VMWARE_CA_PATH"])),
+        timeout=dict(type="int", default=DEFAULT_TIMEOUT, fallback=(env_fallback, ["VMWARE_TIMEOUT"])),
     )
+
+
+CONNECTION_KEYS = ("hostname", "username", "password", "port", "validate_certs", "ca_path", "timeout")
 
 
 def connection_params(params):
     """The subset of a module's params that VSphere() takes."""
-    return {k: params.get(k) for k in ("hostname", "username", "password", "port", "validate_certs", "ca_path")}
+    return {k: params.get(k) for k in CONNECTION_KEYS}
+
+
+_TRUE = ("1", "true", "yes", "on", "y", "t")
+_FALSE = ("0", "false", "no", "off", "n", "f")
+
+
+def strict_bool(value, what):
+    """A boolean from a bool or one of the usual spellings; anything else (a typo) is an error, never False."""
+    if isinstance(value, bool):
+        return value
+    text = str(value).strip().lower()
+    if text in _TRUE:
+        return True
+    if text in _FALSE:
+        return False
+    raise VSphereError("%s must be true or false, got %r: certificate verification is never turned off by a typo"
+                       % (what, value))
+
+
+def resolve_vm(vms, uuid=None, name=None, where="vCenter"):
+    """The one VM row with this instance UUID (or, without one, the one primary called `name`).
+
+    Names are for display: a name that two VMs share (a namesake in another
+    datacenter, say) is refused rather than guessed. Mirrors and drill copies
+    are never taken for a primary by name.
+    """
+    if uuid:
+        found = [vm for vm in vms if vm["instance_uuid"] == uuid]
+        if not found:
+            raise VSphereError("VM %s(instance UUID %s) not found in %s" % ("'%s' " % name if name else "", uuid, where))
+        return found[0]
+    if not name:
+        raise VSphereError("a VM is named by its instance UUID (uuid) or its name")
+    found = [vm for vm in vms if vm["name"] == name and not vm["attributes"].get(ATTR_PRIMARY)
+             and not vm["attributes"].get(ATTR_DRILL_OF)]
+    if not found:
+        raise VSphereError("VM '%s' not found in %s" % (name, where))
+    if len(found) > 1:
+        raise VSphereError("VM name '%s' is ambiguous in %s: %s. Give its instance UUID (uuid; the inventory's "
+                           "vm_instance_uuid)" % (name, where, ", ".join(
+                               "%s in %s (%s)" % (vm["moid"], vm["datacenter"], vm["instance_uuid"]) for vm in found)))
+    return found[0]
 
 
 class VSphere:
     """One logged-in vCenter session. Use as a context manager."""
 
-    def __init__(self, hostname, username, password, port=443, validate_certs=True, ca_path=None, timeout=120):
+    def __init__(self, hostname, username, password, port=443, validate_certs=True, ca_path=None, timeout=DEFAULT_TIMEOUT):
         require("pyvmomi", HAS_PYVMOMI, PYVMOMI_IMPORT_ERROR)
         if not hostname:
             raise VSphereError("No vCenter given: set hostname (or VMWARE_HOST)")
@@ -89,9 +136,11 @@ class VSphere:
         self.port = int(port or 443)
         self.username = username
         self._password = password
-        self.validate_certs = validate_certs
+        self.validate_certs = strict_bool(validate_certs, "validate_certs")
         self.ca_path = ca_path
-        self.timeout = timeout
+        self.timeout = int(timeout or DEFAULT_TIMEOUT)
+        if self.timeout < 1:
+            raise VSphereError("timeout must be at least 1 second, got %s" % timeout)
         self.si = None
         self.content = None
         self._counter_keys = None
@@ -117,20 +166,32 @@ class VSphere:
     def connect(self):
         if self.si is not None:
             return self
+        # httpConnectionTimeout bounds every call on the session; pyVmomi's API version discovery before the login
+        # opens its own connection with the socket default, so that default is bounded too while connecting
+        default_timeout = socket.getdefaulttimeout()
+        socket.setdefaulttimeout(self.timeout)
         try:
             self.si = SmartConnect(host=self.hostname, port=self.port, user=self.username, pwd=self._password,
-                                   sslContext=self._ssl_context(), connectionPoolTimeout=self.timeout)
+                                   sslContext=self._ssl_context(), httpConnectionTimeout=self.timeout)
         except vim.fault.InvalidLogin:
             raise VSphereError("Cannot log in to vCenter %s as %s: wrong username or password"
                                % (self.name, self.username)) from None
         except ssl.SSLCertVerificationError as e:
             raise VSphereError("Cannot verify the certificate of vCenter %s (%s): give its CA in ca_path "
                                "(VMWARE_CA_PATH) or set validate_certs false" % (self.name, e.verify_message)) from None
-        except (ConnectionError, socket.timeout, socket.gaierror, OSError) as e:
+        except (socket.timeout, TimeoutError):
+            raise VSphereError("vCenter %s did not answer within %d s (timeout): check the address, or raise timeout "
+                               "(VMWARE_TIMEOUT)" % (self.name, self.timeout)) from None
+        except (ConnectionError, socket.gaierror, OSError, http.client.HTTPException) as e:
             raise VSphereError("Cannot reach vCenter %s: %s" % (self.name, getattr(e, "strerror", None) or e)) from None
         except vmodl.MethodFault as e:
             raise VSphereError("vCenter %s refused the login: %s" % (self.name, e.msg)) from None
-        self.content = self.si.RetrieveContent()
+        finally:
+            socket.setdefaulttimeout(default_timeout)
+        try:
+            self.content = self.si.RetrieveContent()
+        except (socket.timeout, TimeoutError):
+            raise VSphereError("vCenter %s did not answer within %d s (timeout)" % (self.name, self.timeout)) from None
         return self
 
     def close(self):
@@ -394,14 +455,14 @@ class VSphere:
             delay = min(delay * 2, 1.0)
 
     # -- custom attributes -------------------------------------------------------
-    def ensure_fields(self, names):
-        """Create the VM custom attribute definitions that do not exist yet; name -> key."""
+    def ensure_fields(self, names, mo_type=None):
+        """Create the custom attribute definitions (of VMs, unless mo_type says) that do not exist yet; name -> key."""
         cfm = self.content.customFieldsManager
         have = {f.name: f.key for f in (cfm.field or [])}
         for name in names:
             if name not in have:
                 try:
-                    have[name] = cfm.AddCustomFieldDef(name=name, moType=vim.VirtualMachine).key
+                    have[name] = cfm.AddCustomFieldDef(name=name, moType=mo_type or vim.VirtualMachine).key
                 except vim.fault.DuplicateName:
                     have.update({f.name: f.key for f in (cfm.field or [])})
                 except vmodl.MethodFault as e:

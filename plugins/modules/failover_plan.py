@@ -38,8 +38,8 @@ options:
 EXAMPLES = r"""
 - name: Plan the failovers the inventory asks for
   predictive.mirroring.failover_plan:
-    vms: "{{ groups['failover_now'] | map('extract', hostvars) | list }}"
-    fleet: "{{ groups['all'] | difference(groups['mirrors']) | map('extract', hostvars) | list }}"
+    vms: "{{ groups['failover_now'] | predictive.mirroring.vm_view(hostvars) }}"
+    fleet: "{{ groups['all'] | difference(groups['mirrors']) | predictive.mirroring.vm_view(hostvars) }}"
   register: plan
 """
 

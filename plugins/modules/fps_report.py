@@ -61,7 +61,7 @@ requirements:
 EXAMPLES = r"""
 - name: The report
   predictive.mirroring.fps_report:
-    vms: "{{ groups['all'] | difference(groups['mirrors']) | map('extract', hostvars) | list }}"
+    vms: "{{ groups['all'] | difference(groups['mirrors']) | predictive.mirroring.vm_view(hostvars) }}"
     model_path: "{{ fps_model_path }}"
     dest: /var/www/mirroring
 """

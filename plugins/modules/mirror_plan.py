@@ -60,7 +60,7 @@ options:
 EXAMPLES = r"""
 - name: Plan levels for the inventory under a budget
   predictive.mirroring.mirror_plan:
-    vms: "{{ groups['all'] | difference(groups['mirrors']) | map('extract', hostvars) | list }}"
+    vms: "{{ groups['all'] | difference(groups['mirrors']) | predictive.mirroring.mirror_targets(hostvars) }}"
     budget: 5000
   delegate_to: localhost
   run_once: true

@@ -20,11 +20,16 @@ author:
   - predictive.mirroring developers (@predictive-mirroring)
 extends_documentation_fragment:
   - predictive.mirroring.vsphere
+  - predictive.mirroring.lease
 options:
   name:
-    description: The primary VM whose mirror is drilled.
+    description:
+      - The primary VM whose mirror is drilled, by name (for display and records). Give O(uuid) to say which VM; a name
+        alone is accepted only when exactly one primary has it.
     type: str
-    required: true
+  uuid:
+    description: The primary VM's instance UUID (the inventory's C(vm_instance_uuid)).
+    type: str
   state:
     description: V(present) or V(absent).
     type: str
@@ -44,7 +49,9 @@ options:
     description: How old the copy's data was, in seconds, for the record.
     type: float
   history_path:
-    description: The history store.
+    description:
+      - The history store. It is opened before anything changes; the copy's creation and removal are recorded as intent
+        before and outcome after.
     type: path
     default: ~/.local/share/predictive.mirroring/history.sqlite
 """
@@ -52,6 +59,7 @@ options:
 EXAMPLES = r"""
 - name: An isolated copy of web01's mirror
   predictive.mirroring.vm_drill:
+    uuid: "{{ vm_instance_uuid }}"
     name: web01
     state: present
     drill_network: drill-isolated
@@ -69,50 +77,74 @@ from ansible.module_utils.basic import AnsibleModule
 
 from ansible_collections.predictive.mirroring.plugins.module_utils.errors import MirroringError
 from ansible_collections.predictive.mirroring.plugins.module_utils.failover import Drill, Quarantine
-from ansible_collections.predictive.mirroring.plugins.module_utils.history import History
+from ansible_collections.predictive.mirroring.plugins.module_utils.history import DEFAULT_PATH, History
+from ansible_collections.predictive.mirroring.plugins.module_utils.lease import Writer, lease_argument_spec
 from ansible_collections.predictive.mirroring.plugins.module_utils.vsphere import VSphere, connection_argument_spec, connection_params
+
+
+def recorded(h, primary, action, act, vcenter):
+    """Run act() between an intent row and its outcome."""
+    aid = h.begin_action(primary["name"], action, vm_uuid=primary["instance_uuid"], vcenter=vcenter)
+    try:
+        result = act()
+    except MirroringError as e:
+        h.end_action(aid, "failed", error=str(e))
+        raise
+    h.end_action(aid, "done")
+    return result
 
 
 def main():
     argument_spec = connection_argument_spec()
+    argument_spec.update(lease_argument_spec())
     argument_spec.update(
-        name=dict(type="str", required=True),
+        name=dict(type="str"),
+        uuid=dict(type="str"),
         state=dict(type="str", choices=["present", "absent"], required=True),
         drill_network=dict(type="str"),
         suffix=dict(type="str", default="-drill"),
         rto_s=dict(type="float"),
         data_lag_s=dict(type="float"),
-        history_path=dict(type="path", default="~/.local/share/predictive.mirroring/history.sqlite"),
+        history_path=dict(type="path", default=DEFAULT_PATH),
     )
-    module = AnsibleModule(argument_spec=argument_spec, supports_check_mode=True)
+    module = AnsibleModule(argument_spec=argument_spec, supports_check_mode=True, required_one_of=[("name", "uuid")])
     p = module.params
+    result = {"changed": False, "copy": None}
     try:
-        with VSphere(**connection_params(p)) as vs:
-            q = Quarantine(vs)
-            primary = q.primary(p["name"])
-            drill = Drill(q, p["suffix"])
-            existing = drill.copy_of(primary)
-            if p["state"] == "present":
-                mirror = q.mirror(primary)
-                if mirror is None:
-                    raise MirroringError("%s has no mirror to drill" % p["name"])
-                if existing is not None:
-                    module.exit_json(changed=False, copy=existing["name"])
-                name = mirror["name"] + p["suffix"]
-                if not module.check_mode:
-                    name = drill.up(primary, mirror, p["drill_network"])
-                module.exit_json(changed=True, copy=name, diff={"before": {"copy": None}, "after": {"copy": name}})
-            if existing is None:
-                module.exit_json(changed=False, copy=None)
-            if not module.check_mode:
-                drill.down(primary)
-                if p["rto_s"] is not None:
-                    with History(p["history_path"]) as h:
-                        h.add_failover(p["name"], "drill", vcenter=vs.name, downtime_s=p["rto_s"],
-                                       data_lag_s=p["data_lag_s"])
-            module.exit_json(changed=True, copy=None, diff={"before": {"copy": existing["name"]}, "after": {"copy": None}})
+        h = None if module.check_mode else History(p["history_path"])
+        try:
+            with VSphere(**connection_params(p)) as vs, \
+                    Writer(vs, p["lease_owner"], p["lease_ttl"], p["lease_wait"], module.check_mode):
+                q = Quarantine(vs)
+                primary = q.primary(uuid=p["uuid"], name=p["name"])
+                drill = Drill(q, p["suffix"])
+                existing = drill.copy_of(primary)
+                if p["state"] == "present":
+                    mirror = q.mirror(primary)
+                    if mirror is None:
+                        raise MirroringError("%s has no mirror to drill" % primary["name"])
+                    if existing is not None:
+                        result["copy"] = existing["name"]
+                    else:
+                        name = mirror["name"] + p["suffix"]
+                        if not module.check_mode:
+                            name = recorded(h, primary, "drill_up",
+                                            lambda: drill.up(primary, mirror, p["drill_network"]), vs.name)
+                        result = {"changed": True, "copy": name, "diff": {"before": {"copy": None}, "after": {"copy": name}}}
+                elif existing is not None:
+                    if not module.check_mode:
+                        recorded(h, primary, "drill_down", lambda: drill.down(primary), vs.name)
+                        if p["rto_s"] is not None:
+                            h.add_failover(primary["name"], "drill", vcenter=vs.name, downtime_s=p["rto_s"],
+                                           data_lag_s=p["data_lag_s"], vm_uuid=primary["instance_uuid"])
+                    result = {"changed": True, "copy": None,
+                              "diff": {"before": {"copy": existing["name"]}, "after": {"copy": None}}}
+        finally:
+            if h is not None:
+                h.close()
     except MirroringError as e:
         module.fail_json(msg=str(e))
+    module.exit_json(**result)
 
 
 if __name__ == "__main__":

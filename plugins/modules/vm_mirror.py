@@ -26,9 +26,17 @@ author:
   - predictive.mirroring developers (@predictive-mirroring)
 extends_documentation_fragment:
   - predictive.mirroring.vsphere
+  - predictive.mirroring.lease
 options:
   name:
-    description: The primary VM. Use O(vms) for a batch.
+    description:
+      - The primary VM's name. Use O(vms) for a batch.
+      - Names are for display and for naming the mirror. Give O(uuid) to say which VM; a name alone is accepted only when
+        exactly one primary in the vCenter has it.
+    type: str
+  uuid:
+    description:
+      - The primary VM's instance UUID (the inventory's C(vm_instance_uuid)), the VM acted on whatever its name.
     type: str
   level:
     description: Its level (with O(name)).
@@ -41,7 +49,9 @@ options:
     description: The policy's hysteresis clock, recorded as C(mirroring.below_since) (with O(name)); empty clears it.
     type: str
   vms:
-    description: A batch of primaries, each with C(name), C(level) and optionally C(fps) and C(below_since).
+    description:
+      - A batch of primaries, each with C(uuid) (its instance UUID) and/or C(name), C(level), and optionally C(fps) and
+        C(below_since).
     type: list
     elements: dict
   secondary_datacenter:
@@ -110,6 +120,7 @@ notes:
 EXAMPLES = r"""
 - name: Hold one VM at partial
   predictive.mirroring.vm_mirror:
+    uuid: "{{ vm_instance_uuid }}"
     name: web01
     level: partial
     secondary_datacenter: DC-West
@@ -119,9 +130,9 @@ EXAMPLES = r"""
 - name: A batch in one call (playbooks/reconcile.yml builds it from the inventory)
   predictive.mirroring.vm_mirror:
     vms:
-      - {name: web01, level: full, fps: 78.2}
-      - {name: db01, level: partial, fps: 41.0}
-      - {name: batch07, level: minimal, fps: 3.5}
+      - {uuid: 5012c2a4-9d5c-4a37-a1f3-1a0c8a2f8e11, name: web01, level: full, fps: 78.2}
+      - {uuid: 50127e0b-3f7c-4d1e-9a55-0c3b7f2d9a01, name: db01, level: partial, fps: 41.0}
+      - {uuid: 5012f3d1-6b2a-4c8e-8f10-2d4e6a8c0b12, name: batch07, level: minimal, fps: 3.5}
     secondary_datacenter: DC-West
   delegate_to: localhost
   run_once: true
@@ -138,6 +149,7 @@ vms:
       level: partial
       changed: true
       actions: [snapshot, clone, attributes]
+      uuid: 5012c2a4-9d5c-4a37-a1f3-1a0c8a2f8e11
       mirror: {name: web01-mirror, power_state: poweredOn, num_cpu: 1, memory_mb: 2048, role: standby}
 failed_vms:
   description: Primaries that could not be brought to their level, with the reason.
@@ -152,30 +164,41 @@ from ansible.module_utils.basic import AnsibleModule
 
 from ansible_collections.predictive.mirroring.plugins.module_utils.errors import MirroringError
 from ansible_collections.predictive.mirroring.plugins.module_utils.history import History
+from ansible_collections.predictive.mirroring.plugins.module_utils.lease import LeaseError, Writer, lease_argument_spec
 from ansible_collections.predictive.mirroring.plugins.module_utils.mirror import Mirrorer, Options
 from ansible_collections.predictive.mirroring.plugins.module_utils.vsphere import VSphere, connection_argument_spec, connection_params
 
 OPTION_NAMES = ("secondary_datacenter", "secondary_cluster", "secondary_resource_pool", "secondary_datastore",
                 "secondary_folder", "secondary_network", "mirror_suffix", "minimal_mirror", "standby_size_ratio", "snapshot_interval_hours",
                 "snapshot_retention", "snapshot_max_age_hours")
+LEVEL_NAMES = ("minimal", "partial", "full")
+TARGET_KEYS = ("uuid", "name", "level", "fps", "below_since", "depends_on", "num_cpu", "memory_mb")
 
 
 def targets(p):
-    if p["name"]:
-        return [{"name": p["name"], "level": p["level"], "fps": p["fps"], "below_since": p["below_since"]}]
+    if p["name"] or p["uuid"]:
+        return [{"uuid": p["uuid"], "name": p["name"], "level": p["level"], "fps": p["fps"], "below_since": p["below_since"]}]
     out = []
     for i, vm in enumerate(p["vms"]):
-        if not isinstance(vm, dict) or not vm.get("name") or vm.get("level") not in ("minimal", "partial", "full"):
-            raise MirroringError("vms[%d] needs a name and a level (minimal, partial or full): got %r" % (i, vm))
+        if not isinstance(vm, dict) or not (vm.get("uuid") or vm.get("name")) or vm.get("level") not in LEVEL_NAMES:
+            raise MirroringError("vms[%d] needs a uuid (or a name) and a level (minimal, partial or full): got %r" % (i, vm))
+        unknown = set(vm) - set(TARGET_KEYS)
+        if unknown:
+            raise MirroringError("vms[%d] has unknown keys %s (known: %s)" % (i, ", ".join(sorted(unknown)), ", ".join(TARGET_KEYS)))
         out.append(vm)
+    uuids = [t["uuid"] for t in out if t.get("uuid")]
+    if len(uuids) != len(set(uuids)):
+        raise MirroringError("vms names a VM twice: %s" % ", ".join(sorted({u for u in uuids if uuids.count(u) > 1})))
     return out
 
 
 def main():
     argument_spec = connection_argument_spec()
+    argument_spec.update(lease_argument_spec())
     argument_spec.update(
         name=dict(type="str"),
-        level=dict(type="str", choices=["minimal", "partial", "full"]),
+        uuid=dict(type="str"),
+        level=dict(type="str", choices=list(LEVEL_NAMES)),
         fps=dict(type="float"),
         below_since=dict(type="str"),
         vms=dict(type="list", elements="dict"),
@@ -196,39 +219,46 @@ def main():
         snapshot_max_age_hours=dict(type="float", default=72.0),
     )
     module = AnsibleModule(argument_spec=argument_spec, supports_check_mode=True,
-                           required_one_of=[("name", "vms")], mutually_exclusive=[("name", "vms")],
-                           required_by={"name": "level"})
+                           required_one_of=[("name", "uuid", "vms")], mutually_exclusive=[("name", "vms"), ("uuid", "vms")],
+                           required_by={"name": "level", "uuid": "level"})
     p = module.params
     results, failures, diffs = [], [], {"before": {}, "after": {}}
     try:
         wanted = targets(p)
         opts = Options(**{k: p[k] for k in OPTION_NAMES})
         history = History(p["history_path"]) if p["history_path"] and not module.check_mode else None
-        with (history or contextlib.nullcontext()), VSphere(**connection_params(p)) as vs:
+        with (history or contextlib.nullcontext()), VSphere(**connection_params(p)) as vs, \
+                Writer(vs, p["lease_owner"], p["lease_ttl"], p["lease_wait"], module.check_mode) as writer:
             mirrorer = Mirrorer(vs, opts)
             for t in wanted:
-                primary = mirrorer.vms.get(t["name"])
-                if primary is None:
-                    failures.append({"name": t["name"], "msg": "VM '%s' not found in vCenter %s" % (t["name"], vs.name)})
-                    continue
+                label = t.get("name") or t.get("uuid")
                 try:
+                    primary = mirrorer.primary(uuid=t.get("uuid"), name=t.get("name"))
+                    label = primary["name"]
                     actions, before, after = mirrorer.plan(primary, t["level"], t.get("fps"), t.get("below_since"),
                                                            scope=p["scope"])
                     if actions and not module.check_mode:
+                        writer.renew()
                         mirrorer.apply(primary, actions)
+                except LeaseError:
+                    raise
                 except MirroringError as e:
-                    failures.append({"name": t["name"], "msg": str(e)})
+                    failures.append({"name": label, "uuid": t.get("uuid"), "msg": str(e)})
                     continue
                 if history is not None and before["level"] != after["level"] and not module.check_mode:
-                    history.add_decision(t["name"], t.get("fps"), before["level"], after["level"], vcenter=vs.name,
-                                         note="vm_mirror")
-                results.append({"name": t["name"], "level": t["level"], "changed": bool(actions),
-                                "actions": [a[0] for a in actions], "mirror": after["mirror"]})
+                    history.add_decision(primary["name"], t.get("fps"), before["level"], after["level"], vcenter=vs.name,
+                                         note="vm_mirror", vm_uuid=primary["instance_uuid"])
+                if before.get("foreign_duplicates"):
+                    module.warn("%s has more mirrors without our marker, left alone: %s"
+                                % (primary["name"], ", ".join(before["foreign_duplicates"])))
+                results.append({"name": primary["name"], "uuid": primary["instance_uuid"], "level": t["level"],
+                                "changed": bool(actions), "actions": [a[0] for a in actions], "mirror": after["mirror"],
+                                "duplicates_removed": before.get("duplicates") or []})
                 if actions:
-                    diffs["before"][t["name"]] = before
-                    diffs["after"][t["name"]] = after
+                    diffs["before"][primary["name"]] = before
+                    diffs["after"][primary["name"]] = after
     except MirroringError as e:
-        module.fail_json(msg=str(e))
+        module.fail_json(msg=str(e), changed=any(r["changed"] for r in results), vms=results)
     changed = any(r["changed"] for r in results)
     if failures:
         module.fail_json(msg="%d of %d VMs could not be brought to their level: %s" % (

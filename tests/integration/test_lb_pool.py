@@ -10,24 +10,6 @@ from ansible_collections.predictive.mirroring.plugins.modules import lb_pool
 from ansible_collections.predictive.mirroring.plugins.module_utils.traffic.haproxy import HAProxy as Provider
 
 from common.utils import run_module
-from rig.haproxy import HAProxy
-from rig.web import Web
-
-
-@pytest.fixture
-def pool(tmp_path):
-    primary, mirror = Web("primary").start(), Web("mirror").start()
-    ha = HAProxy({"app": [("primary", primary.address, "")]}, workdir=str(tmp_path))
-    ha.start()
-    try:
-        deadline = time.monotonic() + 10
-        while not Provider(ha.socket).servers("app")["primary"]["up"] and time.monotonic() < deadline:
-            time.sleep(0.1)
-        yield ha, primary, mirror
-    finally:
-        ha.stop()
-        primary.stop()
-        mirror.stop()
 
 
 def hits(ha, n=40):

@@ -145,9 +145,15 @@ def test_a_mirror_left_without_its_attribute_is_adopted_not_duplicated(big_prima
 
 
 def test_someone_elses_vm_with_the_mirror_name_is_not_touched(simulator):
+    with vsphere.VSphere(**conn(simulator)) as vs:
+        stranger = next(v for v in vs.virtual_machines() if v["name"] == "DC1_C0_RP0_VM0")
+        vs.wait_task(stranger["_ref"].Rename_Task(newName="DC0_C0_RP0_VM3-mirror"), "rename")
+    before = observe(simulator)
     result, failed = run_module(vm_mirror, args(simulator, vms=[{"name": "DC0_C0_RP0_VM3", "level": "partial"}],
-                                                mirror_suffix="", secondary_datacenter="DC1"))
+                                                secondary_datacenter="DC1"))
     assert failed and "is not a mirror of DC0_C0_RP0_VM3" in result["msg"]
+    after = observe(simulator)
+    assert after["DC0_C0_RP0_VM3-mirror"] == before["DC0_C0_RP0_VM3-mirror"]
 
 
 def test_level_changes_are_recorded_in_the_history_store(big_primaries, tmp_path):

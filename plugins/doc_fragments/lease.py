@@ -1,0 +1,27 @@
+# -*- coding: utf-8 -*-
+# Copyright: (c) 2026, predictive.mirroring developers
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+
+from __future__ import annotations
+
+
+class ModuleDocFragment:
+    # The vCenter lease (one writer at a time) of every module that writes to vCenter.
+    DOCUMENTATION = r"""
+options:
+  lease_owner:
+    description:
+      - The owner token of the vCenter lease the playbook holds (M(predictive.mirroring.vcenter_lease), the C(lease) role);
+        it is checked and renewed before each change, and a lease that is not this owner's stops the module.
+      - Unset, the module takes the lease itself for its own run, waiting up to O(lease_wait) seconds for another run.
+      - Not used in check mode, which writes nothing.
+    type: str
+  lease_ttl:
+    description: Seconds the lease lasts without renewal (a run that dies holds the vCenter this long at most).
+    type: int
+    default: 900
+  lease_wait:
+    description: Seconds to wait for another run's lease before failing with its owner's name.
+    type: int
+    default: 300
+"""
