@@ -33,7 +33,7 @@ def test_builder_context_has_the_collection_and_its_python_and_system_needs(tmp_
     assert proc.returncode == 0, proc.stdout + proc.stderr
     build = tmp_path / "context" / "_build"
     pip = (build / "requirements.txt").read_text()
-    for need in ("pyvmomi", "psycopg", "scikit-learn", "joblib", "scipy", "matplotlib", "requests"):
+    for need in ("pyvmomi", "psycopg", "scikit-learn", "joblib", "scipy", "matplotlib", "requests", "cryptography"):
         assert need in pip
     assert "gcc" in (build / "bindep.txt").read_text()
     galaxy = yaml.safe_load((build / "requirements.yml").read_text())
