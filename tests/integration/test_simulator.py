@@ -9,6 +9,8 @@ import pytest
 from pyVim.connect import Disconnect, SmartConnect
 from pyVmomi import vim
 
+from ansible_collections.predictive.mirroring.plugins.module_utils import vsphere
+
 from rig.procs import free_port
 from rig.simulator import DEFAULT_BINARY, ControlError
 
@@ -99,6 +101,11 @@ def test_failed_host_stops_responding(simulator, si):
     (lambda s: s.fail("ghost"), 404, "ghost"),
     (lambda s: s.control("POST", "/fail", {"entity": "DC0_C0_RP0_VM0", "action": "explode"}), 400, "explode"),
     (lambda s: s.control("GET", "/perf"), 405, "PUT"),
+    (lambda s: s.set_perf("DC0_C0_RP0_VM0", {"cpu.usage.average": [1]}, interval=45), 400, "interval 45"),
+    (lambda s: s.set_host("DC0_C0_H0", overall_status="purple"), 400, "purple"),
+    (lambda s: s.set_host("DC0_C0_H0", connection_state="asleep"), 400, "asleep"),
+    (lambda s: s.set_host("DC0_C0_H0"), 400, "nothing to set"),
+    (lambda s: s.set_host("DC0_C0_RP0_VM0", overall_status="red"), 404, "DC0_C0_RP0_VM0"),
 ])
 def test_control_api_rejects_bad_input_with_4xx_and_a_message(simulator, call, status, words):
     with pytest.raises(ControlError) as err:
@@ -137,3 +144,53 @@ def test_certificate_is_verified_against_the_written_cert(simulator, tmp_path):
     with pytest.raises(ssl.SSLCertVerificationError):
         SmartConnect(host=host, port=port, user="user", pwd="pass", sslContext=ssl.create_default_context())
     assert free_port() != port
+
+
+def session(simulator):
+    return vsphere.VSphere(**{k: v for k, v in simulator.connection().items() if k != "protocol"})
+
+
+def test_historical_rollups_are_served_per_interval(simulator):
+    five_min = list(range(100, 1300, 100))  # 12 samples: the last hour at 5 minutes
+    half_hour = [7, 8, 9]
+    simulator.set_perf("DC0_C0_RP0_VM0", {"disk.maxTotalLatency.latest": five_min}, interval=300)
+    simulator.set_perf("DC0_C0_RP0_VM0", {"disk.maxTotalLatency.latest": half_hour}, interval=1800)
+    with session(simulator) as vs:
+        ref = next(v["_ref"] for v in vs.virtual_machines() if v["name"] == "DC0_C0_RP0_VM0")
+        got = vs.query_perf([ref], ["disk.maxTotalLatency.latest", "cpu.usage.average"], max_sample=288, interval_id=300)
+        row = got[ref._moId]  # pylint: disable=protected-access
+        assert row["disk.maxTotalLatency.latest"] == five_min
+        assert "cpu.usage.average" not in row  # no rollup set for it: left out, as vCenter does, not zero
+        stamps = row["timestamps"]
+        assert len(stamps) == 12 and all((b - a).total_seconds() == 300 for a, b in zip(stamps, stamps[1:]))
+        assert stamps[-1].timestamp() % 300 == 0 and (vsphere.now() - stamps[-1]).total_seconds() < 300
+        # only the samples after a start time: what a refresh of a cached baseline asks for
+        since = vs.query_perf([ref], ["disk.maxTotalLatency.latest"], max_sample=288, interval_id=300,
+                              start_time=stamps[-4])[ref._moId]  # pylint: disable=protected-access
+        assert since["disk.maxTotalLatency.latest"] == five_min[-3:] and since["timestamps"] == stamps[-3:]
+        slow = vs.query_perf([ref], ["disk.maxTotalLatency.latest"], max_sample=336,
+                             interval_id=1800)[ref._moId]  # pylint: disable=protected-access
+        assert slow["disk.maxTotalLatency.latest"] == half_hour
+        assert all((b - a).total_seconds() == 1800 for a, b in zip(slow["timestamps"], slow["timestamps"][1:]))
+
+
+def test_zero_samples_come_back_as_zeros(simulator):
+    simulator.set_perf("DC0_C0_RP0_VM2", {"mem.vmmemctl.average": [0] * 30, "cpu.ready.summation": [0, 5, 0, 7] * 5})
+    with session(simulator) as vs:
+        ref = next(v["_ref"] for v in vs.virtual_machines() if v["name"] == "DC0_C0_RP0_VM2")
+        row = vs.query_perf([ref], ["mem.vmmemctl.average", "cpu.ready.summation"], max_sample=20)[ref._moId]  # pylint: disable=protected-access
+    assert row["mem.vmmemctl.average"] == [0] * len(row["timestamps"])  # all zero is data, not a gap
+    assert row["cpu.ready.summation"][-4:] == [0, 5, 0, 7] and len(row["cpu.ready.summation"]) == len(row["timestamps"])
+
+
+def test_host_status_and_connection_are_set_as_vcenter_reports_them(simulator):
+    simulator.set_host("DC0_C0_H1", overall_status="red")
+    simulator.set_host("DC0_C0_H2", connection_state="notResponding", maintenance=True)
+    with session(simulator) as vs:
+        hosts = {v["host"]: v for v in vs.virtual_machines() if v["datacenter"] == "DC0"}
+    assert hosts["DC0_C0_H1"]["host_overall_status"] == "red"
+    assert hosts["DC0_C0_H2"]["host_connection_state"] == "notResponding" and hosts["DC0_C0_H2"]["host_in_maintenance"]
+    assert {h["host_overall_status"] for name, h in hosts.items() if name not in ("DC0_C0_H1", "DC0_C0_H2")} <= {"green", "gray"}
+    simulator.set_host("DC0_C0_H1", overall_status="green")
+    with session(simulator) as vs:
+        assert all(v["host_overall_status"] != "red" for v in vs.virtual_machines())

@@ -120,8 +120,22 @@ class Simulator:
     def vms(self) -> list[dict]:
         return self.control("GET", "/vms")
 
-    def set_perf(self, entity: str, counters: dict[str, list[int]]):
-        return self.control("PUT", "/perf", {"entity": entity, "counters": counters})
+    def set_perf(self, entity: str, counters: dict[str, list[int]], interval: int | None = None):
+        """A VM's or host's series per counter: realtime (20 s), or a historical rollup (interval 300, 1800, ...)."""
+        body = {"entity": entity, "counters": counters}
+        if interval is not None:
+            body["interval"] = interval
+        return self.control("PUT", "/perf", body)
+
+    def set_host(self, entity: str, overall_status: str | None = None, connection_state: str | None = None,
+                 maintenance: bool | None = None):
+        """A host's overall status (green/yellow/red/gray), connection state and maintenance mode, as vCenter reports them."""
+        body = {"entity": entity}
+        for key, value in (("overall_status", overall_status), ("connection_state", connection_state),
+                           ("maintenance", maintenance)):
+            if value is not None:
+                body[key] = value
+        return self.control("POST", "/host", body)
 
     def clear_perf(self, entity: str):
         return self.control("DELETE", "/perf?entity=" + urllib.parse.quote(entity))

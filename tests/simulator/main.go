@@ -29,8 +29,8 @@ import (
 	"os/signal"
 	"reflect"
 	"regexp"
-	"strconv"
 	"sort"
+	"strconv"
 	"strings"
 	"sync"
 	"syscall"
@@ -57,12 +57,19 @@ type perfManager struct {
 	*simulator.PerformanceManager
 
 	mu      sync.RWMutex
-	series  map[string]map[int32][]int64 // moid -> counter key -> values, oldest first
-	counter map[string]int32             // "cpu.usage.average" -> key
+	series  map[string]map[int32][]int64           // moid -> counter key -> values, oldest first (realtime)
+	history map[string]map[int32]map[int32][]int64 // moid -> interval -> counter key -> values, oldest first
+	counter map[string]int32                       // "cpu.usage.average" -> key
 }
 
+// historicalKeep is how many samples a vCenter keeps per historical interval
+// (statistics levels' defaults): 5 min for a day, 30 min for a week, 2 h for
+// a month, a day for a year.
+var historicalKeep = map[int32]int{300: 288, 1800: 336, 7200: 360, 86400: 365}
+
 func newPerfManager(pm *simulator.PerformanceManager) *perfManager {
-	p := &perfManager{PerformanceManager: pm, series: map[string]map[int32][]int64{}, counter: map[string]int32{}}
+	p := &perfManager{PerformanceManager: pm, series: map[string]map[int32][]int64{},
+		history: map[string]map[int32]map[int32][]int64{}, counter: map[string]int32{}}
 	for _, c := range pm.PerfCounter {
 		name := fmt.Sprintf("%s.%s.%s", c.GroupInfo.GetElementDescription().Key, c.NameInfo.GetElementDescription().Key, c.RollupType)
 		p.counter[name] = c.Key
@@ -91,24 +98,112 @@ func (p *perfManager) QueryPerf(ctx *simulator.Context, req *types.QueryPerf) so
 		if !ok {
 			continue
 		}
-		reverseSamples(em)
-		alignSamples(em)
-		set := p.series[qs.Entity.Value]
-		if set == nil {
-			continue
+		if keep, historical := historicalKeep[qs.IntervalId]; historical {
+			if set := p.history[qs.Entity.Value][qs.IntervalId]; set != nil {
+				em = historicalMetric(qs, set, keep, time.Now().UTC())
+			}
+		} else {
+			reverseSamples(em)
+			alignSamples(em)
+			if set := p.series[qs.Entity.Value]; set != nil {
+				n := len(em.SampleInfo)
+				for _, v := range em.Value {
+					s, ok := v.(*types.PerfMetricIntSeries)
+					if !ok {
+						continue
+					}
+					if vals, ok := set[s.Id.CounterId]; ok {
+						s.Value = lastN(vals, n)
+					}
+				}
+			}
 		}
-		n := len(em.SampleInfo)
-		for _, v := range em.Value {
-			s, ok := v.(*types.PerfMetricIntSeries)
-			if !ok {
-				continue
-			}
-			if vals, ok := set[s.Id.CounterId]; ok {
-				s.Value = lastN(vals, n)
-			}
+		body.Res.Returnval[i] = em
+		if qs.Format == string(types.PerfFormatCsv) {
+			// vCenter's compact form; it also keeps zero samples, which the normal
+			// form's XML encoding here (omitempty per element) drops
+			body.Res.Returnval[i] = csvMetric(em)
 		}
 	}
 	return body
+}
+
+// historicalMetric answers a historical-interval query from a series set
+// through the control API: samples on interval boundaries ending at the last
+// whole interval, at most `keep` of them (what vCenter keeps), after startTime
+// and up to endTime, the newest maxSample.
+func historicalMetric(qs types.PerfQuerySpec, set map[int32][]int64, keep int, now time.Time) *types.PerfEntityMetric {
+	step := time.Duration(qs.IntervalId) * time.Second
+	last := now.Truncate(step)
+	n := 0
+	for _, vals := range set {
+		if len(vals) > n {
+			n = len(vals)
+		}
+	}
+	if n > keep {
+		n = keep
+	}
+	var idx []int // positions 0..n-1, oldest first, that the query selects
+	for i := 0; i < n; i++ {
+		t := last.Add(-time.Duration(n-1-i) * step)
+		if qs.StartTime != nil && !t.After(*qs.StartTime) {
+			continue
+		}
+		if qs.EndTime != nil && t.After(*qs.EndTime) {
+			continue
+		}
+		idx = append(idx, i)
+	}
+	if qs.MaxSample > 0 && len(idx) > int(qs.MaxSample) {
+		idx = idx[len(idx)-int(qs.MaxSample):]
+	}
+	em := &types.PerfEntityMetric{PerfEntityMetricBase: types.PerfEntityMetricBase{Entity: qs.Entity}}
+	for _, i := range idx {
+		em.SampleInfo = append(em.SampleInfo, types.PerfSampleInfo{Timestamp: last.Add(-time.Duration(n-1-i) * step),
+			Interval: qs.IntervalId})
+	}
+	wanted := qs.MetricId
+	if len(wanted) == 0 {
+		for key := range set {
+			wanted = append(wanted, types.PerfMetricId{CounterId: key})
+		}
+		sort.Slice(wanted, func(a, b int) bool { return wanted[a].CounterId < wanted[b].CounterId })
+	}
+	for _, id := range wanted {
+		vals, ok := set[id.CounterId]
+		if !ok || len(idx) == 0 {
+			continue // vCenter has no data for that counter: it is left out, not zero
+		}
+		full := lastN(vals, n)
+		series := &types.PerfMetricIntSeries{PerfMetricSeries: types.PerfMetricSeries{Id: id}}
+		for _, i := range idx {
+			series.Value = append(series.Value, full[i])
+		}
+		em.Value = append(em.Value, series)
+	}
+	return em
+}
+
+// csvMetric is em in vCenter's CSV form ("interval,timestamp,..." and "v,v,...").
+func csvMetric(em *types.PerfEntityMetric) *types.PerfEntityMetricCSV {
+	parts := make([]string, 0, 2*len(em.SampleInfo))
+	for _, si := range em.SampleInfo {
+		parts = append(parts, strconv.Itoa(int(si.Interval)), si.Timestamp.UTC().Format(time.RFC3339))
+	}
+	out := &types.PerfEntityMetricCSV{PerfEntityMetricBase: em.PerfEntityMetricBase, SampleInfoCSV: strings.Join(parts, ",")}
+	for _, v := range em.Value {
+		s, ok := v.(*types.PerfMetricIntSeries)
+		if !ok {
+			continue
+		}
+		vals := make([]string, len(s.Value))
+		for i, x := range s.Value {
+			vals[i] = strconv.FormatInt(x, 10)
+		}
+		out.Value = append(out.Value, types.PerfMetricSeriesCSV{PerfMetricSeries: s.PerfMetricSeries, Value: strings.Join(vals, ",")})
+	}
+	return out
 }
 
 // reverseSamples puts the canned series (newest first) into vCenter's order.
@@ -209,6 +304,8 @@ func (s *sim) findOf(id string, kinds []string) (mo.Entity, error) {
 type perfRequest struct {
 	Entity   string             `json:"entity"`
 	Counters map[string][]int64 `json:"counters"`
+	// Interval: 20 (realtime, the default), or a historical rollup: 300, 1800, 7200 or 86400
+	Interval int32 `json:"interval"`
 }
 
 func (s *sim) setPerf(r *perfRequest) (interface{}, error) {
@@ -231,6 +328,23 @@ func (s *sim) setPerf(r *perfRequest) (interface{}, error) {
 		set[key] = append([]int64(nil), vals...)
 	}
 	moid := e.Reference().Value
+	if r.Interval != 0 && r.Interval != 20 {
+		if _, ok := historicalKeep[r.Interval]; !ok {
+			return nil, fail(400, "interval %d: want 20 (realtime) or a historical rollup: 300, 1800, 7200 or 86400", r.Interval)
+		}
+		s.perf.mu.Lock()
+		if s.perf.history[moid] == nil {
+			s.perf.history[moid] = map[int32]map[int32][]int64{}
+		}
+		if s.perf.history[moid][r.Interval] == nil {
+			s.perf.history[moid][r.Interval] = map[int32][]int64{}
+		}
+		for k, v := range set {
+			s.perf.history[moid][r.Interval][k] = v
+		}
+		s.perf.mu.Unlock()
+		return map[string]interface{}{"entity": moid, "counters": len(set), "interval": r.Interval}, nil
+	}
 	s.perf.mu.Lock()
 	if s.perf.series[moid] == nil {
 		s.perf.series[moid] = map[int32][]int64{}
@@ -239,7 +353,7 @@ func (s *sim) setPerf(r *perfRequest) (interface{}, error) {
 		s.perf.series[moid][k] = v
 	}
 	s.perf.mu.Unlock()
-	return map[string]interface{}{"entity": moid, "counters": len(set)}, nil
+	return map[string]interface{}{"entity": moid, "counters": len(set), "interval": 20}, nil
 }
 
 func (s *sim) clearPerf(id string) (interface{}, error) {
@@ -249,6 +363,7 @@ func (s *sim) clearPerf(id string) (interface{}, error) {
 	}
 	s.perf.mu.Lock()
 	delete(s.perf.series, e.Reference().Value)
+	delete(s.perf.history, e.Reference().Value)
 	s.perf.mu.Unlock()
 	return map[string]interface{}{"entity": e.Reference().Value, "cleared": true}, nil
 }
@@ -435,6 +550,56 @@ func (s *sim) failEntity(r *failRequest) (interface{}, error) {
 	return nil, fail(400, "%s is neither a VM nor a host", r.Entity)
 }
 
+type hostRequest struct {
+	Entity string `json:"entity"`
+	// OverallStatus: green, yellow, red or gray (a hardware health provider's verdict)
+	OverallStatus string `json:"overall_status"`
+	// ConnectionState: connected, disconnected or notResponding
+	ConnectionState string `json:"connection_state"`
+	Maintenance     *bool  `json:"maintenance"`
+}
+
+var (
+	hostStatuses    = map[string]types.ManagedEntityStatus{"green": types.ManagedEntityStatusGreen, "yellow": types.ManagedEntityStatusYellow, "red": types.ManagedEntityStatusRed, "gray": types.ManagedEntityStatusGray}
+	hostConnections = map[string]types.HostSystemConnectionState{"connected": types.HostSystemConnectionStateConnected, "disconnected": types.HostSystemConnectionStateDisconnected, "notResponding": types.HostSystemConnectionStateNotResponding}
+)
+
+// setHost sets a host's overall status, connection state and maintenance mode
+// as vCenter would report them, without posting events (POST /events does).
+func (s *sim) setHost(r *hostRequest) (interface{}, error) {
+	e, err := s.findOf(r.Entity, []string{"HostSystem"})
+	if err != nil {
+		return nil, err
+	}
+	host := e.(*simulator.HostSystem)
+	var changes []types.PropertyChange
+	if r.OverallStatus != "" {
+		st, ok := hostStatuses[r.OverallStatus]
+		if !ok {
+			return nil, fail(400, "overall_status %q: want green, yellow, red or gray", r.OverallStatus)
+		}
+		changes = append(changes, types.PropertyChange{Name: "overallStatus", Val: st}, types.PropertyChange{Name: "summary.overallStatus", Val: st})
+	}
+	if r.ConnectionState != "" {
+		cs, ok := hostConnections[r.ConnectionState]
+		if !ok {
+			return nil, fail(400, "connection_state %q: want connected, disconnected or notResponding", r.ConnectionState)
+		}
+		changes = append(changes, types.PropertyChange{Name: "runtime.connectionState", Val: cs}, types.PropertyChange{Name: "summary.runtime.connectionState", Val: cs})
+	}
+	if r.Maintenance != nil {
+		changes = append(changes, types.PropertyChange{Name: "runtime.inMaintenanceMode", Val: *r.Maintenance}, types.PropertyChange{Name: "summary.runtime.inMaintenanceMode", Val: *r.Maintenance})
+	}
+	if len(changes) == 0 {
+		return nil, fail(400, "nothing to set: give overall_status, connection_state or maintenance")
+	}
+	simulator.Map.WithLock(host, func() {
+		simulator.Map.Update(host, changes)
+	})
+	return map[string]interface{}{"entity": host.Self.Value, "overall_status": host.OverallStatus,
+		"connection_state": host.Runtime.ConnectionState, "maintenance": host.Runtime.InMaintenanceMode}, nil
+}
+
 type vmInfo struct {
 	Name       string `json:"name"`
 	Moid       string `json:"moid"`
@@ -521,6 +686,15 @@ func (s *sim) handler() http.Handler {
 			return
 		}
 		v, err := s.postEvent(&req)
+		reply(w, v, err)
+	}))
+	mux.HandleFunc("/host", method("POST", func(w http.ResponseWriter, r *http.Request) {
+		var req hostRequest
+		if err := decode(r, &req); err != nil {
+			reply(w, nil, err)
+			return
+		}
+		v, err := s.setHost(&req)
 		reply(w, v, err)
 	}))
 	mux.HandleFunc("/fail", method("POST", func(w http.ResponseWriter, r *http.Request) {
@@ -707,10 +881,10 @@ func main() {
 		// datacenter cannot be cloned into another. Without port groups the
 		// VMs sit on "VM Network", which every datacenter has.
 		portgroups = flag.Int("pg", 0, "distributed port groups per datacenter (VM NICs use the first)")
-		user        = flag.String("username", "user", "login user")
-		pass        = flag.String("password", "pass", "login password")
-		certOut     = flag.String("cert-out", "", "write the TLS certificate (PEM) here")
-		stateOut    = flag.String("state-out", "", "write the endpoints (JSON) here once serving")
+		user       = flag.String("username", "user", "login user")
+		pass       = flag.String("password", "pass", "login password")
+		certOut    = flag.String("cert-out", "", "write the TLS certificate (PEM) here")
+		stateOut   = flag.String("state-out", "", "write the endpoints (JSON) here once serving")
 		// govmomi's DelayConfig: realistic durations for the calls that take
 		// minutes on a real vCenter (e.g. -method-delay CloneVM_Task=2000).
 		delay       = flag.Int("delay", 0, "milliseconds added to every SOAP call")
@@ -774,7 +948,9 @@ func main() {
 
 	sdkHTTP := ""
 	if httpL != nil {
-		go func() { _ = http.Serve(httpL, &nameGuard{next: model.Service.ServeMux, reserved: names.reserved, mu: names.mu}) }()
+		go func() {
+			_ = http.Serve(httpL, &nameGuard{next: model.Service.ServeMux, reserved: names.reserved, mu: names.mu})
+		}()
 		sdkHTTP = "http://" + httpL.Addr().String() + "/sdk"
 	}
 
