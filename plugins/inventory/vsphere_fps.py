@@ -18,6 +18,10 @@ description:
     C(failover_now) again), and C(dc_<datacenter>) and C(cluster_<cluster>).
   - Configuration files must end in C(.vsphere_fps.yml) or C(.vsphere_fps.yaml).
   - A VM with no performance data is scored from what exists, and the missing counters are listed in C(fps_missing).
+  - Every VM carries C(fps_confidence), the share (0-1) of the window's expected samples that arrived. A powered-on VM
+    with a counter that gave nothing, or a confidence under O(min_confidence), is in the C(telemetry_gap) group with
+    C(telemetry_gap_why). Its FPS leans on imputed values, so it is never put in C(failover_now) (above the threshold it
+    is in C(failover_refused) with that reason).
 author:
   - predictive.mirroring developers (@predictive-mirroring)
 extends_documentation_fragment:
@@ -90,6 +94,11 @@ options:
     type: path
     env:
       - name: MIRRORING_HISTORY_PATH
+  min_confidence:
+    description:
+      - The share (0-1) of the window's expected samples below which a VM's FPS is not acted on (C(telemetry_gap)).
+    type: float
+    default: 0.5
   expose_features:
     description:
       - Also set each VM's model input (C(fps_features), a dict of the 20 features) as a host variable.
@@ -266,7 +275,8 @@ class InventoryModule(BaseInventoryPlugin, Constructable, Cacheable):
     def _populate(self, raw, model, model_path, policy):
         o = self.get_option
         strict = o("strict")
-        for group in ["tier_" + t for t in TIERS] + ["failover_now", "failover_refused", "mirrors", "quarantined"]:
+        for group in ["tier_" + t for t in TIERS] + ["failover_now", "failover_refused", "mirrors", "quarantined",
+                                                     "telemetry_gap"]:
             self.inventory.add_group(group)
         # the same for every host: once, on the all group
         self.inventory.set_variable("all", "fps_model_path", model_path)
@@ -281,7 +291,7 @@ class InventoryModule(BaseInventoryPlugin, Constructable, Cacheable):
             mirrors += [vm for vm in vms if vm["attributes"].get(vsphere.ATTR_PRIMARY)]
             primaries = [vm for vm in vms if not vm["attributes"].get(vsphere.ATTR_PRIMARY)]
             results += pipeline.score(primaries, perf, events, model, policy, samples=o("samples"),
-                                      event_window_hours=o("event_window_hours"))
+                                      event_window_hours=o("event_window_hours"), min_confidence=o("min_confidence"))
         mirror_of = {m["attributes"][vsphere.ATTR_PRIMARY]: m for m in mirrors}
         self.inventory.set_variable("all", "mirroring_failover_threshold", policy.failover_threshold)
         # hosts are keyed by a unique inventory name (a namesake in another vCenter gets its moid appended); every
@@ -289,12 +299,19 @@ class InventoryModule(BaseInventoryPlugin, Constructable, Cacheable):
         names = set()
         hosts = [self._host_name(r["vm"], names) for r in results]
         quarantined = {h for h, r in zip(hosts, results) if r["vm"]["attributes"].get(vsphere.ATTR_QUARANTINED)}
-        # a failed-over primary is not a candidate again; it still counts in its cluster's share
+        gaps = {h: r["telemetry_gap"] for h, r in zip(hosts, results) if r["telemetry_gap"]}
+        # a failed-over primary is not a candidate again, nor is one whose FPS leans on imputed values; both still
+        # count in their cluster's share
         failover, refused, why = policy.failover_candidates(
-            [{"name": h, "fps": 0.0 if h in quarantined else r["fps"], "cluster": r["vm"]["cluster"]}
+            [{"name": h, "fps": 0.0 if h in quarantined or h in gaps else r["fps"], "cluster": r["vm"]["cluster"]}
              for h, r in zip(hosts, results)])
         failover_names = {v["name"] for v in failover}
         refused_names = {v["name"] for v in refused}
+        refused_why = {name: why for name in refused_names}
+        for h, r in zip(hosts, results):
+            if h in gaps and h not in quarantined and r["fps"] >= policy.failover_threshold:
+                refused_names.add(h)
+                refused_why[h] = "telemetry gap, not failed over on imputed data: %s" % gaps[h]
         if why:
             self.display.warning("vsphere_fps: %s" % why)
         for host, r in zip(hosts, results):
@@ -309,7 +326,9 @@ class InventoryModule(BaseInventoryPlugin, Constructable, Cacheable):
                 "mirroring_level_why": r["level_why"],
                 "mirroring_since": r["since"],
                 "mirroring_below_since": r["below_since"],
-                "failover_refused_why": why if host in refused_names else None,
+                "failover_refused_why": refused_why.get(host),
+                "fps_confidence": r["fps_confidence"],
+                "telemetry_gap_why": r["telemetry_gap"],
                 "depends_on": r["depends_on"],
                 "mirror_name": mirror["name"] if mirror else None,
                 "mirroring_quarantined": vm["attributes"].get(vsphere.ATTR_QUARANTINED) or None,
@@ -326,6 +345,8 @@ class InventoryModule(BaseInventoryPlugin, Constructable, Cacheable):
                 self.inventory.add_child("failover_refused", host)
             if host in quarantined:
                 self.inventory.add_child("quarantined", host)
+            if host in gaps:
+                self.inventory.add_child("telemetry_gap", host)
             self._place(host, vm)
             self._construct(host, hostvars, strict)
         for vm in mirrors:

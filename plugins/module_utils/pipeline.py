@@ -90,11 +90,22 @@ def collect(vs, vms, samples=30, event_window_hours=24, perf_workers=2, perf_bat
     return perf, events
 
 
-def score(vms, perf, events, model, policy, samples=30, event_window_hours=24, now=None):
-    """FPS, reasons and target level for every VM (rows of VSphere.virtual_machines)."""
+# below this share of the window's samples a VM's FPS is not acted on (telemetry_gap)
+DEFAULT_MIN_CONFIDENCE = 0.5
+
+
+def score(vms, perf, events, model, policy, samples=30, event_window_hours=24, now=None,
+          min_confidence=DEFAULT_MIN_CONFIDENCE):
+    """FPS, reasons, confidence and target level for every VM (rows of VSphere.virtual_machines).
+
+    A VM whose telemetry is too thin (a counter that gave nothing, or less than
+    min_confidence of the window) carries telemetry_gap, the reason: its FPS
+    leans on imputed values, and nothing irreversible is done on it.
+    """
     now = now or vsphere.now()
     raw = telemetry.raw_from_vsphere(vms, perf, events, samples, event_window_hours=event_window_hours, now=now)
     X, missing = telemetry.features(raw)
+    confidence = telemetry.coverage(raw)
     fps = model.score(X)
     reasons = model.reasons(X, fps)
     results = []
@@ -107,6 +118,10 @@ def score(vms, perf, events, model, policy, samples=30, event_window_hours=24, n
             "fps": float(fps[i]),
             "fps_reasons": reasons[i],
             "fps_missing": missing[i],
+            "fps_confidence": round(float(confidence[i]), 2),
+            # a powered-off VM has no realtime stats by nature: that is not a gap
+            "telemetry_gap": telemetry.gap_reasons(missing[i], float(confidence[i]), min_confidence)
+            if vm["power_state"] == "poweredOn" else None,
             "features": dict(zip(telemetry.FEATURE_NAMES, (round(float(v), 4) for v in X[i]))),
             "level": level,
             "level_current": current,

@@ -224,6 +224,38 @@ def features(raw):
     return X, missing
 
 
+def coverage(raw):
+    """Per VM, the share (0-1) of the window's expected samples that arrived, averaged over COUNTERS.
+
+    1.0 is a complete window; a counter that gave nothing counts 0. It is the
+    FPS's confidence: a score computed from imputed values says little.
+    """
+    require("numpy", HAS_NUMPY, NUMPY_IMPORT_ERROR)
+    n = len(raw["num_cpu"])
+    samples = raw.get("samples") or {}
+    shares = []
+    for counter in COUNTERS:
+        a = samples.get(counter)
+        if a is None:
+            shares.append(np.zeros(n))
+            continue
+        a = np.asarray(a, dtype=float).reshape(n, -1)
+        shares.append(np.isfinite(a).mean(axis=1))
+    return np.mean(shares, axis=0)
+
+
+def gap_reasons(missing, confidence, min_confidence):
+    """Why a VM's telemetry is too thin to act on (None when it is not): the counters that gave nothing, and how
+    much of the window arrived."""
+    why = []
+    counters = [c for c in missing if c != "uptime"]
+    if counters:
+        why.append("no samples for %s" % ", ".join(counters))
+    if confidence < min_confidence:
+        why.append("%.0f%% of the window's samples arrived (below %.0f%%)" % (100.0 * confidence, 100.0 * min_confidence))
+    return "; ".join(why) or None
+
+
 def pad_series(rows, length):
     """Ragged per-VM value lists -> (n, length) float array, newest last, NaN-padded on the left."""
     require("numpy", HAS_NUMPY, NUMPY_IMPORT_ERROR)

@@ -145,6 +145,12 @@ vms:
       description: Counters that had no samples and were imputed.
       type: list
       elements: str
+    confidence:
+      description: The share (0-1) of the window's expected samples that arrived (read from vCenter only).
+      type: float
+    telemetry_gap:
+      description: Why the telemetry is too thin to act on, or null (read from vCenter only).
+      type: str
   sample:
     - name: DC0_C0_RP0_VM0
       moid: vm-87
@@ -250,7 +256,8 @@ def main():
             vms = [{"name": r["vm"]["name"], "moid": r["vm"]["moid"], "fps": r["fps"], "level": r["level"],
                     "level_band": policy.band(r["fps"]), "level_why": r["level_why"],
                     "failover": r["fps"] >= policy.failover_threshold, "reasons": r["fps_reasons"],
-                    "missing": r["fps_missing"]} for r in results]
+                    "missing": r["fps_missing"], "confidence": r["fps_confidence"],
+                    "telemetry_gap": r["telemetry_gap"]} for r in results]
     except MirroringError as e:
         module.fail_json(msg=str(e))
     m = model.manifest

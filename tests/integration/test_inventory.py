@@ -224,3 +224,26 @@ def test_two_vcenters_in_one_inventory(fleet_sim, tmp_path):
         assert "other-secret" not in json.dumps(inv)
     finally:
         other.stop()
+
+
+def test_a_vm_whose_disk_counter_disappears_lands_in_telemetry_gap_not_failover_now(fleet_sim, tmp_path):
+    config = write_config(tmp_path)
+    degrade(fleet_sim, "memory_leak", 0.95)
+    for event_type in fleet.scenario_events("memory_leak", 0.95, seed=5)["vm"][:4]:
+        fleet_sim.post_event(SICK, event_type)
+    inv = inventory(fleet_sim, config)
+    assert SICK in hosts(inv, "failover_now") and not hosts(inv, "telemetry_gap")
+    assert all(inv["_meta"]["hostvars"][h]["fps_confidence"] == 1.0 for h in hosts(inv, "tier_minimal"))
+    # vCenter stops returning the VM's disk latency: its FPS now leans on an imputed value
+    fleet_sim.set_perf(SICK, {}, missing=["disk.maxTotalLatency.latest"])
+    inv = inventory(fleet_sim, config)
+    hv = inv["_meta"]["hostvars"][SICK]
+    assert hosts(inv, "telemetry_gap") == [SICK]
+    assert SICK not in hosts(inv, "failover_now") and SICK in hosts(inv, "failover_refused")
+    assert "no samples for disk.maxTotalLatency.latest" in hv["telemetry_gap_why"]
+    assert "not failed over on imputed data" in hv["failover_refused_why"]
+    assert hv["fps_confidence"] < 0.9 and "disk.maxTotalLatency.latest" in hv["fps_missing"]
+    # the data comes back: so does the VM
+    degrade(fleet_sim, "memory_leak", 0.95)
+    inv = inventory(fleet_sim, config)
+    assert not hosts(inv, "telemetry_gap") and SICK in hosts(inv, "failover_now")

@@ -120,11 +120,17 @@ class Simulator:
     def vms(self) -> list[dict]:
         return self.control("GET", "/vms")
 
-    def set_perf(self, entity: str, counters: dict[str, list[int]], interval: int | None = None):
-        """A VM's or host's series per counter: realtime (20 s), or a historical rollup (interval 300, 1800, ...)."""
+    def set_perf(self, entity: str, counters: dict[str, list[int]], interval: int | None = None,
+                 missing: list[str] | None = None):
+        """A VM's or host's series per counter: realtime (20 s), or a historical rollup (interval 300, 1800, ...).
+
+        missing: realtime counters vCenter then has no data for at all (left out of its answers).
+        """
         body = {"entity": entity, "counters": counters}
         if interval is not None:
             body["interval"] = interval
+        if missing:
+            body["missing"] = list(missing)
         return self.control("PUT", "/perf", body)
 
     def set_host(self, entity: str, overall_status: str | None = None, connection_state: str | None = None,

@@ -59,6 +59,7 @@ type perfManager struct {
 	mu      sync.RWMutex
 	series  map[string]map[int32][]int64           // moid -> counter key -> values, oldest first (realtime)
 	history map[string]map[int32]map[int32][]int64 // moid -> interval -> counter key -> values, oldest first
+	gaps    map[string]map[int32]bool              // moid -> counter keys vCenter has no realtime data for
 	counter map[string]int32                       // "cpu.usage.average" -> key
 }
 
@@ -69,7 +70,7 @@ var historicalKeep = map[int32]int{300: 288, 1800: 336, 7200: 360, 86400: 365}
 
 func newPerfManager(pm *simulator.PerformanceManager) *perfManager {
 	p := &perfManager{PerformanceManager: pm, series: map[string]map[int32][]int64{},
-		history: map[string]map[int32]map[int32][]int64{}, counter: map[string]int32{}}
+		history: map[string]map[int32]map[int32][]int64{}, gaps: map[string]map[int32]bool{}, counter: map[string]int32{}}
 	for _, c := range pm.PerfCounter {
 		name := fmt.Sprintf("%s.%s.%s", c.GroupInfo.GetElementDescription().Key, c.NameInfo.GetElementDescription().Key, c.RollupType)
 		p.counter[name] = c.Key
@@ -105,6 +106,15 @@ func (p *perfManager) QueryPerf(ctx *simulator.Context, req *types.QueryPerf) so
 		} else {
 			reverseSamples(em)
 			alignSamples(em)
+			if gaps := p.gaps[qs.Entity.Value]; len(gaps) > 0 {
+				kept := em.Value[:0]
+				for _, v := range em.Value {
+					if s, ok := v.(*types.PerfMetricIntSeries); !ok || !gaps[s.Id.CounterId] {
+						kept = append(kept, v)
+					}
+				}
+				em.Value = kept
+			}
 			if set := p.series[qs.Entity.Value]; set != nil {
 				n := len(em.SampleInfo)
 				for _, v := range em.Value {
@@ -306,6 +316,8 @@ type perfRequest struct {
 	Counters map[string][]int64 `json:"counters"`
 	// Interval: 20 (realtime, the default), or a historical rollup: 300, 1800, 7200 or 86400
 	Interval int32 `json:"interval"`
+	// Missing: realtime counters vCenter has no data for (a stopped collection, a removed disk)
+	Missing []string `json:"missing"`
 }
 
 func (s *sim) setPerf(r *perfRequest) (interface{}, error) {
@@ -313,8 +325,19 @@ func (s *sim) setPerf(r *perfRequest) (interface{}, error) {
 	if err != nil {
 		return nil, err
 	}
-	if len(r.Counters) == 0 {
-		return nil, fail(400, "no counters given: send {\"counters\": {\"cpu.usage.average\": [..]}}")
+	if len(r.Counters) == 0 && len(r.Missing) == 0 {
+		return nil, fail(400, "no counters given: send {\"counters\": {\"cpu.usage.average\": [..]}} or {\"missing\": [..]}")
+	}
+	gaps := map[int32]bool{}
+	for _, name := range r.Missing {
+		key, ok := s.perf.counter[name]
+		if !ok {
+			return nil, fail(400, "unknown performance counter %q (expected group.name.rollup, e.g. cpu.usage.average)", name)
+		}
+		if _, both := r.Counters[name]; both {
+			return nil, fail(400, "counter %q is both given and missing", name)
+		}
+		gaps[key] = true
 	}
 	set := map[int32][]int64{}
 	for name, vals := range r.Counters {
@@ -349,11 +372,19 @@ func (s *sim) setPerf(r *perfRequest) (interface{}, error) {
 	if s.perf.series[moid] == nil {
 		s.perf.series[moid] = map[int32][]int64{}
 	}
+	if s.perf.gaps[moid] == nil {
+		s.perf.gaps[moid] = map[int32]bool{}
+	}
 	for k, v := range set {
 		s.perf.series[moid][k] = v
+		delete(s.perf.gaps[moid], k)
+	}
+	for k := range gaps {
+		s.perf.gaps[moid][k] = true
+		delete(s.perf.series[moid], k)
 	}
 	s.perf.mu.Unlock()
-	return map[string]interface{}{"entity": moid, "counters": len(set), "interval": 20}, nil
+	return map[string]interface{}{"entity": moid, "counters": len(set), "missing": len(gaps), "interval": 20}, nil
 }
 
 func (s *sim) clearPerf(id string) (interface{}, error) {
@@ -364,6 +395,7 @@ func (s *sim) clearPerf(id string) (interface{}, error) {
 	s.perf.mu.Lock()
 	delete(s.perf.series, e.Reference().Value)
 	delete(s.perf.history, e.Reference().Value)
+	delete(s.perf.gaps, e.Reference().Value)
 	s.perf.mu.Unlock()
 	return map[string]interface{}{"entity": e.Reference().Value, "cleared": true}, nil
 }

@@ -90,3 +90,27 @@ def test_every_event_type_named_is_a_real_vsphere_event():
     from ansible_collections.predictive.mirroring.plugins.module_utils import pipeline  # pylint: disable=import-outside-toplevel
     for name in sorted(telemetry.SIGNAL_EVENTS | set(pipeline.FAILURE_EVENTS)):
         assert issubclass(getattr(vim.event, name), vim.event.Event), name
+
+
+def test_coverage_is_the_share_of_the_window_that_arrived():
+    n, length = 3, 10
+    full = np.ones((n, length))
+    samples = {c: full.copy() for c in telemetry.COUNTERS}
+    samples["disk.maxTotalLatency.latest"][1, :] = np.nan   # VM 1: one counter gave nothing
+    samples["cpu.usage.average"][2, :5] = np.nan            # VM 2: half of one counter's window
+    raw = {"num_cpu": [1] * n, "samples": samples}
+    got = telemetry.coverage(raw)
+    k = len(telemetry.COUNTERS)
+    assert got[0] == 1.0
+    assert abs(got[1] - (k - 1) / k) < 1e-9
+    assert abs(got[2] - (k - 0.5) / k) < 1e-9
+    assert telemetry.coverage({"num_cpu": [1], "samples": {}})[0] == 0.0
+
+
+def test_gap_reasons_name_the_missing_counters_and_the_thin_window():
+    assert telemetry.gap_reasons([], 1.0, 0.5) is None
+    assert telemetry.gap_reasons(["uptime"], 1.0, 0.5) is None  # uptime alone is not telemetry
+    why = telemetry.gap_reasons(["disk.maxTotalLatency.latest"], 0.86, 0.5)
+    assert why == "no samples for disk.maxTotalLatency.latest"
+    why = telemetry.gap_reasons([], 0.3, 0.5)
+    assert why == "30% of the window's samples arrived (below 50%)"
