@@ -22,6 +22,9 @@ description:
     with a counter that gave nothing, or a confidence under O(min_confidence), is in the C(telemetry_gap) group with
     C(telemetry_gap_why). Its FPS leans on imputed values, so it is never put in C(failover_now) (above the threshold it
     is in C(failover_refused) with that reason).
+  - C(host_at_risk) holds the VMs of ESXi hosts whose own signals put the cause on the host (health red, or at least
+    two error events of its own in the event window) while it still answers, with C(host_at_risk_why). Moving them to
+    the other hosts of the cluster (C(playbooks/evacuate.yml)) comes first, so they are not put in C(failover_now).
 author:
   - predictive.mirroring developers (@predictive-mirroring)
 extends_documentation_fragment:
@@ -140,7 +143,7 @@ from ansible_collections.predictive.mirroring.plugins.module_utils import pipeli
 from ansible_collections.predictive.mirroring.plugins.module_utils.errors import MirroringError
 from ansible_collections.predictive.mirroring.plugins.module_utils.history import History
 from ansible_collections.predictive.mirroring.plugins.module_utils.model import FPSModel
-from ansible_collections.predictive.mirroring.plugins.module_utils.policy import Policy
+from ansible_collections.predictive.mirroring.plugins.module_utils.policy import Policy, hosts_at_risk
 
 DEFAULT_MODEL = os.path.join(os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__)))),
                              "models", "default", "model.joblib")
@@ -276,7 +279,7 @@ class InventoryModule(BaseInventoryPlugin, Constructable, Cacheable):
         o = self.get_option
         strict = o("strict")
         for group in ["tier_" + t for t in TIERS] + ["failover_now", "failover_refused", "mirrors", "quarantined",
-                                                     "telemetry_gap"]:
+                                                     "telemetry_gap", "host_at_risk"]:
             self.inventory.add_group(group)
         # the same for every host: once, on the all group
         self.inventory.set_variable("all", "fps_model_path", model_path)
@@ -300,10 +303,14 @@ class InventoryModule(BaseInventoryPlugin, Constructable, Cacheable):
         hosts = [self._host_name(r["vm"], names) for r in results]
         quarantined = {h for h, r in zip(hosts, results) if r["vm"]["attributes"].get(vsphere.ATTR_QUARANTINED)}
         gaps = {h: r["telemetry_gap"] for h, r in zip(hosts, results) if r["telemetry_gap"]}
+        # the cause on the ESXi host: its VMs are moved within the cluster (evacuate.yml), not failed over
+        risky_hosts = hosts_at_risk([dict(r["vm"], host_error_events=r["features"]["host_error_events"]) for r in results])
+        on_risky = {h: risky_hosts[r["vm"]["host"]] for h, r in zip(hosts, results) if r["vm"]["host"] in risky_hosts}
         # a failed-over primary is not a candidate again, nor is one whose FPS leans on imputed values; both still
         # count in their cluster's share
         failover, refused, why = policy.failover_candidates(
-            [{"name": h, "fps": 0.0 if h in quarantined or h in gaps else r["fps"], "cluster": r["vm"]["cluster"]}
+            [{"name": h, "fps": 0.0 if h in quarantined or h in gaps or h in on_risky else r["fps"],
+              "cluster": r["vm"]["cluster"]}
              for h, r in zip(hosts, results)])
         failover_names = {v["name"] for v in failover}
         refused_names = {v["name"] for v in refused}
@@ -329,6 +336,7 @@ class InventoryModule(BaseInventoryPlugin, Constructable, Cacheable):
                 "failover_refused_why": refused_why.get(host),
                 "fps_confidence": r["fps_confidence"],
                 "telemetry_gap_why": r["telemetry_gap"],
+                "host_at_risk_why": on_risky.get(host),
                 "depends_on": r["depends_on"],
                 "mirror_name": mirror["name"] if mirror else None,
                 "mirroring_quarantined": vm["attributes"].get(vsphere.ATTR_QUARANTINED) or None,
@@ -347,6 +355,8 @@ class InventoryModule(BaseInventoryPlugin, Constructable, Cacheable):
                 self.inventory.add_child("quarantined", host)
             if host in gaps:
                 self.inventory.add_child("telemetry_gap", host)
+            if host in on_risky:
+                self.inventory.add_child("host_at_risk", host)
             self._place(host, vm)
             self._construct(host, hostvars, strict)
         for vm in mirrors:

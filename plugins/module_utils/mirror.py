@@ -22,6 +22,7 @@ import math
 
 from ansible_collections.predictive.mirroring.plugins.module_utils import vsphere
 from ansible_collections.predictive.mirroring.plugins.module_utils.errors import MirroringError, VSphereError
+from ansible_collections.predictive.mirroring.plugins.module_utils.hosts import marked_at_risk
 from ansible_collections.predictive.mirroring.plugins.module_utils.policy import LEVELS
 
 try:
@@ -104,9 +105,13 @@ class Placement:
         else:
             raise VSphereError("Datacenter '%s' has no cluster or host for mirrors" % dc_name)
         self.cluster = cluster
-        hosts = [h for h in cluster.host if h.runtime.connectionState == "connected" and not h.runtime.inMaintenanceMode]
+        fields = vs.field_names()
+        # never onto a host the evacuation marked at risk
+        hosts = [h for h in cluster.host if h.runtime.connectionState == "connected" and not h.runtime.inMaintenanceMode
+                 and not marked_at_risk(vs, h, fields)]
         if not hosts:
-            raise VSphereError("No connected host out of maintenance in '%s' for mirrors" % cluster.name)
+            raise VSphereError("No connected host out of maintenance (and not marked at risk) in '%s' for mirrors"
+                               % cluster.name)
         self.hosts = hosts
         pool = cluster.resourcePool
         if opts.secondary_resource_pool:

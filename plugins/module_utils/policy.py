@@ -135,6 +135,34 @@ class Policy:
         return None
 
 
+# a host with this many error events of its own in the event window is at risk (with a red health, at once)
+HOST_ERROR_EVENTS_AT_RISK = 2
+
+
+def hosts_at_risk(vms, error_events=HOST_ERROR_EVENTS_AT_RISK):
+    """{ESXi host name: why} for the hosts whose own signals put the cause on the host, not on its VMs.
+
+    vms: dicts with host, host_overall_status, host_connection_state and host_error_events (the host's own error
+    events in the window). A host is at risk when its hardware health is red or it raised `error_events` or more
+    errors itself - and it still answers: its VMs can then be moved to the other hosts of the cluster (vMotion),
+    which is cheaper than a cross-site failover. A host that no longer answers cannot be evacuated; its VMs follow
+    the failover path.
+    """
+    out = {}
+    for vm in vms:
+        host = vm.get("host")
+        if not host or host in out or vm.get("host_connection_state") not in ("connected", ""):
+            continue
+        why = []
+        if vm.get("host_overall_status") == "red":
+            why.append("its health is red")
+        if (vm.get("host_error_events") or 0) >= error_events:
+            why.append("it raised %d error events" % vm["host_error_events"])
+        if why:
+            out[host] = "host %s: %s" % (host, " and ".join(why))
+    return out
+
+
 def dependency_floor(levels, depends_on):
     """Raise each VM's dependencies to at least its own level (transitively).
 

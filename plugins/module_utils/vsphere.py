@@ -469,9 +469,10 @@ class VSphere:
                     raise VSphereError("Cannot create custom attribute %s on vCenter %s: %s" % (name, self.name, e.msg)) from None
         return have
 
-    def set_attribute(self, ref, name, value):
+    def set_attribute(self, ref, name, value, mo_type=None):
         try:
-            self.content.customFieldsManager.SetField(entity=ref, key=self.ensure_fields([name])[name], value=str(value))
+            key = self.ensure_fields([name], mo_type=mo_type)[name]
+            self.content.customFieldsManager.SetField(entity=ref, key=key, value=str(value))
         except vmodl.MethodFault as e:
             raise VSphereError("Cannot set %s on %s in vCenter %s: %s" % (name, getattr(ref, "name", ref), self.name, e.msg)) from None
 

@@ -72,3 +72,19 @@ def test_dependency_floor_is_transitive():
     out, raised = dependency_floor(levels, {"web": ["app"], "app": ["db"]})
     assert out == {"web": "full", "app": "full", "db": "full", "other": "partial"}
     assert set(raised) == {"app", "db"}
+
+
+def test_hosts_at_risk_are_those_whose_own_signals_say_so_and_that_still_answer():
+    from ansible_collections.predictive.mirroring.plugins.module_utils.policy import hosts_at_risk  # pylint: disable=import-outside-toplevel
+    vms = [
+        {"host": "h-red", "host_overall_status": "red", "host_connection_state": "connected", "host_error_events": 0},
+        {"host": "h-red", "host_overall_status": "red", "host_connection_state": "connected", "host_error_events": 0},
+        {"host": "h-noisy", "host_overall_status": "green", "host_connection_state": "connected", "host_error_events": 3},
+        {"host": "h-one", "host_overall_status": "yellow", "host_connection_state": "connected", "host_error_events": 1},
+        {"host": "h-gone", "host_overall_status": "red", "host_connection_state": "notResponding", "host_error_events": 5},
+        {"host": "h-fine", "host_overall_status": "green", "host_connection_state": "connected", "host_error_events": 0},
+    ]
+    got = hosts_at_risk(vms)
+    assert sorted(got) == ["h-noisy", "h-red"]
+    assert got["h-red"] == "host h-red: its health is red"
+    assert got["h-noisy"] == "host h-noisy: it raised 3 error events"

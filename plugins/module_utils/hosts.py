@@ -1,0 +1,103 @@
+# -*- coding: utf-8 -*-
+# Copyright: (c) 2026, predictive.mirroring developers
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+"""Mitigation by cause: when the risk sits on an ESXi host, move its VMs to the other hosts of its cluster.
+
+This is what vSphere Proactive HA's quarantine does with a vendor's health
+provider, driven here by the FPS pipeline's own evidence (the host's health
+and its error events). It is far cheaper than a cross-site failover and
+keeps the VMs in their datacenter; a failover is kept for risk that moves
+with the VM. The host is marked (custom attribute mirroring.host_at_risk) so
+that neither this nor the mirror placement puts a VM back on it.
+"""
+
+from __future__ import annotations
+
+from ansible_collections.predictive.mirroring.plugins.module_utils import vsphere
+from ansible_collections.predictive.mirroring.plugins.module_utils.errors import VSphereError
+
+try:
+    from pyVmomi import vim, vmodl
+except ImportError:
+    pass  # vsphere.VSphere() reports the missing library
+
+ATTR_HOST_AT_RISK = "mirroring.host_at_risk"
+
+
+def marked_at_risk(vs, host_ref, fields=None):
+    """The mirroring.host_at_risk value on a host ('' when unmarked)."""
+    fields = fields if fields is not None else vs.field_names()
+    for cv in host_ref.customValue or []:
+        if fields.get(cv.key) == ATTR_HOST_AT_RISK:
+            return getattr(cv, "value", "") or ""
+    return ""
+
+
+class Evacuation:
+    """Plan and carry out moving every VM off some hosts, to the least loaded healthy hosts of the same cluster."""
+
+    def __init__(self, vs):
+        self.vs = vs
+        self.fields = vs.field_names()
+        self.hosts = {}
+        for h in vs.retrieve(vim.HostSystem, ["name", "parent", "vm", "runtime.connectionState", "runtime.inMaintenanceMode"]):
+            self.hosts[h["name"]] = h
+
+    def _cluster_peers(self, host):
+        parent = host.get("parent")
+        return [h for h in self.hosts.values() if h.get("parent") == parent and h["name"] != host["name"]
+                and str(h.get("runtime.connectionState")) == "connected" and not h.get("runtime.inMaintenanceMode")
+                and not marked_at_risk(self.vs, h["_ref"], self.fields)]
+
+    def plan(self, host_names, why=None):
+        """[(host name, [(vm ref, vm name, target host name)], mark value)]; VSphereError when a host cannot be emptied."""
+        why = why or {}
+        plans = []
+        load = {name: len(h.get("vm") or []) for name, h in self.hosts.items()}
+        for name in host_names:
+            host = self.hosts.get(name)
+            if host is None:
+                raise VSphereError("ESXi host '%s' not found in vCenter %s" % (name, self.vs.name))
+            vms = [v for v in host.get("vm") or [] if not v.config.template]
+            peers = self._cluster_peers(host)
+            if vms and not peers:
+                raise VSphereError("Host %s has %d VMs and no healthy host beside it in its cluster to move them to: "
+                                   "nothing was moved (the failover path is left for them)" % (name, len(vms)))
+            moves = []
+            for vm in sorted(vms, key=lambda v: v.name):
+                target = min(peers, key=lambda p: (load[p["name"]], p["name"]))
+                load[target["name"]] += 1
+                load[name] -= 1
+                moves.append((vm, vm.name, target["name"]))
+            mark = why.get(name) or "at risk"
+            current = marked_at_risk(self.vs, host["_ref"], self.fields)
+            plans.append((name, moves, None if current else mark))
+        return plans
+
+    def apply(self, plan, record=None):
+        """Carry one host's plan out: mark it first (placement avoids it from then on), then move each VM.
+
+        record(action, vm name, vm uuid, detail) -> callable(error or None) writes intent before each move and its
+        outcome after. Returns the moves done; one VM's failure does not stop the others (they are returned too).
+        """
+        host_name, moves, mark = plan
+        host = self.hosts[host_name]
+        if mark:
+            self.vs.set_attribute(host["_ref"], ATTR_HOST_AT_RISK, "%s; since %s" % (
+                mark, vsphere.now().replace(microsecond=0).isoformat()), mo_type=vim.HostSystem)
+        done, failed = [], []
+        for vm, vm_name, target in moves:
+            finish = record("relocate", vm_name, vm.config.instanceUuid, {"from": host_name, "to": target}) if record else None
+            try:
+                spec = vim.vm.RelocateSpec(host=self.hosts[target]["_ref"], pool=vm.resourcePool)
+                self.vs.wait_task(vm.RelocateVM_Task(spec=spec), "move %s from %s to %s" % (vm_name, host_name, target))
+            except (VSphereError, vmodl.MethodFault) as e:
+                msg = getattr(e, "msg", None) or str(e)
+                if finish:
+                    finish(msg)
+                failed.append({"vm": vm_name, "to": target, "msg": msg})
+                continue
+            if finish:
+                finish(None)
+            done.append({"vm": vm_name, "from": host_name, "to": target})
+        return done, failed
