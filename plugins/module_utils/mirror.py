@@ -19,6 +19,9 @@ from __future__ import annotations
 
 import datetime
 import math
+import threading
+import time
+from concurrent.futures import ThreadPoolExecutor
 
 from ansible_collections.predictive.mirroring.plugins.module_utils import vsphere
 from ansible_collections.predictive.mirroring.plugins.module_utils.errors import MirroringError, VSphereError
@@ -469,3 +472,61 @@ class Mirrorer:
 
     def _wait(self, task, what):
         return self.vs.wait_task(task, what)
+
+
+# vCenter runs many provisioning tasks at once, within per-host and per-datastore limits: so does the window
+DEFAULT_WINDOW = 4
+DEFAULT_PER_HOST = 2
+DEFAULT_PER_DATASTORE = 8
+
+
+def apply_window(mirrorer, jobs, window=DEFAULT_WINDOW, per_host=DEFAULT_PER_HOST, per_datastore=DEFAULT_PER_DATASTORE,
+                 before_each=None):
+    """Apply many VMs' plans with at most `window` VMs being worked on at once.
+
+    jobs: [(primary row, actions)]. Each VM's steps stay in order (one worker
+    carries them out); a VM waits for a slot on its primary's ESXi host (the
+    clone reads from it) and, when it clones, on the mirrors' datastore. One
+    VM's failure never stops the others. before_each() runs (serialised) as
+    each VM starts: the lease's renewal. Returns [(error message or None,
+    seconds)] in the order of jobs.
+    """
+    for name, value in (("window", window), ("per_host", per_host), ("per_datastore", per_datastore)):
+        if not isinstance(value, int) or value < 1:
+            raise MirroringError("%s must be a whole number >= 1, got %r" % (name, value))
+    guard = threading.Lock()
+    host_slots, store_slots = {}, {}
+
+    def slot(table, key, size):
+        with guard:
+            if key not in table:
+                table[key] = threading.BoundedSemaphore(size)
+            return table[key]
+
+    store = mirrorer.placement.datastore._moId  # pylint: disable=protected-access
+
+    def work(job):
+        primary, actions = job
+        started = time.monotonic()
+        host = slot(host_slots, primary.get("host_moid") or primary["moid"], per_host)
+        clones = any(a[0] == "clone" for a in actions)
+        datastore = slot(store_slots, store, per_datastore) if clones else None
+        with host:
+            if datastore is not None:
+                datastore.acquire()
+            try:
+                if before_each is not None:
+                    with guard:
+                        before_each()
+                mirrorer.apply(primary, actions)
+            except MirroringError as e:
+                return str(e), round(time.monotonic() - started, 3)
+            finally:
+                if datastore is not None:
+                    datastore.release()
+        return None, round(time.monotonic() - started, 3)
+
+    if not jobs:
+        return []
+    with ThreadPoolExecutor(max_workers=min(window, len(jobs))) as pool:
+        return list(pool.map(work, jobs))

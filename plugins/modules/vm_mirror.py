@@ -88,6 +88,21 @@ options:
       - Record every level change (VM, FPS, level before and after) in this history store (SQLite), where the post-failover
         analysis and reports read them. Unset records nothing. Nothing is recorded in check mode.
     type: path
+  window:
+    description:
+      - How many VMs are worked on at once (their vCenter tasks in flight together); each VM's own steps stay in order
+        and one VM's failure never stops the others. On a real vCenter a full clone takes minutes, so first-time
+        protection of many VMs is about O(window) times faster than one at a time.
+    type: int
+    default: 4
+  per_host:
+    description: At most this many VMs of one ESXi host worked on at once (a clone reads from the primary's host).
+    type: int
+    default: 2
+  per_datastore:
+    description: At most this many clones into the mirrors' datastore at once.
+    type: int
+    default: 8
   mirror_suffix:
     description: A mirror is named after its primary with this suffix.
     type: str
@@ -164,8 +179,8 @@ from ansible.module_utils.basic import AnsibleModule
 
 from ansible_collections.predictive.mirroring.plugins.module_utils.errors import MirroringError
 from ansible_collections.predictive.mirroring.plugins.module_utils.history import History
-from ansible_collections.predictive.mirroring.plugins.module_utils.lease import LeaseError, Writer, lease_argument_spec
-from ansible_collections.predictive.mirroring.plugins.module_utils.mirror import Mirrorer, Options
+from ansible_collections.predictive.mirroring.plugins.module_utils.lease import Writer, lease_argument_spec
+from ansible_collections.predictive.mirroring.plugins.module_utils.mirror import Mirrorer, Options, apply_window
 from ansible_collections.predictive.mirroring.plugins.module_utils.vsphere import VSphere, connection_argument_spec, connection_params
 
 OPTION_NAMES = ("secondary_datacenter", "secondary_cluster", "secondary_resource_pool", "secondary_datastore",
@@ -217,6 +232,9 @@ def main():
         snapshot_interval_hours=dict(type="float", default=6.0),
         snapshot_retention=dict(type="int", default=3),
         snapshot_max_age_hours=dict(type="float", default=72.0),
+        window=dict(type="int", default=4),
+        per_host=dict(type="int", default=2),
+        per_datastore=dict(type="int", default=8),
     )
     module = AnsibleModule(argument_spec=argument_spec, supports_check_mode=True,
                            required_one_of=[("name", "uuid", "vms")], mutually_exclusive=[("name", "vms"), ("uuid", "vms")],
@@ -230,6 +248,7 @@ def main():
         with (history or contextlib.nullcontext()), VSphere(**connection_params(p)) as vs, \
                 Writer(vs, p["lease_owner"], p["lease_ttl"], p["lease_wait"], module.check_mode) as writer:
             mirrorer = Mirrorer(vs, opts)
+            planned = []  # every VM planned first (reads only), then applied in a bounded window
             for t in wanted:
                 label = t.get("name") or t.get("uuid")
                 try:
@@ -237,13 +256,19 @@ def main():
                     label = primary["name"]
                     actions, before, after = mirrorer.plan(primary, t["level"], t.get("fps"), t.get("below_since"),
                                                            scope=p["scope"])
-                    if actions and not module.check_mode:
-                        writer.renew()
-                        mirrorer.apply(primary, actions)
-                except LeaseError:
-                    raise
                 except MirroringError as e:
                     failures.append({"name": label, "uuid": t.get("uuid"), "msg": str(e)})
+                    continue
+                planned.append((t, primary, actions, before, after))
+            outcomes = [(None, 0.0)] * len(planned)
+            if not module.check_mode:
+                jobs = [(primary, actions) for _t, primary, actions, _b, _a in planned if actions]
+                done = iter(apply_window(mirrorer, jobs, p["window"], p["per_host"], p["per_datastore"],
+                                         before_each=writer.renew))
+                outcomes = [next(done) if item[2] else (None, 0.0) for item in planned]
+            for (t, primary, actions, before, after), (error, seconds) in zip(planned, outcomes):
+                if error is not None:
+                    failures.append({"name": primary["name"], "uuid": primary["instance_uuid"], "msg": error})
                     continue
                 if history is not None and before["level"] != after["level"] and not module.check_mode:
                     history.add_decision(primary["name"], t.get("fps"), before["level"], after["level"], vcenter=vs.name,
@@ -253,7 +278,7 @@ def main():
                                 % (primary["name"], ", ".join(before["foreign_duplicates"])))
                 results.append({"name": primary["name"], "uuid": primary["instance_uuid"], "level": t["level"],
                                 "changed": bool(actions), "actions": [a[0] for a in actions], "mirror": after["mirror"],
-                                "duplicates_removed": before.get("duplicates") or []})
+                                "duplicates_removed": before.get("duplicates") or [], "seconds": seconds})
                 if actions:
                     diffs["before"][primary["name"]] = before
                     diffs["after"][primary["name"]] = after

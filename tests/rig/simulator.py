@@ -149,6 +149,15 @@ class Simulator:
     def post_event(self, entity: str, event_type: str, message: str = ""):
         return self.control("POST", "/events", {"entity": entity, "type": event_type, "message": message})
 
+    def clone_calls(self) -> list[dict]:
+        """Every CloneVM_Task call the simulator answered: source moid, name, start, end (ISO), failed."""
+        return self.control("GET", "/calls")["CloneVM_Task"]
+
+    def fail_clones_of(self, entity: str, message: str = "", clear: bool = False):
+        """Make CloneVM_Task on this VM fail (a fault vCenter cannot be asked for on demand); clear undoes it."""
+        return self.control("POST", "/faults", {"method": "CloneVM_Task", "entity": entity, "message": message,
+                                                "clear": clear})
+
     def fail(self, entity: str):
         return self.control("POST", "/fail", {"entity": entity, "action": "fail"})
 

@@ -720,6 +720,44 @@ func (s *sim) handler() http.Handler {
 		v, err := s.postEvent(&req)
 		reply(w, v, err)
 	}))
+	mux.HandleFunc("/calls", method("GET", func(w http.ResponseWriter, r *http.Request) {
+		clones.mu.Lock()
+		out := append([]cloneCall{}, clones.calls...)
+		clones.mu.Unlock()
+		reply(w, map[string]interface{}{"CloneVM_Task": out}, nil)
+	}))
+	mux.HandleFunc("/faults", method("POST", func(w http.ResponseWriter, r *http.Request) {
+		var req struct {
+			Method  string `json:"method"`
+			Entity  string `json:"entity"`
+			Message string `json:"message"`
+			Clear   bool   `json:"clear"`
+		}
+		if err := decode(r, &req); err != nil {
+			reply(w, nil, err)
+			return
+		}
+		if req.Method != "CloneVM_Task" {
+			reply(w, nil, fail(400, "method %q: only CloneVM_Task faults can be injected", req.Method))
+			return
+		}
+		e, err := s.findOf(req.Entity, []string{"VirtualMachine"})
+		if err != nil {
+			reply(w, nil, err)
+			return
+		}
+		if req.Message == "" {
+			req.Message = "injected fault: the clone of " + e.Entity().Name + " failed"
+		}
+		clones.mu.Lock()
+		if req.Clear {
+			delete(clones.faults, e.Reference().Value)
+		} else {
+			clones.faults[e.Reference().Value] = req.Message
+		}
+		clones.mu.Unlock()
+		reply(w, map[string]interface{}{"entity": e.Reference().Value, "method": req.Method, "cleared": req.Clear}, nil)
+	}))
 	mux.HandleFunc("/host", method("POST", func(w http.ResponseWriter, r *http.Request) {
 		var req hostRequest
 		if err := decode(r, &req); err != nil {
@@ -813,8 +851,28 @@ type nameGuard struct {
 	reserved map[string]time.Time // folder moid + "/" + name -> when a clone took it
 }
 
+// callLog records when each CloneVM_Task call arrived and was answered, so a
+// test can see how many were in flight at once; faults makes the calls on
+// chosen source VMs fail (a fault vCenter cannot be asked for on demand).
+type callLog struct {
+	mu     sync.Mutex
+	calls  []cloneCall
+	faults map[string]string // source VM moid -> message
+}
+
+type cloneCall struct {
+	Source string    `json:"source"`
+	Name   string    `json:"name"`
+	Start  time.Time `json:"start"`
+	End    time.Time `json:"end"`
+	Failed bool      `json:"failed"`
+}
+
+var clones = &callLog{faults: map[string]string{}}
+
 var (
-	cloneCall   = regexp.MustCompile(`<CloneVM_Task[ >]`)
+	cloneThis   = regexp.MustCompile(`<_this[^>]*>([^<]+)</_this>`)
+	cloneMethod = regexp.MustCompile(`<CloneVM_Task[ >]`)
 	cloneFolder = regexp.MustCompile(`<folder[^>]*>([^<]+)</folder>`)
 	cloneName   = regexp.MustCompile(`</folder>\s*<name[^>]*>([^<]*)</name>`)
 )
@@ -831,21 +889,48 @@ func (g *nameGuard) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	r.Body = io.NopCloser(bytes.NewReader(body))
-	if cloneCall.Match(body) {
-		f, n := cloneFolder.FindSubmatch(body), cloneName.FindSubmatch(body)
-		if f != nil && n != nil {
-			folder, name := string(f[1]), html.UnescapeString(string(n[1]))
-			if g.taken(folder, name) {
-				w.Header().Set("Content-Type", "text/xml; charset=utf-8")
-				w.WriteHeader(http.StatusInternalServerError)
-				fmt.Fprintf(w, duplicateNameFault, html.EscapeString(fmt.Sprintf("The name '%s' already exists.", name)),
-					html.EscapeString(name), html.EscapeString(folder))
-				return
-			}
+	if !cloneMethod.Match(body) {
+		g.next.ServeHTTP(w, r)
+		return
+	}
+	call := cloneCall{Start: time.Now().UTC()}
+	if m := cloneThis.FindSubmatch(body); m != nil {
+		call.Source = string(m[1])
+	}
+	f, n := cloneFolder.FindSubmatch(body), cloneName.FindSubmatch(body)
+	defer func() {
+		call.End = time.Now().UTC()
+		clones.mu.Lock()
+		clones.calls = append(clones.calls, call)
+		clones.mu.Unlock()
+	}()
+	clones.mu.Lock()
+	injected, inject := clones.faults[call.Source]
+	clones.mu.Unlock()
+	if inject {
+		call.Failed = true
+		w.Header().Set("Content-Type", "text/xml; charset=utf-8")
+		w.WriteHeader(http.StatusInternalServerError)
+		fmt.Fprintf(w, systemErrorFault, html.EscapeString(injected), html.EscapeString(injected))
+		return
+	}
+	if f != nil && n != nil {
+		folder, name := string(f[1]), html.UnescapeString(string(n[1]))
+		call.Name = name
+		if g.taken(folder, name) {
+			call.Failed = true
+			w.Header().Set("Content-Type", "text/xml; charset=utf-8")
+			w.WriteHeader(http.StatusInternalServerError)
+			fmt.Fprintf(w, duplicateNameFault, html.EscapeString(fmt.Sprintf("The name '%s' already exists.", name)),
+				html.EscapeString(name), html.EscapeString(folder))
+			return
 		}
 	}
 	g.next.ServeHTTP(w, r)
 }
+
+const systemErrorFault = `<?xml version="1.0" encoding="UTF-8"?>
+<soapenv:Envelope xmlns:soapenv="http://schemas.xmlsoap.org/soap/envelope/" xmlns:xsi="http://www.w3.org/2001/XMLSchema-instance"><soapenv:Body><soapenv:Fault><faultcode>ServerFaultCode</faultcode><faultstring>%s</faultstring><detail><SystemErrorFault xmlns="urn:vim25" xsi:type="SystemError"><reason>%s</reason></SystemErrorFault></detail></soapenv:Fault></soapenv:Body></soapenv:Envelope>`
 
 // taken says whether folder holds (or a clone in flight will soon hold) a VM
 // called name, and reserves the name when it is free.
