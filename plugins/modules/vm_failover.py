@@ -109,6 +109,8 @@ action_id:
   type: int
 """
 
+import os
+
 from ansible.module_utils.basic import AnsibleModule
 
 from ansible_collections.predictive.mirroring.plugins.module_utils import vsphere
@@ -188,8 +190,9 @@ def release(q, h, primary, before, check_mode, done):
     try:
         q.set_quarantine(primary, "")
         primary["attributes"][vsphere.ATTR_QUARANTINED] = ""
-        open_ones = h.failovers(vm_uuid=primary["instance_uuid"], open_only=True) or h.failovers(
-            vm=primary["name"], open_only=True)
+        # records from before schema v3 carry no UUID: only those are matched by name
+        open_ones = h.failovers(vm_uuid=primary["instance_uuid"], open_only=True) or [
+            f for f in h.failovers(vm=primary["name"], open_only=True) if not f.get("vm_uuid")]
         for f in open_ones:
             h.update_failover(f["id"], failback_at=vsphere.now().replace(microsecond=0).isoformat())
         out["failover_id"] = open_ones[-1]["id"] if open_ones else None
@@ -232,8 +235,11 @@ def main():
                     h.end_action(p["action_id"], "failed", error=p["error"] or "a step of the failover failed")
             module.exit_json(changed=False, action_id=p["action_id"])
         acting = p["state"] not in ("preflight", "intent") or (p["state"] == "intent" and not module.check_mode)
-        # the store is opened before anything changes: no irreversible act without a place to record it
-        h = History(p["history_path"]) if acting else None
+        # the store is opened before anything changes: no irreversible act without a place to record it. A dry run
+        # reads it when it exists and never creates it.
+        h = None
+        if acting and (not module.check_mode or os.path.exists(os.path.expanduser(p["history_path"]))):
+            h = History(p["history_path"])
         try:
             with VSphere(**connection_params(p)) as vs, \
                     Writer(vs, p["lease_owner"], p["lease_ttl"], p["lease_wait"], module.check_mode or not acting):
