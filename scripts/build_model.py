@@ -4,6 +4,7 @@ Same seed, same scikit-learn: the same model.joblib, byte for byte (the
 manifest's build time is pinned with SOURCE_DATE_EPOCH). Run through
 scripts/bootstrap.sh's venv:  .venv/bin/python scripts/build_model.py
 """
+import hashlib
 import json
 import os
 import sys
@@ -24,6 +25,13 @@ def main():
     print(json.dumps({k: m[k] for k in ("roc_auc", "pr_auc", "brier", "ece", "precision_at_failover",
                                         "recall_at_failover", "median_lead_time_hours", "holdout_positives")}))
     print("wrote %s (sha256 %s)" % (out, manifest["sha256"]))
+    # the bundled model is trusted by its manifest's digest, pinned in model.BUNDLED_MANIFESTS (a joblib file is code:
+    # only a manifest the collection's own code names, or one signed by a trusted key, is ever unpickled)
+    with open(model.manifest_path(out), "rb") as f:
+        digest = hashlib.sha256(f.read()).hexdigest()
+    pinned = digest in model.BUNDLED_MANIFESTS
+    print("manifest sha256 %s: %s" % (digest, "pinned in model.BUNDLED_MANIFESTS" if pinned else
+                                     "NOT pinned - put it in plugins/module_utils/model.py BUNDLED_MANIFESTS to ship it"))
 
 
 if __name__ == "__main__":
