@@ -31,6 +31,7 @@ PLAYBOOKS = [
     ("drill", ["--check", "-e", "mirroring_drill_hosts=" + SICK]),
     ("report", []),
     ("analyse", []),
+    ("evacuate", []),
 ]
 
 
@@ -96,7 +97,9 @@ def test_no_playbook_prints_the_vcenter_password_at_vvv(sim, tmp_path, way):
             playbook, way, hits, "\n".join(line for line in out.splitlines() if SECRET in line)[:3000])
     # the password was used, not only hidden: the playbooks that log in succeeded with it
     assert outcomes["reconcile"] == 0 and outcomes["report"] == 0 and outcomes["analyse"] == 0, outcomes
-    assert outcomes["failover"] == 0 and outcomes["drill"] == 0, outcomes
+    assert outcomes["failover"] == 0 and outcomes["drill"] == 0 and outcomes["evacuate"] == 0, outcomes
+    assert sorted(outcomes) == sorted(os.path.splitext(f)[0] for f in os.listdir(os.path.join(ROOT, "playbooks"))
+                                      if f.endswith(".yml")), "a playbook is not covered"
 
 
 def test_a_database_password_in_a_connection_string_is_refused_and_not_printed(sim, tmp_path):
