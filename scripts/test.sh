@@ -14,7 +14,7 @@ echo "==> ansible-lint (production profile)"
 bash scripts/lint.sh
 
 echo "==> unit and integration tests"
-.venv/bin/python -m pytest tests/unit tests/integration -q
+.venv/bin/python -m pytest tests/unit tests/integration -q --durations=15
 
 scenarios=""
 if [ -d extensions/molecule ]; then
