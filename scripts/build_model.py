@@ -30,8 +30,9 @@ def main():
     with open(model.manifest_path(out), "rb") as f:
         digest = hashlib.sha256(f.read()).hexdigest()
     pinned = digest in model.BUNDLED_MANIFESTS
-    print("manifest sha256 %s: %s" % (digest, "pinned in model.BUNDLED_MANIFESTS" if pinned else
-                                     "NOT pinned - put it in plugins/module_utils/model.py BUNDLED_MANIFESTS to ship it"))
+    where = ("pinned in model.BUNDLED_MANIFESTS" if pinned
+             else "NOT pinned - put it in plugins/module_utils/model.py BUNDLED_MANIFESTS to ship it")
+    print("manifest sha256 %s: %s" % (digest, where))
 
 
 if __name__ == "__main__":

@@ -238,7 +238,7 @@ def main():
         # the store is opened before anything changes: no irreversible act without a place to record it. A dry run
         # reads it when it exists and never creates it.
         h = None
-        if acting and (not module.check_mode or os.path.exists(os.path.expanduser(p["history_path"]))):
+        if acting and (not module.check_mode or os.path.exists(p["history_path"])):  # type path: already expanded
             h = History(p["history_path"])
         try:
             with VSphere(**connection_params(p)) as vs, \
