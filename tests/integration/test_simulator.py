@@ -12,7 +12,7 @@ from pyVmomi import vim
 from ansible_collections.predictive.mirroring.plugins.module_utils import vsphere
 
 from rig.procs import free_port
-from rig.simulator import DEFAULT_BINARY, ControlError
+from rig.simulator import DEFAULT_BINARY, ControlError, Simulator
 
 
 @pytest.fixture
@@ -174,7 +174,17 @@ def test_historical_rollups_are_served_per_interval(simulator):
         assert all((b - a).total_seconds() == 1800 for a, b in zip(slow["timestamps"], slow["timestamps"][1:]))
 
 
-def test_zero_samples_come_back_as_zeros(simulator):
+def test_zero_samples_come_back_as_zeros(tmp_path):
+    simulator = Simulator(workdir=str(tmp_path / "sim"), keep_zeros=True)
+    os.makedirs(simulator.workdir)
+    simulator.start()
+    try:
+        zero_samples_read_back(simulator)
+    finally:
+        simulator.stop()
+
+
+def zero_samples_read_back(simulator):
     simulator.set_perf("DC0_C0_RP0_VM2", {"mem.vmmemctl.average": [0] * 30, "cpu.ready.summation": [0, 5, 0, 7] * 5})
     with session(simulator) as vs:
         ref = next(v["_ref"] for v in vs.virtual_machines() if v["name"] == "DC0_C0_RP0_VM2")

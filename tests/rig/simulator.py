@@ -33,10 +33,12 @@ class Simulator:
 
     def __init__(self, workdir: str | None = None, datacenters: int = 2, clusters: int = 1, hosts: int = 3,
                  vms: int = 4, username: str = "user", password: str = "pass", binary: str = DEFAULT_BINARY,
-                 listen: str = "127.0.0.1:0", method_delay: dict | None = None):
+                 listen: str = "127.0.0.1:0", method_delay: dict | None = None, keep_zeros: bool = False):
         self.workdir = workdir or tempfile.mkdtemp(prefix="fpssim-")
         self.args = ["-dc", str(datacenters), "-cluster", str(clusters), "-host", str(hosts), "-vm", str(vms),
                      "-username", username, "-password", password, "-listen", listen]
+        if keep_zeros:  # realtime answers keep zero samples (see -zeros in tests/simulator/main.go)
+            self.args.append("-zeros")
         if method_delay:  # govmomi's DelayConfig: e.g. {"CloneVM_Task": 3000} (milliseconds)
             self.args += ["-method-delay", ",".join("%s=%d" % kv for kv in sorted(method_delay.items()))]
         self.username = username
