@@ -11,6 +11,7 @@ from pyVmomi import vim
 
 from ansible_collections.predictive.mirroring.plugins.module_utils import fleet, vsphere
 from rig.inventory import plain
+from rig.simulator import Simulator
 
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 BIN = os.path.dirname(sys.executable)
@@ -226,7 +227,23 @@ def test_two_vcenters_in_one_inventory(fleet_sim, tmp_path):
         other.stop()
 
 
-def test_a_vm_whose_disk_counter_disappears_lands_in_telemetry_gap_not_failover_now(fleet_sim, tmp_path):
+@pytest.fixture
+def faithful_sim(tmp_path):
+    """A simulator that returns zero samples as zeros, as vCenter does: without them an all-zero counter (swap-in,
+    dropped packets of a healthy VM) looks missing, which is what telemetry_gap is about."""
+    sim = Simulator(workdir=str(tmp_path / "sim"), keep_zeros=True)
+    os.makedirs(sim.workdir)
+    sim.start()
+    try:
+        for i, vm in enumerate(v["name"] for v in sim.vms()):
+            sim.set_perf(vm, fleet.scenario_series("healthy", 0.0, seed=i))
+        yield sim
+    finally:
+        sim.stop()
+
+
+def test_a_vm_whose_disk_counter_disappears_lands_in_telemetry_gap_not_failover_now(faithful_sim, tmp_path):
+    fleet_sim = faithful_sim
     config = write_config(tmp_path)
     degrade(fleet_sim, "memory_leak", 0.95)
     for event_type in fleet.scenario_events("memory_leak", 0.95, seed=5)["vm"][:4]:

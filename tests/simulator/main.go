@@ -106,10 +106,10 @@ func (p *perfManager) QueryPerf(ctx *simulator.Context, req *types.QueryPerf) so
 		if !ok {
 			continue
 		}
-		if keep, historical := historicalKeep[qs.IntervalId]; historical {
-			if set := p.history[qs.Entity.Value][qs.IntervalId]; set != nil {
-				em = historicalMetric(qs, set, keep, time.Now().UTC())
-			}
+		keep, historical := historicalKeep[qs.IntervalId]
+		rollup := p.history[qs.Entity.Value][qs.IntervalId]
+		if historical && rollup != nil {
+			em = historicalMetric(qs, rollup, keep, time.Now().UTC())
 		} else {
 			reverseSamples(em)
 			alignSamples(em)
@@ -136,8 +136,7 @@ func (p *perfManager) QueryPerf(ctx *simulator.Context, req *types.QueryPerf) so
 			}
 		}
 		body.Res.Returnval[i] = em
-		_, historical := historicalKeep[qs.IntervalId]
-		if qs.Format == string(types.PerfFormatCsv) && (historical || keepZeros) {
+		if qs.Format == string(types.PerfFormatCsv) && ((historical && rollup != nil) || keepZeros) {
 			// vCenter's compact form; it also keeps zero samples, which the normal
 			// form's XML encoding here (omitempty per element) drops
 			body.Res.Returnval[i] = csvMetric(em)
