@@ -1,6 +1,7 @@
 """The vCenter simulator (tests/simulator, govmomi) and its control API."""
 from __future__ import annotations
 
+import datetime
 import json
 import os
 import subprocess
@@ -8,6 +9,8 @@ import tempfile
 import urllib.error
 import urllib.parse
 import urllib.request
+
+from ansible_collections.predictive.mirroring.plugins.module_utils import fleet
 
 from .procs import RigError, stop_pid, wait_for
 
@@ -33,12 +36,13 @@ class Simulator:
 
     def __init__(self, workdir: str | None = None, datacenters: int = 2, clusters: int = 1, hosts: int = 3,
                  vms: int = 4, username: str = "user", password: str = "pass", binary: str = DEFAULT_BINARY,
-                 listen: str = "127.0.0.1:0", method_delay: dict | None = None, keep_zeros: bool = False):
+                 listen: str = "127.0.0.1:0", method_delay: dict | None = None, keep_zeros: bool = True):
         self.workdir = workdir or tempfile.mkdtemp(prefix="fpssim-")
+        self._history_set: set[str] = set()
         self.args = ["-dc", str(datacenters), "-cluster", str(clusters), "-host", str(hosts), "-vm", str(vms),
                      "-username", username, "-password", password, "-listen", listen]
-        if keep_zeros:  # realtime answers keep zero samples (see -zeros in tests/simulator/main.go)
-            self.args.append("-zeros")
+        if not keep_zeros:  # realtime answers drop zero samples (see -zeros in tests/simulator/main.go)
+            self.args.append("-zeros=false")
         if method_delay:  # govmomi's DelayConfig: e.g. {"CloneVM_Task": 3000} (milliseconds)
             self.args += ["-method-delay", ",".join("%s=%d" % kv for kv in sorted(method_delay.items()))]
         self.username = username
@@ -99,10 +103,12 @@ class Simulator:
                 "protocol": scheme}
 
     def env(self) -> dict:
-        """The VMWARE_* variables AWX's VMware credential would inject."""
+        """The VMWARE_* variables AWX's VMware credential would inject, and this vCenter's own baseline cache: the
+        simulated VMs of one simulator must not lend their normal to another's (their UUIDs repeat)."""
         host, port = self.hostport()
         return {"VMWARE_HOST": host, "VMWARE_PORT": str(port), "VMWARE_USER": self.username,
-                "VMWARE_PASSWORD": self.password, "VMWARE_VALIDATE_CERTS": "true", "VMWARE_CA_PATH": self.cert}
+                "VMWARE_PASSWORD": self.password, "VMWARE_VALIDATE_CERTS": "true", "VMWARE_CA_PATH": self.cert,
+                "PM_BASELINE_CACHE": os.path.join(self.workdir, "baselines.json")}
 
     # -- control API ---------------------------------------------------------
     def control(self, method: str, path: str, body=None):
@@ -123,17 +129,41 @@ class Simulator:
         return self.control("GET", "/vms")
 
     def set_perf(self, entity: str, counters: dict[str, list[int]], interval: int | None = None,
-                 missing: list[str] | None = None):
+                 missing: list[str] | None = None, normal: dict | str | None = "standard"):
         """A VM's or host's series per counter: realtime (20 s), or a historical rollup (interval 300, 1800, ...).
 
         missing: realtime counters vCenter then has no data for at all (left out of its answers).
+        normal: with a realtime series, the VM's past as vCenter's 300 s and 1800 s rollups (its baseline), set
+        once per entity: "standard" (fleet.STANDARD_NORMAL, the VM the scenarios degrade), a dict of
+        STANDARD_NORMAL's keys, or None for a VM with no history at all (a new VM).
         """
+        if interval is None and normal is not None and entity not in self._history_set:
+            self.set_history(entity, None if normal == "standard" else normal)
         body = {"entity": entity, "counters": counters}
         if interval is not None:
             body["interval"] = interval
         if missing:
             body["missing"] = list(missing)
         return self.control("PUT", "/perf", body)
+
+    def set_scenario(self, entity: str, scenario: str, severity: float, seed: int = 0, events: int | None = None,
+                     normal: dict | str | None = "standard"):
+        """A VM in a fleet.py scenario: its realtime series at `severity`, and the first `events` (all by default) of
+        the VM events the scenario raises over the trailing 24 h - a failing disk logs warnings as it fails."""
+        self.set_perf(entity, fleet.scenario_series(scenario, severity, seed=seed,
+                                                    normal=None if normal in (None, "standard") else normal),
+                      normal=normal)
+        for event_type in fleet.scenario_events(scenario, severity, seed=seed)["vm"][:events]:
+            self.post_event(entity, event_type, "%s on %s" % (scenario.replace("_", " "), entity))
+
+    def set_history(self, entity: str, normal: dict | None = None, seed: int = 0):
+        """The VM's past at its `normal` (fleet.scenario_history): a day of 300 s and a week of 1800 s rollups."""
+        hour = datetime.datetime.now(datetime.timezone.utc)
+        end_hour = hour.hour + hour.minute / 60.0
+        for interval in (300, 1800):
+            self.set_perf(entity, fleet.scenario_history(normal, interval, seed=seed, end_hour=end_hour),
+                          interval=interval)
+        self._history_set.add(entity)
 
     def set_host(self, entity: str, overall_status: str | None = None, connection_state: str | None = None,
                  maintenance: bool | None = None):
@@ -146,6 +176,7 @@ class Simulator:
         return self.control("POST", "/host", body)
 
     def clear_perf(self, entity: str):
+        self._history_set.discard(entity)
         return self.control("DELETE", "/perf?entity=" + urllib.parse.quote(entity))
 
     def post_event(self, entity: str, event_type: str, message: str = ""):

@@ -68,11 +68,10 @@ type perfManager struct {
 // a month, a day for a year.
 var historicalKeep = map[int32]int{300: 288, 1800: 336, 7200: 360, 86400: 365}
 
-// keepZeros (-zeros) answers realtime CSV queries with their zero samples, as
-// vCenter does. Off by default for now: the default model and the tests'
-// scenario severities were calibrated on realtime answers without zeros (the
-// normal form's XML encoding drops them); retraining on faithful data is
-// issue 14's work. Historical rollups always keep their zeros.
+// keepZeros answers realtime CSV queries with their zero samples, as vCenter
+// does (the normal form's XML encoding here drops them). On by default;
+// -zeros=false gives the old, lossy answers. Historical rollups always keep
+// their zeros.
 var keepZeros bool
 
 func newPerfManager(pm *simulator.PerformanceManager) *perfManager {
@@ -90,8 +89,12 @@ func (p *perfManager) Get() mo.Reference { return p.PerformanceManager }
 
 func (p *perfManager) QueryPerf(ctx *simulator.Context, req *types.QueryPerf) soap.HasFault {
 	for i := range req.QuerySpec {
-		if req.QuerySpec[i].MaxSample <= 0 || req.QuerySpec[i].MaxSample > realtimeSamples {
-			req.QuerySpec[i].MaxSample = realtimeSamples
+		most := int32(realtimeSamples)
+		if keep, ok := historicalKeep[req.QuerySpec[i].IntervalId]; ok {
+			most = int32(keep) // what vCenter keeps at that interval
+		}
+		if req.QuerySpec[i].MaxSample <= 0 || req.QuerySpec[i].MaxSample > most {
+			req.QuerySpec[i].MaxSample = most
 		}
 	}
 	res := p.PerformanceManager.QueryPerf(ctx, req)
@@ -110,6 +113,10 @@ func (p *perfManager) QueryPerf(ctx *simulator.Context, req *types.QueryPerf) so
 		rollup := p.history[qs.Entity.Value][qs.IntervalId]
 		if historical && rollup != nil {
 			em = historicalMetric(qs, rollup, keep, time.Now().UTC())
+		} else if historical {
+			// no rollup set through the control API: vCenter keeps no history for
+			// this entity (a new VM, or a statistics level that does not keep it)
+			em.SampleInfo, em.Value = nil, nil
 		} else {
 			reverseSamples(em)
 			alignSamples(em)
@@ -1013,7 +1020,7 @@ func main() {
 		// minutes on a real vCenter (e.g. -method-delay CloneVM_Task=2000).
 		delay       = flag.Int("delay", 0, "milliseconds added to every SOAP call")
 		methodDelay = flag.String("method-delay", "", "per-method delays, Method=ms[,Method=ms...]")
-		zeros       = flag.Bool("zeros", false, "realtime CSV answers keep zero samples, as vCenter does")
+		zeros       = flag.Bool("zeros", true, "realtime CSV answers keep zero samples, as vCenter does (-zeros=false drops them)")
 	)
 	flag.Parse()
 
