@@ -2,11 +2,15 @@
 
 Both run as `ansible-inventory --list` against one two-datacenter simulator:
 ours reads properties, perf samples (7 counters x 30 samples) and events and
-scores every VM; community.vmware lists the VMs with a minimal property set
+scores every VM against its own baseline; community.vmware lists the VMs with a minimal property set
 (name, config.name, config.instanceUuid, runtime.powerState). community.vmware
 comes from the `ansible` package, installed into .build/bench-venv by this
-script (never into the project venv). Prints a Markdown table; wall time and
-the peak RSS of the ansible-inventory process.
+script (never into the project venv). Every VM has a day of 300 s and a week
+of 1800 s rollups in the simulator. Ours runs once cold first - it learns every
+VM's baseline from those rollups (7 counters x 624 samples per VM) and caches
+them - and is then timed with the baselines cached, as a scheduled run finds
+them. Prints a Markdown table; wall time and the peak RSS of the
+ansible-inventory process.
 
     .venv/bin/python benchmarks/inventory_scale.py [--vms 10000] [--repeat 2]
 """
@@ -83,6 +87,7 @@ def main():
         theirs_env = dict(os.environ, ANSIBLE_INVENTORY_ENABLED="community.vmware.vmware_vm_inventory")
         theirs_env.pop("ANSIBLE_CONFIG", None)
         rows = {"vsphere_fps": [], "community.vmware": []}
+        cold = measure([os.path.join(ROOT, ".venv", "bin", "ansible-inventory"), "-i", ours_cfg, "--list"], ours_env, ROOT)
         for _round in range(args.repeat):
             rows["vsphere_fps"].append(measure([os.path.join(ROOT, ".venv", "bin", "ansible-inventory"), "-i", ours_cfg, "--list"],
                                                ours_env, ROOT))
@@ -93,11 +98,14 @@ def main():
     ratio = best["vsphere_fps"]["wall"] / best["community.vmware"]["wall"]
     print("| %d VMs | what it does | wall (best of %d) | peak RSS |" % (args.vms, args.repeat))
     print("|---|---|---|---|")
-    print("| predictive.mirroring.vsphere_fps | properties + perf (7 counters x 30 samples) + events + FPS + reasons + tiers "
-          "| %.1f s | %.0f MB |" % (best["vsphere_fps"]["wall"], best["vsphere_fps"]["rss"]))
+    print("| predictive.mirroring.vsphere_fps, first run | + learns every VM's baseline from a week of rollups "
+          "| %.1f s | %.0f MB |" % (cold["wall"], cold["rss"]))
+    print("| predictive.mirroring.vsphere_fps | properties + perf (7 counters x 30 samples) + events + baselines (cached) "
+          "+ FPS + reasons + tiers | %.1f s | %.0f MB |" % (best["vsphere_fps"]["wall"], best["vsphere_fps"]["rss"]))
     print("| community.vmware.vmware_vm_inventory 5.10 | 4 properties, no perf, no scoring | %.1f s | %.0f MB |"
           % (best["community.vmware"]["wall"], best["community.vmware"]["rss"]))
     print("| **ratio** (ours / community) | | **%.2f** | %.2f |" % (ratio, best["vsphere_fps"]["rss"] / best["community.vmware"]["rss"]))
+    print("| ratio, first run (ours / community) | | %.2f | |" % (cold["wall"] / best["community.vmware"]["wall"]))
     print("hosts listed: ours %d, community %d" % (best["vsphere_fps"]["hosts"], best["community.vmware"]["hosts"]), file=sys.stderr)
     assert resource  # measured in the child
 

@@ -35,7 +35,7 @@ from rig.site import Site  # noqa: E402  pylint: disable=wrong-import-position
 
 VENV_BIN = os.path.join(ROOT, ".venv", "bin")
 # (VM, scenario, severity, events posted): the rest of the fleet is healthy
-STORY = [("DC0_C0_RP0_VM1", "degrading_disk", 0.3, 2), ("DC0_C0_RP0_VM2", "memory_leak", 0.8, 0)]
+STORY = [("DC0_C0_RP0_VM1", "degrading_disk", 0.5, 8), ("DC0_C0_RP0_VM2", "memory_leak", 0.36, 0)]
 SERVICE = "DC0_C0_RP0_VM3"  # the VM with a web service behind HAProxy and a PostgreSQL database
 OUT = os.path.join(ROOT, "demo-output")
 
@@ -121,7 +121,7 @@ def story(sim, work):
         writer = Writer(site.writer_dsn()).start()
         step("2. %s degrades (a memory leak, read from vCenter's perf stats and events); reconcile raises it" % SERVICE)
         print("    steady load from now on: 4 HTTP clients through HAProxy, one writer committing rows")
-        site.degrade(0.7, events=0)
+        site.degrade(0.36, events=0)
         print(summary(site.playbook("reconcile")))
         table(site)
         show_services(site)

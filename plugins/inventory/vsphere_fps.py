@@ -18,13 +18,18 @@ description:
     C(failover_now) again), and C(dc_<datacenter>) and C(cluster_<cluster>).
   - Configuration files must end in C(.vsphere_fps.yml) or C(.vsphere_fps.yaml).
   - A VM with no performance data is scored from what exists, and the missing counters are listed in C(fps_missing).
-  - Every VM carries C(fps_confidence), the share (0-1) of the window's expected samples that arrived. A powered-on VM
-    with a counter that gave nothing, or a confidence under O(min_confidence), is in the C(telemetry_gap) group with
-    C(telemetry_gap_why). Its FPS leans on imputed values, so it is never put in C(failover_now) (above the threshold it
-    is in C(failover_refused) with that reason).
-  - C(host_at_risk) holds the VMs of ESXi hosts whose own signals put the cause on the host (health red, or at least
-    two error events of its own in the event window) while it still answers, with C(host_at_risk_why). Moving them to
-    the other hosts of the cluster (C(playbooks/evacuate.yml)) comes first, so they are not put in C(failover_now).
+  - Each VM is judged against its own normal - a baseline per counter learned from vCenter's 300 s and 1800 s
+    historical rollups, cached in O(baseline_cache) - and against the other VMs on its ESXi host, as well as on
+    absolute values, trends and events. C(fps_reasons) say which, in words (C(text)).
+  - Every VM carries C(fps_confidence), the share (0-1) of the window's expected samples that arrived, times 0.7 when
+    the VM has no baseline yet (a new VM, or no rollups kept for it). A powered-on VM with a counter that gave nothing,
+    or a confidence under O(min_confidence), is in the C(telemetry_gap) group with C(telemetry_gap_why). Its FPS leans
+    on imputed values, so it is never put in C(failover_now) (above the threshold it is in C(failover_refused) with
+    that reason).
+  - C(host_at_risk) holds the VMs of ESXi hosts whose own signals put the cause on the host (health red, at least two
+    error events of its own in the event window, or every VM on it drifting from its own normal together) while it
+    still answers, with C(host_at_risk_why). Moving them to the other hosts of the cluster (C(playbooks/evacuate.yml))
+    comes first, so they are not put in C(failover_now).
 author:
   - predictive.mirroring developers (@predictive-mirroring)
 extends_documentation_fragment:
@@ -102,9 +107,25 @@ options:
       - The share (0-1) of the window's expected samples below which a VM's FPS is not acted on (C(telemetry_gap)).
     type: float
     default: 0.5
+  baseline_cache:
+    description:
+      - Where each VM's normal (its baseline, learned from vCenter's 300 s and 1800 s historical rollups) is kept
+        between runs, so that a scored run does not re-read a week of history. A private JSON file (0600).
+      - Empty to keep nothing - every run then re-learns every baseline, which at thousands of VMs costs a full
+        rollup read per run.
+      - Under AWX, whose jobs start from a clean container, point it at a persistent volume.
+    type: path
+    default: ~/.cache/predictive.mirroring/baselines.json
+    env:
+      - name: PM_BASELINE_CACHE
+  baseline_refresh_minutes:
+    description:
+      - A cached baseline older than this is re-learned from vCenter's rollups.
+    type: int
+    default: 60
   expose_features:
     description:
-      - Also set each VM's model input (C(fps_features), a dict of the 20 features) as a host variable.
+      - Also set each VM's model input (C(fps_features), a dict of the features) as a host variable.
       - Off by default; at 10,000 VMs it adds about a third to the inventory's size and time.
     type: bool
     default: false
@@ -140,6 +161,7 @@ from ansible.errors import AnsibleParserError
 from ansible.plugins.inventory import BaseInventoryPlugin, Cacheable, Constructable
 
 from ansible_collections.predictive.mirroring.plugins.module_utils import pipeline, vsphere
+from ansible_collections.predictive.mirroring.plugins.module_utils.baseline import BaselineCache
 from ansible_collections.predictive.mirroring.plugins.module_utils.errors import MirroringError
 from ansible_collections.predictive.mirroring.plugins.module_utils.history import History
 from ansible_collections.predictive.mirroring.plugins.module_utils.model import FPSModel
@@ -190,12 +212,16 @@ class InventoryModule(BaseInventoryPlugin, Constructable, Cacheable):
             if allow_unsigned and model.origin.startswith("origin not proven"):
                 self.display.warning("vsphere_fps: model %s: %s" % (model_path, model.origin))
             raw = {}
+            baselines = BaselineCache(self.get_option("baseline_cache"),
+                                      refresh=datetime.timedelta(minutes=self.get_option("baseline_refresh_minutes")))
+            now = vsphere.now()
             for conn in self._vcenters():
                 label = "%s:%s" % (conn["hostname"], conn["port"])
                 if use_cache and cached and label in cached:
                     raw[label] = cached[label]
                     continue
-                raw[label] = self._collect(conn, (cached or {}).get(label))
+                raw[label] = self._collect(conn, (cached or {}).get(label), baselines, now)
+            baselines.save(now)
             if self.get_option("cache"):
                 self._cache[cache_key] = raw
             self._populate(raw, model, model_path, policy)
@@ -220,7 +246,7 @@ class InventoryModule(BaseInventoryPlugin, Constructable, Cacheable):
 
     def _policy(self):
         o = self.get_option
-        for name in ("samples", "event_window_hours", "perf_workers", "perf_batch_size"):
+        for name in ("samples", "event_window_hours", "perf_workers", "perf_batch_size", "baseline_refresh_minutes"):
             if o(name) < 1:
                 raise MirroringError("option %s must be >= 1, got %s" % (name, o(name)))
         if o("samples") < 3:
@@ -262,7 +288,7 @@ class InventoryModule(BaseInventoryPlugin, Constructable, Cacheable):
         return out
 
     # -- collect and score ---------------------------------------------------------
-    def _collect(self, conn, previous):
+    def _collect(self, conn, previous, baselines, now):
         o = self.get_option
         with vsphere.VSphere(**conn) as vs:
             vms = pipeline.select_vms(vs.virtual_machines(), datacenters=o("datacenters"), clusters=o("clusters"),
@@ -272,6 +298,12 @@ class InventoryModule(BaseInventoryPlugin, Constructable, Cacheable):
                                             perf_workers=o("perf_workers"), perf_batch=o("perf_batch_size"),
                                             cache=(previous or {}).get("perf"))
             data = _to_cache(vms, perf, events)
+            data["baselines"], relearned = pipeline.refresh_baselines(vs, scored, baselines, now=now,
+                                                                      perf_workers=o("perf_workers"),
+                                                                      perf_batch=o("perf_batch_size"))
+            if relearned:
+                self.display.vvv("vsphere_fps: %s: learned %d baselines from the historical rollups"
+                                 % (conn["hostname"], relearned))
             data["instance_uuid"] = vs.instance_uuid
             return data
 
@@ -294,7 +326,8 @@ class InventoryModule(BaseInventoryPlugin, Constructable, Cacheable):
             mirrors += [vm for vm in vms if vm["attributes"].get(vsphere.ATTR_PRIMARY)]
             primaries = [vm for vm in vms if not vm["attributes"].get(vsphere.ATTR_PRIMARY)]
             results += pipeline.score(primaries, perf, events, model, policy, samples=o("samples"),
-                                      event_window_hours=o("event_window_hours"), min_confidence=o("min_confidence"))
+                                      event_window_hours=o("event_window_hours"), min_confidence=o("min_confidence"),
+                                      baselines_by_moid=data.get("baselines"))
         mirror_of = {m["attributes"][vsphere.ATTR_PRIMARY]: m for m in mirrors}
         self.inventory.set_variable("all", "mirroring_failover_threshold", policy.failover_threshold)
         # hosts are keyed by a unique inventory name (a namesake in another vCenter gets its moid appended); every
@@ -304,7 +337,8 @@ class InventoryModule(BaseInventoryPlugin, Constructable, Cacheable):
         quarantined = {h for h, r in zip(hosts, results) if r["vm"]["attributes"].get(vsphere.ATTR_QUARANTINED)}
         gaps = {h: r["telemetry_gap"] for h, r in zip(hosts, results) if r["telemetry_gap"]}
         # the cause on the ESXi host: its VMs are moved within the cluster (evacuate.yml), not failed over
-        risky_hosts = hosts_at_risk([dict(r["vm"], host_error_events=r["features"]["host_error_events"]) for r in results])
+        risky_hosts = hosts_at_risk([dict(r["vm"], **{k: r["features"][k] for k in (
+            "host_error_events", "host_peers_cpu_ready_dev", "host_peers_disk_latency_dev")}) for r in results])
         on_risky = {h: risky_hosts[r["vm"]["host"]] for h, r in zip(hosts, results) if r["vm"]["host"] in risky_hosts}
         # a failed-over primary is not a candidate again, nor is one whose FPS leans on imputed values; both still
         # count in their cluster's share

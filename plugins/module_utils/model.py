@@ -72,7 +72,7 @@ except ImportError:
 # sha256 of the manifests of the models this collection ships (models/default/model.json). scripts/build_model.py
 # prints the digest of a rebuilt model; tests/unit checks that the shipped manifest matches it.
 BUNDLED_MANIFESTS = frozenset((
-    "cca7170bfb7f2d0dd209d6a0155c477b5587df2aa1879458506aea56cca07e33",  # models/default
+    "a6542dca2dc216fe3ca6c85b6787739a86eb83fe85dffb0b3d82d44c4d783da8",  # models/default
 ))
 MANIFEST_FORMAT = 1
 DEFAULT_FAILOVER_THRESHOLD = 85.0
@@ -82,8 +82,10 @@ ESTIMATOR_PARAMS = {"max_iter": 300, "learning_rate": 0.08, "max_leaf_nodes": 15
                     "l2_regularization": 1.0}
 # More latency, errors, pressure or drops never lowers the risk: the model is
 # constrained to agree, which keeps its reasons pointing the right way.
-# CPU usage, memory level, uptime and gaps are left free.
-UNCONSTRAINED = ("cpu_usage_pct_mean", "cpu_usage_pct_p95", "mem_usage_pct_mean", "uptime_days", "missing_counters")
+# CPU usage (a batch peak is no symptom), memory level, uptime, gaps and the
+# age of the baseline are left free.
+UNCONSTRAINED = ("cpu_usage_pct_mean", "cpu_usage_pct_p95", "mem_usage_pct_mean", "uptime_days", "missing_counters",
+                 "cpu_usage_dev", "baseline_days")
 
 
 def monotonic_constraints():
@@ -300,7 +302,7 @@ class FPSModel:
         return np.round(100.0 * self.estimator.predict_proba(X)[:, 1], 1)
 
     def reasons(self, X, fps=None, top=3, min_points=0.5):
-        """Each row's top `top` reasons: [{feature, value, contribution}] (contribution in FPS points)."""
+        """Each row's top `top` reasons: [{feature, value, contribution, text}] (contribution in FPS points)."""
         X = self._check(X)
         n, f = X.shape
         if n == 0:
@@ -319,8 +321,9 @@ class FPSModel:
                 c = float(contrib[j, i])
                 if c < min_points:
                     break
-                row.append({"feature": self.feature_names[j], "value": round(float(X[i, j]), 3),
-                            "contribution": round(c, 1)})
+                name = self.feature_names[j]
+                row.append({"feature": name, "value": round(float(X[i, j]), 3), "contribution": round(c, 1),
+                            "text": telemetry.describe(name, float(X[i, j]), dict(zip(self.feature_names, X[i])))})
             out.append(row)
         return out
 

@@ -12,6 +12,7 @@ from __future__ import annotations
 import datetime
 import fnmatch
 
+from ansible_collections.predictive.mirroring.plugins.module_utils import baseline as baselines
 from ansible_collections.predictive.mirroring.plugins.module_utils import telemetry, vsphere
 from ansible_collections.predictive.mirroring.plugins.module_utils.policy import parse_time
 
@@ -90,22 +91,56 @@ def collect(vs, vms, samples=30, event_window_hours=24, perf_workers=2, perf_bat
     return perf, events
 
 
+# What vCenter keeps at its default statistics levels: 300 s samples for a day, 1800 s for a week.
+ROLLUPS = ((300, 288, datetime.timedelta(days=1)), (1800, 336, datetime.timedelta(days=7)))
+
+
+def refresh_baselines(vs, vms, cache, now=None, perf_workers=2, perf_batch=250):
+    """Each powered-on VM's baseline (baseline.learn) by moid, re-learned from vCenter's rollups where the cache's is
+    stale; the others come from the cache. Returns ({moid: baseline or None}, how many were re-learned)."""
+    now = now or vsphere.now()
+    on = [vm for vm in vms if vm["power_state"] == "poweredOn"]
+    # keyed by vCenter and VM: an instance UUID is unique within one vCenter only
+    key = {vm["moid"]: "%s/%s" % (vs.instance_uuid, vm["instance_uuid"]) for vm in on}
+    stale = set(cache.stale([key[vm["moid"]] for vm in on], now))
+    todo = [vm for vm in on if key[vm["moid"]] in stale]
+    if todo:
+        refs = [vm["_ref"] for vm in todo]
+        got = {interval: vs.query_perf(refs, telemetry.COUNTERS, max_sample=keep, start_time=now - span,
+                                       interval_id=interval, workers=perf_workers, batch_size=perf_batch)
+               for interval, keep, span in ROLLUPS}
+        for vm in todo:
+            series = {interval: got[interval].get(vm["moid"]) for interval in got}
+            cache.put(key[vm["moid"]], baselines.learn(series, vm.get("num_cpu") or 1), now)
+    return {vm["moid"]: cache.get(key[vm["moid"]]) for vm in on}, len(todo)
+
+
 # below this share of the window's samples a VM's FPS is not acted on (telemetry_gap)
 DEFAULT_MIN_CONFIDENCE = 0.5
+# a VM without a baseline (new, or vCenter keeps no rollups for it) is scored with this much of its confidence:
+# the model judges it on absolute values, trend, variance and events only
+NO_BASELINE_CONFIDENCE = 0.7
 
 
 def score(vms, perf, events, model, policy, samples=30, event_window_hours=24, now=None,
-          min_confidence=DEFAULT_MIN_CONFIDENCE):
+          min_confidence=DEFAULT_MIN_CONFIDENCE, baselines_by_moid=None):
     """FPS, reasons, confidence and target level for every VM (rows of VSphere.virtual_machines).
 
-    A VM whose telemetry is too thin (a counter that gave nothing, or less than
-    min_confidence of the window) carries telemetry_gap, the reason: its FPS
-    leans on imputed values, and nothing irreversible is done on it.
+    baselines_by_moid: each VM's normal (refresh_baselines); a VM without
+    one is judged without it and its confidence says so. Peers are the other
+    VMs on the same ESXi host. A VM whose telemetry is too thin (a counter
+    that gave nothing, or less than min_confidence of the window) carries
+    telemetry_gap, the reason: its FPS leans on imputed values, and nothing
+    irreversible is done on it.
     """
     now = now or vsphere.now()
     raw = telemetry.raw_from_vsphere(vms, perf, events, samples, event_window_hours=event_window_hours, now=now)
+    known = [(baselines_by_moid or {}).get(vm["moid"]) for vm in vms]
+    centre, spread, days = baselines.centre_spread(known, baselines.COUNTERS, now.hour)
+    raw["baseline"] = {"centre": centre, "spread": spread, "days": days}
+    raw["peer_group"] = [vm.get("host_moid") or None for vm in vms]
     X, missing = telemetry.features(raw)
-    confidence = telemetry.coverage(raw)
+    confidence = telemetry.coverage(raw) * baselines.confidence_factor(days, NO_BASELINE_CONFIDENCE)
     fps = model.score(X)
     reasons = model.reasons(X, fps)
     results = []

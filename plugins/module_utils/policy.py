@@ -139,16 +139,38 @@ class Policy:
 HOST_ERROR_EVENTS_AT_RISK = 2
 
 
+# every VM of a host drifting together: this many σ above their own normals, shared by this share of its VMs
+HOST_DRIFT_SIGMA = 3.0
+HOST_DRIFT_SHARE = 0.66
+HOST_DRIFT_MIN_VMS = 3
+
+
 def hosts_at_risk(vms, error_events=HOST_ERROR_EVENTS_AT_RISK):
     """{ESXi host name: why} for the hosts whose own signals put the cause on the host, not on its VMs.
 
     vms: dicts with host, host_overall_status, host_connection_state and host_error_events (the host's own error
-    events in the window). A host is at risk when its hardware health is red or it raised `error_events` or more
-    errors itself - and it still answers: its VMs can then be moved to the other hosts of the cluster (vMotion),
+    events in the window), and optionally host_peers_disk_latency_dev / host_peers_cpu_ready_dev (the median
+    deviation of the other VMs on its host, telemetry.PEER_FEATURES). A host is at risk when its hardware health is
+    red, it raised `error_events` or more errors itself, or every VM on it drifts from its own normal together
+    (HOST_DRIFT_*) - and it still answers: its VMs can then be moved to the other hosts of the cluster (vMotion),
     which is cheaper than a cross-site failover. A host that no longer answers cannot be evacuated; its VMs follow
     the failover path.
     """
     out = {}
+    drift = {}
+    by_host = {}
+    for vm in vms:
+        if vm.get("host"):
+            by_host.setdefault(vm["host"], []).append(vm)
+    for host, members in by_host.items():
+        if len(members) < HOST_DRIFT_MIN_VMS:
+            continue
+        for key, what in (("host_peers_cpu_ready_dev", "CPU ready"), ("host_peers_disk_latency_dev", "disk latency")):
+            values = sorted(float(vm.get(key) or 0.0) for vm in members)
+            shared = sum(v >= HOST_DRIFT_SIGMA for v in values)
+            if shared >= HOST_DRIFT_SHARE * len(members):
+                drift.setdefault(host, []).append("its VMs' %s drifts together (median %.1fσ above their normal)"
+                                                  % (what, values[len(values) // 2]))
     for vm in vms:
         host = vm.get("host")
         if not host or host in out or vm.get("host_connection_state") not in ("connected", ""):
@@ -158,6 +180,7 @@ def hosts_at_risk(vms, error_events=HOST_ERROR_EVENTS_AT_RISK):
             why.append("its health is red")
         if (vm.get("host_error_events") or 0) >= error_events:
             why.append("it raised %d error events" % vm["host_error_events"])
+        why += drift.get(host, [])
         if why:
             out[host] = "host %s: %s" % (host, " and ".join(why))
     return out

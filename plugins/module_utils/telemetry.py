@@ -17,6 +17,18 @@ failure process in fleet.py):
     host_health     (n,) 0 green/gray, 1 yellow, 2 red
     events          {"vm_error", "vm_warning", "host_error", "cluster_error",
                      "datacenter_error"}: (n,) counts in the event window
+    baseline        optional, each VM's normal at the window's hour of day
+                    (baseline.centre_spread): {"centre": {counter: (n,)},
+                    "spread": {counter: (n,)}, "days": (n,)}, feature units,
+                    NaN where a VM has none
+    peer_group      optional (n,) ids (the ESXi host): a VM's peers are the
+                    other VMs with the same id
+
+Deviations from the VM's normal are in robust units (see baseline.py); a VM
+without a baseline gets 0 there and baseline_days 0, so the model leans on
+absolute values, trend, variance and events, and its confidence says so.
+Peer features are the median deviation of the VM's host peers: a shift every
+VM on a host shares is the host's, not the VM's.
 """
 
 from __future__ import annotations
@@ -24,6 +36,7 @@ from __future__ import annotations
 import datetime
 import traceback
 
+from ansible_collections.predictive.mirroring.plugins.module_utils import baseline as baselines
 from ansible_collections.predictive.mirroring.plugins.module_utils.errors import require
 
 try:
@@ -67,7 +80,33 @@ FEATURE_NAMES = (
     "cluster_error_events",
     "datacenter_error_events",
     "missing_counters",
+    # relative to the VM's own normal (baseline.py), in robust units
+    "cpu_usage_dev",
+    "cpu_ready_dev",
+    "mem_usage_dev",
+    "mem_balloon_dev",
+    "mem_swapin_dev",
+    "disk_latency_dev",
+    "net_dropped_dev",
+    "disk_latency_spread_ratio",
+    "baseline_days",
+    # relative to the VM's host peers: the median deviation of the other VMs on its host
+    "host_peers_disk_latency_dev",
+    "host_peers_cpu_ready_dev",
 )
+
+# deviation feature -> (counter, window statistic it compares with the normal)
+DEVIATIONS = {
+    "cpu_usage_dev": "cpu.usage.average",
+    "cpu_ready_dev": "cpu.ready.summation",
+    "mem_usage_dev": "mem.usage.average",
+    "mem_balloon_dev": "mem.vmmemctl.average",
+    "mem_swapin_dev": "mem.swapinRate.average",
+    "disk_latency_dev": "disk.maxTotalLatency.latest",
+    "net_dropped_dev": "net.droppedRx.summation",
+}
+PEER_FEATURES = {"host_peers_disk_latency_dev": "disk_latency_dev", "host_peers_cpu_ready_dev": "cpu_ready_dev"}
+MIN_PEERS = 2
 
 # Values a missing measurement is imputed with: those of a quiet, healthy VM,
 # so that a gap never looks like a symptom. The gap itself is counted in
@@ -85,6 +124,17 @@ IMPUTE = {
     "disk_latency_ms_slope_per_h": 0.0,
     "net_dropped_per_interval_mean": 0.0,
     "uptime_days": 30.0,
+    # no baseline: no deviation is known
+    "cpu_usage_dev": 0.0,
+    "cpu_ready_dev": 0.0,
+    "mem_usage_dev": 0.0,
+    "mem_balloon_dev": 0.0,
+    "mem_swapin_dev": 0.0,
+    "disk_latency_dev": 0.0,
+    "net_dropped_dev": 0.0,
+    "disk_latency_spread_ratio": 1.0,
+    "host_peers_disk_latency_dev": 0.0,
+    "host_peers_cpu_ready_dev": 0.0,
 }
 
 # Which counter each measured feature comes from.
@@ -148,6 +198,39 @@ def _nanmean(a):
         return np.where(cnt > 0, np.where(w, a, 0.0).sum(axis=1) / cnt, np.nan)
 
 
+def _nanstd(a):
+    w = ~np.isnan(a)
+    cnt = w.sum(axis=1)
+    m = _nanmean(a)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        var = np.where(w, (a - m[:, None]) ** 2, 0.0).sum(axis=1) / cnt
+    return np.where(cnt >= 3, np.sqrt(var), np.nan)
+
+
+def peer_median(values, group, min_peers=MIN_PEERS):
+    """Per VM, the median of `values` over the other VMs of its group (NaN with fewer than min_peers known)."""
+    n = len(values)
+    out = np.full(n, np.nan)
+    if group is None:
+        return out
+    members = {}
+    for i, g in enumerate(group):
+        if g is not None and g != "" and not (isinstance(g, (int, np.integer)) and g < 0):
+            members.setdefault(g, []).append(i)
+    values = np.asarray(values, dtype=float)
+    for idx in members.values():
+        idx = np.asarray(idx)
+        if len(idx) <= min_peers:
+            continue
+        v = values[idx]
+        for k, i in enumerate(idx):
+            others = np.delete(v, k)
+            others = others[np.isfinite(others)]
+            if len(others) >= min_peers:
+                out[i] = np.median(others)
+    return out
+
+
 def _nanp95(a):
     out = np.full(a.shape[0], np.nan)
     ok = (~np.isnan(a)).any(axis=1)
@@ -193,6 +276,26 @@ def features(raw):
         "net_dropped_per_interval_mean": _nanmean(drops),
         "uptime_days": np.asarray(raw.get("uptime_seconds", np.full(n, np.nan)), dtype=float) / 86400.0,
     }
+    base = raw.get("baseline") or {}
+    centre, spread = base.get("centre") or {}, base.get("spread") or {}
+    unit_value = {
+        "cpu.usage.average": cols["cpu_usage_pct_mean"], "cpu.ready.summation": cols["cpu_ready_pct_mean"],
+        "mem.usage.average": cols["mem_usage_pct_mean"], "mem.vmmemctl.average": cols["mem_balloon_mb_mean"],
+        "mem.swapinRate.average": cols["mem_swapin_kbps_mean"], "disk.maxTotalLatency.latest": cols["disk_latency_ms_mean"],
+        "net.droppedRx.summation": _nanmean(drops) * (baselines.REALTIME_INTERVAL / interval),
+    }
+    nan = np.full(n, np.nan)
+    for name, counter in DEVIATIONS.items():
+        cols[name] = baselines.deviation(unit_value[counter], np.asarray(centre.get(counter, nan), dtype=float),
+                                         np.asarray(spread.get(counter, nan), dtype=float))
+    with np.errstate(invalid="ignore", divide="ignore"):
+        cols["disk_latency_spread_ratio"] = np.clip(
+            _nanstd(disk) / np.asarray(spread.get("disk.maxTotalLatency.latest", nan), dtype=float), 0, 50)
+    cols["baseline_days"] = np.asarray(base.get("days", np.zeros(n)), dtype=float)
+    group = raw.get("peer_group")
+    given = raw.get("peer_values") or {}
+    for name, dev in PEER_FEATURES.items():
+        cols[name] = (np.asarray(given[dev], dtype=float) if dev in given else peer_median(cols[dev], group))
     # A counter is missing for a VM when it gave no sample at all in the window.
     missing_counter = {}
     for counter in COUNTERS:
@@ -319,3 +422,65 @@ def raw_from_vsphere(vms, perf, events, samples, interval=20, event_window_hours
         "host_health": np.array([HEALTH.get(vm.get("host_overall_status") or "", 0) for vm in vms], dtype=float),
         "events": count_events(events, vms, since),
     }
+
+
+# How each feature reads in a reason: (template for its value, what it is). Deviations are in robust units (σ).
+_DEV_TEXT = {
+    "cpu_usage_dev": ("CPU usage", "cpu_usage_pct_mean", "%.0f %%"),
+    "cpu_ready_dev": ("CPU ready", "cpu_ready_pct_mean", "%.1f %% per vCPU"),
+    "mem_usage_dev": ("memory usage", "mem_usage_pct_mean", "%.0f %%"),
+    "mem_balloon_dev": ("ballooning", "mem_balloon_mb_mean", "%.0f MB"),
+    "mem_swapin_dev": ("swap-in", "mem_swapin_kbps_mean", "%.0f KB/s"),
+    "disk_latency_dev": ("disk latency", "disk_latency_ms_mean", "%.1f ms"),
+    "net_dropped_dev": ("dropped packets", "net_dropped_per_interval_mean", "%.1f per 20 s"),
+}
+_SLOPE_OF = {"disk_latency_dev": ("disk_latency_ms_slope_per_h", "ms/h"), "mem_usage_dev": ("mem_usage_pct_slope_per_h", "%/h")}
+_ABS_TEXT = {
+    "cpu_usage_pct_mean": "CPU usage %.0f %%",
+    "cpu_usage_pct_p95": "CPU usage p95 %.0f %%",
+    "cpu_ready_pct_mean": "CPU ready %.1f %% per vCPU",
+    "mem_usage_pct_mean": "memory usage %.0f %%",
+    "mem_usage_pct_slope_per_h": "memory usage changing %.1f %%/h",
+    "mem_balloon_mb_mean": "ballooning %.0f MB",
+    "mem_swapin_kbps_mean": "swap-in %.0f KB/s",
+    "disk_latency_ms_mean": "disk latency %.1f ms",
+    "disk_latency_ms_p95": "disk latency p95 %.1f ms",
+    "disk_latency_ms_slope_per_h": "disk latency changing %.1f ms/h",
+    "net_dropped_per_interval_mean": "%.1f dropped packets per 20 s",
+    "uptime_days": "up %.0f days",
+    "vm_error_events": "%.0f VM error events in the event window",
+    "vm_warning_events": "%.0f VM warning events in the event window",
+    "host_error_events": "%.0f error events of its ESXi host in the event window",
+    "cluster_error_events": "%.0f host error events in its cluster in the event window",
+    "datacenter_error_events": "%.0f error events in its datacenter in the event window",
+    "missing_counters": "%.0f counters gave no samples",
+    "disk_latency_spread_ratio": "disk latency %.1fx as jittery as this VM's normal",
+}
+
+
+def describe(name, value, row):
+    """A reason in words: `name`'s `value`, with the VM's other features in `row` ({feature: value}) for context."""
+    if name in _DEV_TEXT:
+        what, absolute, fmt = _DEV_TEXT[name]
+        side = "above" if value >= 0 else "below"
+        text = "%s %.1fσ %s this VM's normal (%s)" % (what, abs(value), side, fmt % row.get(absolute, float("nan")))
+        if name in _SLOPE_OF:
+            slope_name, unit = _SLOPE_OF[name]
+            slope = row.get(slope_name, 0.0)
+            if abs(slope) >= 0.5:
+                text += ", %s %.0f %s" % ("rising" if slope > 0 else "falling", abs(slope), unit)
+        return text
+    if name in PEER_FEATURES:
+        what = "disk latency" if "disk" in name else "CPU ready"
+        return ("%s of the other VMs on its ESXi host %.1fσ above their own normal: a shift they share is the "
+                "host's, not this VM's" % (what, value))
+    if name == "host_health":
+        return "its ESXi host's health is %s" % {2: "red", 1: "yellow"}.get(int(round(value)), "green")
+    if name == "host_not_connected":
+        return "its ESXi host is not connected"
+    if name == "baseline_days":
+        return ("no baseline yet (a new VM, or no rollups): judged without its normal" if value <= 0
+                else "a baseline of %.1f days" % value)
+    if name in _ABS_TEXT:
+        return _ABS_TEXT[name] % value
+    return "%s %s" % (name, value)

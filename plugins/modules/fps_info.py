@@ -12,6 +12,9 @@ version_added: "0.1.0"
 description:
   - Reads each VM's recent performance samples and events from vCenter (or takes the telemetry you give in O(telemetry)),
     scores them with the FPS model and returns the FPS (0-100), the mirroring level it maps to and the top reasons.
+  - Each VM read from vCenter is judged against its own normal, learned from vCenter's 300 s and 1800 s historical
+    rollups on every call (nothing is cached; the inventory plugin caches them). Telemetry given in O(telemetry) has
+    no baseline, and its confidence says so.
   - Read-only; safe in check mode.
   - The model file is unpickled only after its sha256 matches the manifest written beside it by M(predictive.mirroring.fps_train).
 author:
@@ -138,7 +141,7 @@ vms:
       description: Whether the FPS is at or above the failover threshold.
       type: bool
     reasons:
-      description: Top reasons, each with C(feature), C(value) and C(contribution) in FPS points.
+      description: Top reasons, each with C(feature), C(value), C(contribution) in FPS points and C(text), the reason in words.
       type: list
       elements: dict
     missing:
@@ -146,7 +149,9 @@ vms:
       type: list
       elements: str
     confidence:
-      description: The share (0-1) of the window's expected samples that arrived (read from vCenter only).
+      description:
+        - The share (0-1) of the window's expected samples that arrived, times 0.7 for a VM judged without a baseline
+          (given O(telemetry) always is).
       type: float
     telemetry_gap:
       description: Why the telemetry is too thin to act on, or null (read from vCenter only).
@@ -179,7 +184,9 @@ from ansible.module_utils.basic import AnsibleModule, env_fallback
 from ansible_collections.predictive.mirroring.plugins.module_utils import telemetry
 from ansible_collections.predictive.mirroring.plugins.module_utils.errors import MirroringError
 from ansible_collections.predictive.mirroring.plugins.module_utils.model import FPSModel
-from ansible_collections.predictive.mirroring.plugins.module_utils.pipeline import collect, score, select_vms
+from ansible_collections.predictive.mirroring.plugins.module_utils.baseline import BaselineCache, confidence_factor
+from ansible_collections.predictive.mirroring.plugins.module_utils.pipeline import (
+    NO_BASELINE_CONFIDENCE, collect, refresh_baselines, score, select_vms)
 from ansible_collections.predictive.mirroring.plugins.module_utils.policy import policy_argument_spec, policy_from_params
 from ansible_collections.predictive.mirroring.plugins.module_utils.vsphere import VSphere, connection_argument_spec, connection_params
 
@@ -202,6 +209,8 @@ def score_telemetry(entries, model, policy):
     if unknown:
         raise MirroringError("Unknown counters in telemetry: %s (known: %s)" % (", ".join(unknown), ", ".join(telemetry.COUNTERS)))
     X, missing = telemetry.features(raw)
+    # no baseline comes with given telemetry: the confidence says so
+    confidence = telemetry.coverage(raw) * confidence_factor([0.0] * n, NO_BASELINE_CONFIDENCE)
     fps = model.score(X)
     reasons = model.reasons(X, fps)
     out = []
@@ -209,7 +218,7 @@ def score_telemetry(entries, model, policy):
         level, _since, why = policy.decide(float(fps[i]), entries[i].get("level_current"))
         out.append({"name": entries[i]["name"], "fps": float(fps[i]), "level": level, "level_band": policy.band(fps[i]),
                     "level_why": why, "failover": bool(fps[i] >= policy.failover_threshold), "reasons": reasons[i],
-                    "missing": missing[i]})
+                    "missing": missing[i], "confidence": round(float(confidence[i]), 2)})
     return out
 
 
@@ -251,8 +260,10 @@ def main():
             with VSphere(**connection_params(p)) as vs:
                 rows = select_vms(vs.virtual_machines(), names=p["names"])
                 perf, events = collect(vs, rows, samples=p["samples"], event_window_hours=p["event_window_hours"])
+                # read-only: the baselines are learned afresh from the rollups, nothing is cached
+                learned = refresh_baselines(vs, rows, BaselineCache(None))[0]
                 results = score(rows, perf, events, model, policy, samples=p["samples"],
-                                event_window_hours=p["event_window_hours"])
+                                event_window_hours=p["event_window_hours"], baselines_by_moid=learned)
             vms = [{"name": r["vm"]["name"], "moid": r["vm"]["moid"], "fps": r["fps"], "level": r["level"],
                     "level_band": policy.band(r["fps"]), "level_why": r["level_why"],
                     "failover": r["fps"] >= policy.failover_threshold, "reasons": r["fps_reasons"],

@@ -12,7 +12,7 @@ from rig.play import run_playbook
 def story(simulator):
     for i, vm in enumerate(v["name"] for v in simulator.vms()):
         simulator.set_perf(vm, fleet.scenario_series("healthy", 0.0, seed=i))
-    simulator.set_perf("DC0_C0_RP0_VM1", fleet.scenario_series("degrading_disk", 0.5, seed=7))
+    simulator.set_scenario("DC0_C0_RP0_VM1", "degrading_disk", 0.5, seed=7)
     simulator.set_perf("DC0_C0_RP0_VM2", fleet.scenario_series("memory_leak", 0.9, seed=7))
     return simulator
 
@@ -47,7 +47,7 @@ def test_reconcile_holds_every_tier_and_a_second_run_changes_nothing(story):
 
 def test_check_diff_shows_exactly_the_degraded_vm(story):
     playbook(story)
-    story.set_perf("DC0_C0_RP0_VM3", fleet.scenario_series("degrading_disk", 0.5, seed=7))
+    story.set_scenario("DC0_C0_RP0_VM3", "degrading_disk", 0.5, seed=7)
     before = observe(story)
     stats, tasks = playbook(story, "--check", "--diff")
     mirror_task = tasks["Hold every VM at its level in vSphere"]

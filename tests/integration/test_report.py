@@ -21,7 +21,7 @@ CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
 def test_report_renders_the_runs_figures(simulator, tmp_path):
     for i, vm in enumerate(v["name"] for v in simulator.vms()):
         simulator.set_perf(vm, fleet.scenario_series("healthy", 0.0, seed=i))
-    simulator.set_perf("DC0_C0_RP0_VM1", fleet.scenario_series("degrading_disk", 0.5, seed=7))
+    simulator.set_scenario("DC0_C0_RP0_VM1", "degrading_disk", 0.5, seed=7)
     simulator.set_perf("DC0_C0_RP0_VM2", fleet.scenario_series("memory_leak", 0.9, seed=7))
     history = str(tmp_path / "history.sqlite")
     report_dir = str(tmp_path / "report")

@@ -42,7 +42,7 @@ def sim(tmp_path_factory):
     try:
         for i, vm in enumerate(v["name"] for v in s.vms()):
             s.set_perf(vm, fleet.scenario_series("healthy", 0.0, seed=i))
-        s.set_perf(SICK, fleet.scenario_series("degrading_disk", 0.6, seed=7))
+        s.set_scenario(SICK, "degrading_disk", 0.5, seed=7)
         yield s
     finally:
         s.stop()

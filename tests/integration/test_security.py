@@ -66,7 +66,7 @@ def mirrors_of(seen, uuid):
 def story(sim):
     for i, vm in enumerate(v["name"] for v in sim.vms()):
         sim.set_perf(vm, fleet.scenario_series("healthy", 0.0, seed=i))
-    sim.set_perf(SICK, fleet.scenario_series("degrading_disk", 0.5, seed=7))
+    sim.set_scenario(SICK, "degrading_disk", 0.5, seed=7)
     sim.set_perf("DC0_C0_RP0_VM2", fleet.scenario_series("memory_leak", 0.9, seed=7))
     return sim
 

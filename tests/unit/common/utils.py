@@ -52,3 +52,44 @@ def keypair(directory, name="operator"):
     with open(public, "wb") as f:
         f.write(key.public_key().public_bytes(serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo))
     return private, public
+
+
+def scenario_raw(cases, with_baseline=True, events=True, host_health=0.0):
+    """telemetry.features' input for VMs in fleet scenarios: [(scenario, severity, normal or None, seed), ...].
+
+    Each VM is judged against the baseline learned from its normal's history (fleet.scenario_history, a day of
+    300 s and a week of 1800 s rollups, through baseline.learn) unless with_baseline is false, and carries the
+    events its scenario raises over the trailing 24 h (fleet.scenario_events) unless events is false.
+    """
+    import datetime  # pylint: disable=import-outside-toplevel
+    import numpy as np  # pylint: disable=import-outside-toplevel
+    from ansible_collections.predictive.mirroring.plugins.module_utils import baseline, fleet, telemetry  # pylint: disable=import-outside-toplevel
+
+    now = datetime.datetime(2026, 11, 28, 12, tzinfo=datetime.timezone.utc)
+    samples = {c: [] for c in telemetry.COUNTERS}
+    learned, vm_events = [], {k: [] for k in telemetry.EVENT_KEYS}
+    for scenario, severity, normal, seed in cases:
+        s = fleet.scenario_series(scenario, severity, seed=seed, normal=normal, hour=now.hour)
+        for c in telemetry.COUNTERS:
+            samples[c].append(s[c])
+        series = {}
+        for interval in (300, 1800):
+            h = fleet.scenario_history(normal, interval, seed=seed, end_hour=now.hour)
+            n = len(h["cpu.usage.average"])
+            series[interval] = dict(h, timestamps=[now - datetime.timedelta(seconds=interval * (n - 1 - i)) for i in range(n)])
+        learned.append(baseline.learn(series, (normal or {}).get("num_cpu", fleet.STANDARD_NORMAL["num_cpu"]))
+                       if with_baseline else None)
+        ev = fleet.scenario_events(scenario, severity, seed=seed) if events else {"vm": [], "host": []}
+        vm_events["vm_warning"].append(sum(e.endswith("WarningEvent") for e in ev["vm"]))
+        vm_events["vm_error"].append(sum(e.endswith("ErrorEvent") for e in ev["vm"]))
+        vm_events["host_error"].append(len(ev["host"]))
+        vm_events["cluster_error"].append(len(ev["host"]))
+        vm_events["datacenter_error"].append(len(ev["host"]))
+    n = len(cases)
+    centre, spread, days = baseline.centre_spread(learned, baseline.COUNTERS, now.hour)
+    return {"interval": 20, "samples": {c: np.array(v, dtype=float) for c, v in samples.items()},
+            "num_cpu": np.array([(c[2] or {}).get("num_cpu", fleet.STANDARD_NORMAL["num_cpu"]) for c in cases]),
+            "uptime_seconds": np.full(n, 20 * 86400.0), "host_connected": np.ones(n),
+            "host_health": np.full(n, float(host_health)),
+            "events": {k: np.array(v, dtype=float) for k, v in vm_events.items()},
+            "baseline": {"centre": centre, "spread": spread, "days": days}}

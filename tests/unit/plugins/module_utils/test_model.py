@@ -12,7 +12,7 @@ import pytest
 from ansible_collections.predictive.mirroring.plugins.module_utils import fleet, model, telemetry
 from ansible_collections.predictive.mirroring.plugins.module_utils.errors import ModelError, TrainingError
 
-from common.utils import keypair
+from common.utils import keypair, scenario_raw
 
 
 @pytest.fixture(scope="module")
@@ -77,16 +77,13 @@ def test_scores_whole_fleet_in_one_call_and_gives_reasons(trained, data, keys):
 
 def test_degrading_disk_scores_higher_and_names_disk_latency(trained, keys):
     fps_model = load(trained, keys)
-    rows = []
-    for scenario, sev in (("healthy", 0.0), ("degrading_disk", 0.8)):
-        s = fleet.scenario_series(scenario, sev, seed=1)
-        raw = {"interval": 20, "samples": {c: np.array([s[c]], dtype=float) for c in telemetry.COUNTERS},
-               "num_cpu": [2], "uptime_seconds": [86400.0 * 20], "host_connected": [1.0], "host_health": [0.0], "events": {}}
-        rows.append(telemetry.features(raw)[0][0])
-    X = np.array(rows)
+    X = telemetry.features(scenario_raw([("healthy", 0.0, None, 1), ("degrading_disk", 0.8, None, 1)]))[0]
     fps = fps_model.score(X)
     assert fps[1] > fps[0] + 20
-    assert fps_model.reasons(X, fps)[1][0]["feature"].startswith("disk_latency")
+    reasons = fps_model.reasons(X, fps)[1]
+    assert reasons[0]["feature"].startswith("disk_latency") or reasons[0]["feature"] == "vm_warning_events"
+    assert any(r["feature"].startswith("disk_latency") for r in reasons)
+    assert all(r["text"] for r in reasons)
 
 
 def copy_model(trained, directory, manifest=None, blob=None, signature=True):
@@ -231,3 +228,32 @@ def test_default_model_ships_and_verifies():
     m = model.FPSModel.load(os.path.join(root, "models", "default", "model.joblib"))
     assert m.manifest["metrics"]["ece"] <= 0.05
     assert m.manifest["training"]["source"].startswith("bootstrap")
+    evaluation = m.manifest["evaluation"]
+    assert set(evaluation) >= {"holdout", "steady_busy"}
+    assert evaluation["steady_busy"]["with_baseline"]["vms_ever_failover"] == 0
+
+
+def default_model():
+    root = os.path.dirname(os.path.dirname(os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))))
+    return model.FPSModel.load(os.path.join(root, "models", "default", "model.joblib"))
+
+
+@pytest.mark.parametrize("normal", [{"disk": 3.0}, {"disk": 12.0}, {"disk": 12.0, "balloon": 100.0},
+                                    {"disk": 15.0, "balloon": 500.0}, {"disk": 15.0, "balloon": 1024.0},
+                                    {"disk": 18.0, "balloon": 3072.0, "ready": 4.5, "cpu": 90.0, "mem": 85.0}])
+def test_default_model_keeps_busy_but_normal_vms_minimal_with_or_without_history(normal):
+    m = default_model()
+    for with_baseline in (True, False):
+        X = telemetry.features(scenario_raw([("healthy", 0.0, normal, 2)], with_baseline=with_baseline))[0]
+        assert m.score(X)[0] <= 30, (normal, with_baseline)
+
+
+def test_default_model_sees_a_departure_from_the_vms_own_normal():
+    m = default_model()
+    busy = {"disk": 15.0, "balloon": 1024.0}
+    raw = scenario_raw([("healthy", 0.0, busy, 3), ("memory_leak", 0.6, busy, 3), ("degrading_disk", 0.8, busy, 3)])
+    X = telemetry.features(raw)[0]
+    fps = m.score(X)
+    assert fps[0] <= 30 and fps[1] > 70 and fps[2] > 30, fps
+    reasons = m.reasons(X, fps)
+    assert any("this VM's normal" in r["text"] for r in reasons[1]), reasons[1]
