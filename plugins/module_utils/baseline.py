@@ -255,9 +255,15 @@ class BaselineCache:
         if now is not None:
             self.entries = {u: e for u, e in self.entries.items() if now - parse_time(e["learned"]) < forget}
         directory = os.path.dirname(self.path) or "."
-        os.makedirs(directory, mode=0o700, exist_ok=True)
         tmp = "%s.%d.tmp" % (self.path, os.getpid())
-        fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
-        with os.fdopen(fd, "w", encoding="utf-8") as f:
-            json.dump({"format": CACHE_FORMAT, "vms": self.entries}, f, separators=(",", ":"), sort_keys=True)
-        os.replace(tmp, self.path)
+        try:
+            os.makedirs(directory, mode=0o700, exist_ok=True)
+            fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+            with os.fdopen(fd, "w", encoding="utf-8") as f:
+                json.dump({"format": CACHE_FORMAT, "vms": self.entries}, f, separators=(",", ":"), sort_keys=True)
+            os.replace(tmp, self.path)
+        except OSError as e:
+            if os.path.exists(tmp):
+                os.remove(tmp)
+            raise MirroringError("Baseline cache %s cannot be written (%s): point baseline_cache (PM_BASELINE_CACHE) at "
+                                 "a writable path, or set it empty to keep nothing" % (self.path, e)) from None

@@ -149,6 +149,9 @@ class Site:
             return [dict(r) for r in db.execute("SELECT * FROM failovers ORDER BY id")]
 
     def close(self):
+        if self.db.proc is not None:
+            # reap a primary killed by the test: pg_ctl would otherwise wait out its 60 s for a zombie to go
+            self.db.proc.poll()
         for datadir in (self.standby_datadir, self.db.datadir):
             if os.path.exists(os.path.join(datadir, "postmaster.pid")):
                 owner = pwd.getpwnam("postgres")

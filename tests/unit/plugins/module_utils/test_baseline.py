@@ -122,3 +122,13 @@ def test_an_unreadable_cache_is_one_clear_error(tmp_path):
         baseline.BaselineCache(str(path))
     path.write_text(json.dumps({"format": 999, "vms": {"x": {}}}))
     assert baseline.BaselineCache(str(path)).entries == {}  # another format: started afresh
+
+
+def test_a_cache_that_cannot_be_written_is_one_clear_error(tmp_path):
+    (tmp_path / "file").write_text("x")
+    cache = baseline.BaselineCache(str(tmp_path / "file" / "baselines.json"))  # a file where a directory must be
+    cache.put("a", {"days": 0.0, "counters": {}}, NOW)
+    with pytest.raises(MirroringError, match="cannot be written"):
+        cache.save(NOW)
+    assert baseline.BaselineCache("").path is None
+    baseline.BaselineCache("").save(NOW)  # keeps nothing, writes nothing
