@@ -4,17 +4,14 @@ from __future__ import annotations
 import json
 import os
 import subprocess
-import sys
 
 import pytest
 from pyVmomi import vim
 
 from ansible_collections.predictive.mirroring.plugins.module_utils import fleet, vsphere
-from rig.inventory import hosts, inventory, plain, write_config
+from rig.inventory import BIN, ROOT, hosts, inventory, plain, write_config
 from rig.simulator import Simulator
 
-ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
-BIN = os.path.dirname(sys.executable)
 SICK = "DC0_C0_RP0_VM1"
 
 
