@@ -35,6 +35,7 @@ author:
 extends_documentation_fragment:
   - predictive.mirroring.vsphere.PLUGIN
   - predictive.mirroring.model.PLUGIN
+  - predictive.mirroring.history.PLUGIN
   - predictive.mirroring.policy
   - ansible.builtin.constructed
   - ansible.builtin.inventory_cache
@@ -78,6 +79,9 @@ options:
       - The FPS model file. Its manifest must sit beside it. It is unpickled only once its origin is proven (the bundled
         model, or a manifest signed by one of O(trusted_keys)) and its sha256 matches the manifest.
       - Default is the model that ships with the collection (C(models/default/model.joblib)).
+      - C(store:latest) loads the model promoted last in the history store's model registry (O(history_dsn) or
+        O(history_path); see M(predictive.mirroring.fps_model)), C(store:<sha256>) a given one. Its origin is proven the
+        same way, and C(fps_model_path) names it by its sha256, so every task of the run uses the model that scored.
     type: path
   samples:
     description: The perf window, in 20-second realtime samples.
@@ -97,8 +101,9 @@ options:
     default: 250
   history_path:
     description:
-      - The history store. When set and the Post-Failover Analysis (M(predictive.mirroring.failover_analysis)) has tuned
-        the failover threshold, that threshold is used instead of O(failover_threshold).
+      - The history store (SQLite), when O(history_dsn) is not set. When set and the Post-Failover Analysis
+        (M(predictive.mirroring.failover_analysis)) has tuned the failover threshold, that threshold is used instead of
+        O(failover_threshold).
     type: path
     env:
       - name: MIRRORING_HISTORY_PATH
@@ -163,8 +168,8 @@ from ansible.plugins.inventory import BaseInventoryPlugin, Cacheable, Constructa
 from ansible_collections.predictive.mirroring.plugins.module_utils import pipeline, vsphere
 from ansible_collections.predictive.mirroring.plugins.module_utils.baseline import BaselineCache
 from ansible_collections.predictive.mirroring.plugins.module_utils.errors import MirroringError
-from ansible_collections.predictive.mirroring.plugins.module_utils.history import History
-from ansible_collections.predictive.mirroring.plugins.module_utils.model import FPSModel
+from ansible_collections.predictive.mirroring.plugins.module_utils.history import open_store, store_configured
+from ansible_collections.predictive.mirroring.plugins.module_utils.model import load_ref
 from ansible_collections.predictive.mirroring.plugins.module_utils.policy import Policy, hosts_at_risk
 
 DEFAULT_MODEL = os.path.join(os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__)))),
@@ -208,7 +213,9 @@ class InventoryModule(BaseInventoryPlugin, Constructable, Cacheable):
             policy = self._policy()
             model_path = self.get_option("model_path") or DEFAULT_MODEL
             allow_unsigned = vsphere.strict_bool(self.get_option("allow_unsigned_model"), "allow_unsigned_model")
-            model = FPSModel.load(model_path, trusted_keys=self.get_option("trusted_keys"), allow_unsigned=allow_unsigned)
+            model = load_ref(model_path, self._store_params(), trusted_keys=self.get_option("trusted_keys"),
+                             allow_unsigned=allow_unsigned)
+            model_path = model.path  # a store reference pinned to the sha256 that scored
             if allow_unsigned and model.origin.startswith("origin not proven"):
                 self.display.warning("vsphere_fps: model %s: %s" % (model_path, model.origin))
             raw = {}
@@ -252,12 +259,15 @@ class InventoryModule(BaseInventoryPlugin, Constructable, Cacheable):
         if o("samples") < 3:
             raise MirroringError("option samples must be >= 3, got %s" % o("samples"))
         threshold = o("failover_threshold")
-        if o("history_path") and os.path.exists(os.path.expanduser(o("history_path"))):
-            with History(o("history_path")) as h:
+        if store_configured(self._store_params()):
+            with open_store(self._store_params()) as h:
                 threshold = h.tuning("failover_threshold", threshold)
         return Policy(partial_above=o("partial_above"), full_above=o("full_above"), failover_threshold=threshold,
                       margin=o("hysteresis_margin"), dwell=datetime.timedelta(minutes=o("min_dwell_minutes")),
                       max_failovers=o("max_failovers"), max_failover_cluster_pct=o("max_failover_cluster_pct"))
+
+    def _store_params(self):
+        return {"history_path": self.get_option("history_path"), "history_dsn": self.get_option("history_dsn")}
 
     def _vcenters(self):
         top = {k: self.get_option(k) for k in CONNECTION_KEYS}

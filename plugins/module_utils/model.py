@@ -32,10 +32,11 @@ import datetime
 import hashlib
 import json
 import os
+import tempfile
 import traceback
 
 from ansible_collections.predictive.mirroring.plugins.module_utils.errors import ModelError, TrainingError, require
-from ansible_collections.predictive.mirroring.plugins.module_utils import telemetry
+from ansible_collections.predictive.mirroring.plugins.module_utils import history, telemetry
 
 try:
     import numpy as np
@@ -90,6 +91,14 @@ UNCONSTRAINED = ("cpu_usage_pct_mean", "cpu_usage_pct_p95", "mem_usage_pct_mean"
 
 def monotonic_constraints():
     return [0 if name in UNCONSTRAINED else 1 for name in telemetry.FEATURE_NAMES]
+
+
+STORE_PREFIX = "store:"
+
+
+def is_store_ref(ref):
+    """Whether a model reference names the store's registry (store:latest, store:newest, store:<sha256>)."""
+    return isinstance(ref, str) and ref.startswith(STORE_PREFIX)
 
 
 def manifest_path(model_path):
@@ -235,6 +244,56 @@ def read_manifest(model_path):
     return manifest
 
 
+def register(store, model_path):
+    """Write a saved model into the store's registry: its joblib bytes, its manifest's exact bytes (what a signature
+    covers) and its signature if it has one. True when the store did not hold it yet."""
+    manifest = read_manifest(model_path)
+    if sha256_file(model_path) != manifest["sha256"]:
+        raise ModelError("Model file %s does not match its manifest: not registered" % model_path)
+    with open(model_path, "rb") as f:
+        artefact = f.read()
+    with open(manifest_path(model_path), "rb") as f:
+        manifest_bytes = f.read()
+    signature = None
+    if os.path.exists(signature_path(model_path)):
+        with open(signature_path(model_path), "rb") as f:
+            signature = f.read()
+    return store.add_model(artefact, manifest_bytes, signature, fingerprint=manifest.get("fingerprint"),
+                           created=manifest.get("created"))
+
+
+def _write_private(path, data):
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    with os.fdopen(fd, "wb") as f:
+        f.write(data)
+
+
+def _need_store(ref, store_params):
+    if not history.store_configured(store_params or {}):
+        raise ModelError("Model %s is in a history store's registry, but no store is given: set history_dsn "
+                         "(PM_HISTORY_DSN) or the history_path of an existing store" % ref)
+
+
+def load_ref(ref, store_params=None, trusted_keys=None, allow_unsigned=False):
+    """The model a reference names: a file path, or store:latest / store:newest / store:<sha256> in the registry of
+    the store store_params name (history_path / history_dsn). Either way its origin is proven before unpickling."""
+    if not is_store_ref(ref):
+        return FPSModel.load(ref, trusted_keys=trusted_keys, allow_unsigned=allow_unsigned)
+    _need_store(ref, store_params)
+    with history.open_store(store_params or {}) as store:
+        return FPSModel.load_from_store(store, ref[len(STORE_PREFIX):] or "latest", trusted_keys, allow_unsigned)
+
+
+def manifest_of(ref, store_params=None):
+    """A model's manifest (nothing unpickled), from a path or a store reference."""
+    if not is_store_ref(ref):
+        return read_manifest(ref)
+    _need_store(ref, store_params)
+    with history.open_store(store_params or {}) as store:
+        sha = store.find_model(ref[len(STORE_PREFIX):] or "latest")
+        return json.loads(store.model_files(sha)[1])
+
+
 class FPSModel:
     """A loaded, verified model and its manifest."""
 
@@ -284,6 +343,27 @@ class FPSModel:
         except Exception as e:  # pylint: disable=broad-except
             raise ModelError("Model file %s cannot score a VM (%s): re-train with predictive.mirroring.fps_train"
                              % (model_path, e)) from None
+        return loaded
+
+    @classmethod
+    def load_from_store(cls, store, ref="latest", trusted_keys=None, allow_unsigned=False):
+        """A model from the store's registry (latest: the one promoted last), verified exactly as a file is: the
+        three stored blobs are written to a private temporary directory and loaded from there."""
+        sha = store.find_model(ref)
+        artefact, manifest, signature = store.model_files(sha)
+        label = "%s%s" % (STORE_PREFIX, sha)
+        with tempfile.TemporaryDirectory(prefix="pm-model-") as work:
+            path = os.path.join(work, "model.joblib")
+            _write_private(path, artefact)
+            _write_private(manifest_path(path), manifest)
+            if signature is not None:
+                _write_private(signature_path(path), signature)
+            try:
+                loaded = cls.load(path, trusted_keys=trusted_keys, allow_unsigned=allow_unsigned)
+            except ModelError as e:
+                raise ModelError(str(e).replace(manifest_path(path), label + " (manifest)").replace(
+                    signature_path(path), label + " (signature)").replace(path, label) + " [in %s]" % store.where) from None
+        loaded.path = label
         return loaded
 
     def _check(self, X):

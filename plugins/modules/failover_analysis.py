@@ -28,6 +28,7 @@ author:
   - predictive.mirroring developers (@predictive-mirroring)
 extends_documentation_fragment:
   - predictive.mirroring.vsphere
+  - predictive.mirroring.history
 options:
   history_path:
     description: The history store.
@@ -111,7 +112,7 @@ from ansible.module_utils.basic import AnsibleModule
 
 from ansible_collections.predictive.mirroring.plugins.module_utils import failover, pipeline, telemetry, vsphere
 from ansible_collections.predictive.mirroring.plugins.module_utils.errors import MirroringError
-from ansible_collections.predictive.mirroring.plugins.module_utils.history import History
+from ansible_collections.predictive.mirroring.plugins.module_utils.history import open_store, store_argument_spec
 from ansible_collections.predictive.mirroring.plugins.module_utils.policy import parse_time
 from ansible_collections.predictive.mirroring.plugins.module_utils.vsphere import VSphere, connection_argument_spec, connection_params
 
@@ -127,8 +128,8 @@ def observe(p, pending):
 
 def main():
     argument_spec = connection_argument_spec()
+    argument_spec.update(store_argument_spec())
     argument_spec.update(
-        history_path=dict(type="path", default="~/.local/share/predictive.mirroring/history.sqlite"),
         horizon_hours=dict(type="float", default=12.0),
         failover_threshold=dict(type="float", default=85.0),
         full_above=dict(type="float", default=70.0),
@@ -147,7 +148,7 @@ def main():
     changed = False
     labelled_now = []
     try:
-        with History(p["history_path"]) as h:
+        with open_store(p) as h:
             records = h.failovers()
             pending = [f for f in records if f["outcome"] is None and f["kind"] != "drill"]
             if pending:

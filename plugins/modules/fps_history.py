@@ -22,6 +22,7 @@ author:
   - predictive.mirroring developers (@predictive-mirroring)
 extends_documentation_fragment:
   - predictive.mirroring.vsphere
+  - predictive.mirroring.history
 options:
   history_path:
     description: The history store (SQLite file); created when missing.
@@ -92,21 +93,20 @@ store:
   sample: {windows: 5000, positives: 40}
 """
 
-import os
 
 from ansible.module_utils.basic import AnsibleModule
 
 from ansible_collections.predictive.mirroring.plugins.module_utils import telemetry
 from ansible_collections.predictive.mirroring.plugins.module_utils.errors import MirroringError
-from ansible_collections.predictive.mirroring.plugins.module_utils.history import History
+from ansible_collections.predictive.mirroring.plugins.module_utils.history import open_store, store_argument_spec, store_configured
 from ansible_collections.predictive.mirroring.plugins.module_utils.pipeline import FAILURE_EVENTS, harvest_windows, select_vms
 from ansible_collections.predictive.mirroring.plugins.module_utils.vsphere import VSphere, connection_argument_spec, connection_params
 
 
 def main():
     argument_spec = connection_argument_spec()
+    argument_spec.update(store_argument_spec())
     argument_spec.update(
-        history_path=dict(type="path", default="~/.local/share/predictive.mirroring/history.sqlite"),
         names=dict(type="list", elements="str", default=[]),
         hours=dict(type="int", default=168),
         interval=dict(type="int", default=300),
@@ -125,10 +125,10 @@ def main():
                                    horizon_hours=p["horizon_hours"], interval=p["interval"],
                                    failure_events=tuple(p["failure_events"]))
         added, new = 0, len(rows)
-        if module.check_mode and not os.path.exists(p["history_path"]):
+        if module.check_mode and not store_configured(p):
             totals = {"windows": 0, "positives": 0}  # check mode creates no store
         else:
-            with History(p["history_path"]) as store:
+            with open_store(p) as store:
                 if module.check_mode:
                     new = store.count_new(rows)
                 else:

@@ -23,14 +23,22 @@ extends_documentation_fragment:
   - predictive.mirroring.vsphere
   - predictive.mirroring.policy
   - predictive.mirroring.model
+  - predictive.mirroring.history
 options:
   model_path:
     description:
       - The model file (C(model.joblib)); its manifest C(model.json) must sit beside it.
       - The collection ships a default model in C(models/default/model.joblib); the inventory plugin exposes its path as
         the C(fps_model_path) host variable.
+      - C(store:latest) loads the model promoted last in the history store's registry (O(history_dsn) or
+        O(history_path)), C(store:<sha256>) a given one; its origin is proven the same way.
     type: path
     required: true
+  history_path:
+    description: The history store (SQLite file) whose model registry O(model_path=store:latest) reads, when O(history_dsn)
+      is not set.
+    type: path
+    default: ~/.local/share/predictive.mirroring/history.sqlite
   names:
     description:
       - VM names (shell-style patterns) to score. Empty scores every VM of the vCenter.
@@ -183,7 +191,8 @@ from ansible.module_utils.basic import AnsibleModule, env_fallback
 
 from ansible_collections.predictive.mirroring.plugins.module_utils import telemetry
 from ansible_collections.predictive.mirroring.plugins.module_utils.errors import MirroringError
-from ansible_collections.predictive.mirroring.plugins.module_utils.model import FPSModel
+from ansible_collections.predictive.mirroring.plugins.module_utils.history import store_argument_spec
+from ansible_collections.predictive.mirroring.plugins.module_utils.model import load_ref
 from ansible_collections.predictive.mirroring.plugins.module_utils.baseline import BaselineCache, confidence_factor
 from ansible_collections.predictive.mirroring.plugins.module_utils.pipeline import (
     NO_BASELINE_CONFIDENCE, collect, refresh_baselines, score, select_vms)
@@ -227,6 +236,7 @@ def main():
     argument_spec.update(policy_argument_spec())
     argument_spec.update(
         model_path=dict(type="path", required=True),
+        **store_argument_spec(),
         # public keys: nothing secret
         trusted_keys=dict(type="list", elements="path", default=[], no_log=False,
                           fallback=(env_fallback, ["PM_MODEL_TRUSTED_KEYS"])),
@@ -251,7 +261,7 @@ def main():
         if p["samples"] < 3 or p["event_window_hours"] < 1:
             raise MirroringError("samples must be >= 3 and event_window_hours >= 1")
         policy = policy_from_params(p)
-        model = FPSModel.load(p["model_path"], trusted_keys=p["trusted_keys"], allow_unsigned=p["allow_unsigned_model"])
+        model = load_ref(p["model_path"], p, trusted_keys=p["trusted_keys"], allow_unsigned=p["allow_unsigned_model"])
         if p["allow_unsigned_model"] and model.origin.startswith("origin not proven"):
             module.warn("Model %s: %s" % (p["model_path"], model.origin))
         if p["telemetry"] is not None:
@@ -272,7 +282,7 @@ def main():
     except MirroringError as e:
         module.fail_json(msg=str(e))
     m = model.manifest
-    module.exit_json(changed=False, vms=vms, model={"path": p["model_path"], "sha256": m["sha256"], "created": m.get("created"),
+    module.exit_json(changed=False, vms=vms, model={"path": model.path, "sha256": m["sha256"], "created": m.get("created"),
                                                     "horizon_hours": m.get("horizon_hours")})
 
 

@@ -20,6 +20,8 @@ description:
   - C(playbooks/report.yml) runs it on the C(vsphere_fps) inventory.
 author:
   - predictive.mirroring developers (@predictive-mirroring)
+extends_documentation_fragment:
+  - predictive.mirroring.history
 options:
   vms:
     description: The VMs - C(name), C(fps), C(level), and optionally C(reason) (the top reason).
@@ -35,7 +37,9 @@ options:
     type: path
     default: ~/.local/share/predictive.mirroring/history.sqlite
   model_path:
-    description: The model whose manifest (beside it, C(.json)) gives the metrics and reliability curve. Not unpickled.
+    description:
+      - The model whose manifest (beside it, C(.json)) gives the metrics and reliability curve. Not unpickled.
+      - C(store:latest) or C(store:<sha256>) reads the manifest from the store's model registry.
     type: path
     required: true
   dest:
@@ -78,14 +82,13 @@ files:
   elements: str
 """
 
-import json
 import os
 
 from ansible.module_utils.basic import AnsibleModule
 
-from ansible_collections.predictive.mirroring.plugins.module_utils import report
+from ansible_collections.predictive.mirroring.plugins.module_utils import model, report
 from ansible_collections.predictive.mirroring.plugins.module_utils.errors import MirroringError
-from ansible_collections.predictive.mirroring.plugins.module_utils.history import History
+from ansible_collections.predictive.mirroring.plugins.module_utils.history import open_store, store_argument_spec, store_configured
 
 
 def main():
@@ -93,7 +96,7 @@ def main():
         argument_spec=dict(
             vms=dict(type="list", elements="dict", required=True),
             plan_totals=dict(type="dict", default={}),
-            history_path=dict(type="path", default="~/.local/share/predictive.mirroring/history.sqlite"),
+            **store_argument_spec(),
             model_path=dict(type="path", required=True),
             dest=dict(type="path", required=True),
             partial_above=dict(type="float", default=30.0),
@@ -113,15 +116,10 @@ def main():
             reasons = vm.get("fps_reasons") or []
             reason = vm.get("reason") or (reasons[0].get("feature") if reasons and isinstance(reasons[0], dict) else None)
             vms.append({"name": name, "fps": float(vm["fps"]), "level": level, "reason": reason})
-        manifest_path = os.path.splitext(p["model_path"])[0] + ".json"
-        try:
-            with open(manifest_path, encoding="utf-8") as f:
-                manifest = json.load(f)
-        except (OSError, ValueError) as e:
-            raise MirroringError("Cannot read the model manifest %s: %s" % (manifest_path, e)) from None
+        manifest = model.manifest_of(p["model_path"], p)
         decisions, failovers = [], []
-        if os.path.exists(p["history_path"]):
-            with History(p["history_path"]) as h:
+        if store_configured(p):
+            with open_store(p) as h:
                 decisions, failovers = h.decisions(), h.failovers()
         files = report.build(vms, p["plan_totals"], decisions, failovers, manifest,
                              {k: p[k] for k in ("partial_above", "full_above", "failover_threshold")})

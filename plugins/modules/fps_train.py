@@ -23,9 +23,20 @@ author:
   - predictive.mirroring developers (@predictive-mirroring)
 options:
   model_path:
-    description: Where to write the model file. The manifest goes beside it with a C(.json) suffix.
+    description:
+      - Where to write the model file. The manifest goes beside it with a C(.json) suffix, the signature with C(.sig).
+      - Required unless O(register=true), which can train into a private temporary directory and keep the model only in
+        the store (an AWX job has no disk the next job sees).
     type: path
-    required: true
+  register:
+    description:
+      - Also write the model (its joblib file, its manifest and its signature) into the model registry of the history
+        store (O(history_dsn) or O(history_path)), where M(predictive.mirroring.fps_model) promotes it and the inventory
+        loads the promoted one with C(model_path=store:latest).
+      - A registered model is not used until it is promoted. The same data fingerprint already in the registry is not
+        trained again (unless O(force=true)).
+    type: bool
+    default: false
   source:
     description:
       - V(history) trains on the labelled windows in the history store (see M(predictive.mirroring.fps_history)).
@@ -34,7 +45,7 @@ options:
     choices: [history, bootstrap]
     default: history
   history_path:
-    description: The history store (SQLite file).
+    description: The history store (SQLite file), when O(history_dsn) is not set.
     type: path
     default: ~/.local/share/predictive.mirroring/history.sqlite
   bootstrap:
@@ -87,6 +98,8 @@ options:
       - Keep the private key readable only by the training job. Falls back to E(PM_MODEL_SIGNING_KEY).
       - Unset, the model is written unsigned and is refused by the inventory until signed.
     type: path
+extends_documentation_fragment:
+  - predictive.mirroring.history
 notes:
   - Runs on the controller; it needs numpy, scikit-learn and joblib there.
 """
@@ -97,6 +110,13 @@ EXAMPLES = r"""
     model_path: /var/lib/predictive-mirroring/model.joblib
     history_path: /var/lib/predictive-mirroring/history.sqlite
   delegate_to: localhost
+  register: trained
+
+- name: Retrain from the PostgreSQL store and register the model there (AWX; PM_HISTORY_DSN from a credential)
+  predictive.mirroring.fps_train:
+    source: history
+    register: true
+    signing_key: /run/secrets/model-signing.pem
   register: trained
 
 - name: Rebuild the bootstrap model with this controller's scikit-learn
@@ -139,15 +159,22 @@ signed:
   description: Whether the model's manifest carries a signature by O(signing_key).
   returned: when trained or already up to date
   type: bool
+registered:
+  description: Whether this run added the model to the store's registry (V(false) when it was there already).
+  returned: when O(register=true)
+  type: bool
 """
 
+import json
 import os
+import shutil
+import tempfile
 
 from ansible.module_utils.basic import AnsibleModule, env_fallback
 
 from ansible_collections.predictive.mirroring.plugins.module_utils import fleet, model, telemetry
 from ansible_collections.predictive.mirroring.plugins.module_utils.errors import MirroringError, TrainingError
-from ansible_collections.predictive.mirroring.plugins.module_utils.history import History
+from ansible_collections.predictive.mirroring.plugins.module_utils.history import open_store, store_argument_spec, store_configured
 
 
 def load_data(p):
@@ -157,38 +184,53 @@ def load_data(p):
         data = fleet.bootstrap_set(seed=b["seed"], n_vms=b["vms"], days=b["days"], windows=b["windows"],
                                    horizon_hours=b["horizon_hours"])
         return data["X"], data["y"], data["time_h"], data["time_to_failure_h"], data["summary"]
-    if not os.path.exists(p["history_path"]):
+    if not store_configured(p):
         raise TrainingError("History store %s does not exist: harvest it first with predictive.mirroring.fps_history"
                             % p["history_path"])
-    with History(p["history_path"]) as h:
+    with open_store(p) as h:
         X, y, t, ttf = h.windows(telemetry.FEATURE_NAMES)
+        where = h.where  # a DSN's host, port, database and user: never its password
     if not X:
-        raise TrainingError("History store %s holds no windows for this feature set" % p["history_path"])
-    return X, y, t, ttf, {"source": "history", "path": p["history_path"], "horizon_hours": None}
+        raise TrainingError("History store %s holds no windows for this feature set" % where)
+    return X, y, t, ttf, {"source": "history", "path": where, "horizon_hours": None}
 
 
 def main():
-    module = AnsibleModule(
-        argument_spec=dict(
-            model_path=dict(type="path", required=True),
-            source=dict(type="str", choices=["history", "bootstrap"], default="history"),
-            history_path=dict(type="path", default="~/.local/share/predictive.mirroring/history.sqlite"),
-            bootstrap=dict(type="dict", default={}, options=dict(
-                seed=dict(type="int", default=20261126),
-                vms=dict(type="int", default=2000),
-                days=dict(type="int", default=30),
-                windows=dict(type="int", default=120000),
-                horizon_hours=dict(type="float", default=12.0),
-            )),
-            failover_threshold=dict(type="float", default=85.0),
-            holdout=dict(type="float", default=0.25),
-            min_positives=dict(type="int", default=50),
-            force=dict(type="bool", default=False),
-            signing_key=dict(type="path", no_log=False, fallback=(env_fallback, ["PM_MODEL_SIGNING_KEY"])),
-        ),
-        supports_check_mode=True,
+    argument_spec = store_argument_spec()
+    argument_spec.update(
+        model_path=dict(type="path"),
+        register=dict(type="bool", default=False),
+        source=dict(type="str", choices=["history", "bootstrap"], default="history"),
+        bootstrap=dict(type="dict", default={}, options=dict(
+            seed=dict(type="int", default=20261126),
+            vms=dict(type="int", default=2000),
+            days=dict(type="int", default=30),
+            windows=dict(type="int", default=120000),
+            horizon_hours=dict(type="float", default=12.0),
+        )),
+        failover_threshold=dict(type="float", default=85.0),
+        holdout=dict(type="float", default=0.25),
+        min_positives=dict(type="int", default=50),
+        force=dict(type="bool", default=False),
+        signing_key=dict(type="path", no_log=False, fallback=(env_fallback, ["PM_MODEL_SIGNING_KEY"])),
     )
+    module = AnsibleModule(argument_spec=argument_spec, supports_check_mode=True)
     p = module.params
+    if not p["model_path"] and not p["register"]:
+        module.fail_json(msg="model_path is required unless register is true")
+    work = None
+    try:
+        if not p["model_path"]:
+            work = tempfile.mkdtemp(prefix="pm-train-")
+            p["model_path"] = os.path.join(work, "model.joblib")
+        train_and_write(module, p)
+    finally:
+        if work:
+            shutil.rmtree(work, ignore_errors=True)
+
+
+def train_and_write(module, p):
+    """Train (unless this data's model is already there), write, sign, register; exits the module."""
     try:
         import numpy as np  # pylint: disable=import-outside-toplevel
     except ImportError:
@@ -207,13 +249,25 @@ def main():
             except MirroringError:
                 existing = None  # unusable: replace it
         summary = dict(summary, windows=int(len(y)), positives=int(y.sum()))
+        if existing is None and p["register"] and not p["force"] and store_configured(p):
+            with open_store(p) as store:
+                sha = store.model_with_fingerprint(fp)
+                if sha:  # trained on this data already and kept in the registry
+                    manifest = json.loads(store.model_files(sha)[1])
+                    module.exit_json(changed=False, metrics=manifest["metrics"], training=manifest["training"], sha256=sha,
+                                     fingerprint=fp, signed=bool(store.model_files(sha)[2]), registered=False)
         if existing is not None and existing.get("fingerprint") == fp and not p["force"]:
             signed = False
             if p["signing_key"] and not module.check_mode and not model.signed_with(p["model_path"], p["signing_key"]):
                 model.sign_manifest(p["model_path"], p["signing_key"])
                 signed = True
-            module.exit_json(changed=signed, metrics=existing["metrics"], training=existing["training"],
-                             sha256=existing["sha256"], fingerprint=fp, signed=model.signed_with(p["model_path"], p["signing_key"]))
+            registered = False
+            if p["register"] and not module.check_mode:
+                with open_store(p) as store:
+                    registered = model.register(store, p["model_path"])
+            module.exit_json(changed=signed or registered, metrics=existing["metrics"], training=existing["training"],
+                             sha256=existing["sha256"], fingerprint=fp, registered=registered,
+                             signed=model.signed_with(p["model_path"], p["signing_key"]))
         if module.check_mode:
             module.exit_json(changed=True, training=summary, fingerprint=fp,
                              msg="would train on %d windows (%d failures)" % (len(y), int(y.sum())))
@@ -224,11 +278,15 @@ def main():
             model.sign_manifest(p["model_path"], p["signing_key"])
         else:
             module.warn("The model at %s is not signed (no signing_key): the inventory and fps_info refuse it until it is "
-                        "signed by a key in their trusted_keys" % p["model_path"])
+                        "signed by a key in their trusted_keys" % ("the store" if p["register"] else p["model_path"]))
+        registered = None
+        if p["register"]:
+            with open_store(p) as store:
+                registered = model.register(store, p["model_path"])
     except MirroringError as e:
         module.fail_json(msg=str(e))
     module.exit_json(changed=True, metrics=manifest["metrics"], training=manifest["training"], sha256=manifest["sha256"],
-                     fingerprint=manifest["fingerprint"], signed=bool(p["signing_key"]))
+                     fingerprint=manifest["fingerprint"], signed=bool(p["signing_key"]), registered=registered)
 
 
 if __name__ == "__main__":

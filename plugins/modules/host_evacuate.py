@@ -26,6 +26,7 @@ author:
 extends_documentation_fragment:
   - predictive.mirroring.vsphere
   - predictive.mirroring.lease
+  - predictive.mirroring.history
 options:
   hosts:
     description: The ESXi hosts to empty, by name (the inventory's C(esxi_host)).
@@ -71,7 +72,7 @@ marked:
 from ansible.module_utils.basic import AnsibleModule
 
 from ansible_collections.predictive.mirroring.plugins.module_utils.errors import MirroringError
-from ansible_collections.predictive.mirroring.plugins.module_utils.history import DEFAULT_PATH, History
+from ansible_collections.predictive.mirroring.plugins.module_utils.history import open_store, store_argument_spec
 from ansible_collections.predictive.mirroring.plugins.module_utils.hosts import Evacuation
 from ansible_collections.predictive.mirroring.plugins.module_utils.lease import Writer, lease_argument_spec
 from ansible_collections.predictive.mirroring.plugins.module_utils.vsphere import VSphere, connection_argument_spec, connection_params
@@ -86,18 +87,18 @@ def recorder(h, vcenter):
 
 def main():
     argument_spec = connection_argument_spec()
+    argument_spec.update(store_argument_spec())
     argument_spec.update(lease_argument_spec())
     argument_spec.update(
         hosts=dict(type="list", elements="str", required=True),
         why=dict(type="dict", default={}),
-        history_path=dict(type="path", default=DEFAULT_PATH),
     )
     module = AnsibleModule(argument_spec=argument_spec, supports_check_mode=True)
     p = module.params
     moved, failed, marked = [], [], []
     diff = {"before": {}, "after": {}}
     try:
-        h = None if module.check_mode else History(p["history_path"])
+        h = None if module.check_mode else open_store(p)
         try:
             with VSphere(**connection_params(p)) as vs, \
                     Writer(vs, p["lease_owner"], p["lease_ttl"], p["lease_wait"], module.check_mode) as writer:

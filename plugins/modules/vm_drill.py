@@ -21,6 +21,7 @@ author:
 extends_documentation_fragment:
   - predictive.mirroring.vsphere
   - predictive.mirroring.lease
+  - predictive.mirroring.history
 options:
   name:
     description:
@@ -77,7 +78,7 @@ from ansible.module_utils.basic import AnsibleModule
 
 from ansible_collections.predictive.mirroring.plugins.module_utils.errors import MirroringError
 from ansible_collections.predictive.mirroring.plugins.module_utils.failover import Drill, Quarantine
-from ansible_collections.predictive.mirroring.plugins.module_utils.history import DEFAULT_PATH, History
+from ansible_collections.predictive.mirroring.plugins.module_utils.history import open_store, store_argument_spec
 from ansible_collections.predictive.mirroring.plugins.module_utils.lease import Writer, lease_argument_spec
 from ansible_collections.predictive.mirroring.plugins.module_utils.vsphere import VSphere, connection_argument_spec, connection_params
 
@@ -96,6 +97,7 @@ def recorded(h, primary, action, act, vcenter):
 
 def main():
     argument_spec = connection_argument_spec()
+    argument_spec.update(store_argument_spec())
     argument_spec.update(lease_argument_spec())
     argument_spec.update(
         name=dict(type="str"),
@@ -105,13 +107,12 @@ def main():
         suffix=dict(type="str", default="-drill"),
         rto_s=dict(type="float"),
         data_lag_s=dict(type="float"),
-        history_path=dict(type="path", default=DEFAULT_PATH),
     )
     module = AnsibleModule(argument_spec=argument_spec, supports_check_mode=True, required_one_of=[("name", "uuid")])
     p = module.params
     result = {"changed": False, "copy": None}
     try:
-        h = None if module.check_mode else History(p["history_path"])
+        h = None if module.check_mode else open_store(p)
         try:
             with VSphere(**connection_params(p)) as vs, \
                     Writer(vs, p["lease_owner"], p["lease_ttl"], p["lease_wait"], module.check_mode):

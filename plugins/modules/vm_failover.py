@@ -25,6 +25,7 @@ author:
 extends_documentation_fragment:
   - predictive.mirroring.vsphere
   - predictive.mirroring.lease
+  - predictive.mirroring.history
 options:
   name:
     description:
@@ -109,14 +110,13 @@ action_id:
   type: int
 """
 
-import os
 
 from ansible.module_utils.basic import AnsibleModule
 
 from ansible_collections.predictive.mirroring.plugins.module_utils import vsphere
 from ansible_collections.predictive.mirroring.plugins.module_utils.errors import MirroringError
 from ansible_collections.predictive.mirroring.plugins.module_utils.failover import Quarantine
-from ansible_collections.predictive.mirroring.plugins.module_utils.history import DEFAULT_PATH, History
+from ansible_collections.predictive.mirroring.plugins.module_utils.history import open_store, store_argument_spec, store_configured
 from ansible_collections.predictive.mirroring.plugins.module_utils.lease import Writer, lease_argument_spec
 from ansible_collections.predictive.mirroring.plugins.module_utils.vsphere import VSphere, connection_argument_spec, connection_params
 
@@ -205,6 +205,7 @@ def release(q, h, primary, before, check_mode, done):
 
 def main():
     argument_spec = connection_argument_spec()
+    argument_spec.update(store_argument_spec())
     argument_spec.update(lease_argument_spec())
     argument_spec.update(
         name=dict(type="str"),
@@ -220,7 +221,6 @@ def main():
         downtime_s=dict(type="float"),
         data_lag_bytes=dict(type="int"),
         data_lag_s=dict(type="float"),
-        history_path=dict(type="path", default=DEFAULT_PATH),
     )
     module = AnsibleModule(argument_spec=argument_spec, supports_check_mode=True, required_one_of=[("name", "uuid")],
                            required_if=[("state", "aborted", ("action_id",))])
@@ -231,15 +231,15 @@ def main():
     try:
         if p["state"] == "aborted":
             if not module.check_mode:
-                with History(p["history_path"]) as h:
+                with open_store(p) as h:
                     h.end_action(p["action_id"], "failed", error=p["error"] or "a step of the failover failed")
             module.exit_json(changed=False, action_id=p["action_id"])
         acting = p["state"] not in ("preflight", "intent") or (p["state"] == "intent" and not module.check_mode)
         # the store is opened before anything changes: no irreversible act without a place to record it. A dry run
         # reads it when it exists and never creates it.
         h = None
-        if acting and (not module.check_mode or os.path.exists(p["history_path"])):  # type path: already expanded
-            h = History(p["history_path"])
+        if acting and (not module.check_mode or store_configured(p)):
+            h = open_store(p)
         try:
             with VSphere(**connection_params(p)) as vs, \
                     Writer(vs, p["lease_owner"], p["lease_ttl"], p["lease_wait"], module.check_mode or not acting):

@@ -27,6 +27,7 @@ author:
 extends_documentation_fragment:
   - predictive.mirroring.vsphere
   - predictive.mirroring.lease
+  - predictive.mirroring.history
 options:
   name:
     description:
@@ -86,7 +87,7 @@ options:
   history_path:
     description:
       - Record every level change (VM, FPS, level before and after) in this history store (SQLite), where the post-failover
-        analysis and reports read them. Unset records nothing. Nothing is recorded in check mode.
+        analysis and reports read them. Unset (and no O(history_dsn)) records nothing. Nothing is recorded in check mode.
     type: path
   window:
     description:
@@ -178,7 +179,7 @@ import contextlib
 from ansible.module_utils.basic import AnsibleModule
 
 from ansible_collections.predictive.mirroring.plugins.module_utils.errors import MirroringError
-from ansible_collections.predictive.mirroring.plugins.module_utils.history import History
+from ansible_collections.predictive.mirroring.plugins.module_utils.history import open_store, store_argument_spec
 from ansible_collections.predictive.mirroring.plugins.module_utils.lease import Writer, lease_argument_spec
 from ansible_collections.predictive.mirroring.plugins.module_utils.mirror import Mirrorer, Options, apply_window
 from ansible_collections.predictive.mirroring.plugins.module_utils.vsphere import VSphere, connection_argument_spec, connection_params
@@ -209,6 +210,7 @@ def targets(p):
 
 def main():
     argument_spec = connection_argument_spec()
+    argument_spec.update(store_argument_spec(None))
     argument_spec.update(lease_argument_spec())
     argument_spec.update(
         name=dict(type="str"),
@@ -225,7 +227,6 @@ def main():
         secondary_network=dict(type="str"),
         scope=dict(type="list", elements="str", choices=["snapshots", "mirror", "attributes"],
                    default=["snapshots", "mirror", "attributes"]),
-        history_path=dict(type="path"),
         mirror_suffix=dict(type="str", default="-mirror"),
         minimal_mirror=dict(type="str", choices=["absent", "poweredoff"], default="absent"),
         standby_size_ratio=dict(type="float", default=0.5),
@@ -244,7 +245,7 @@ def main():
     try:
         wanted = targets(p)
         opts = Options(**{k: p[k] for k in OPTION_NAMES})
-        history = History(p["history_path"]) if p["history_path"] and not module.check_mode else None
+        history = open_store(p) if (p["history_path"] or p["history_dsn"]) and not module.check_mode else None
         with (history or contextlib.nullcontext()), VSphere(**connection_params(p)) as vs, \
                 Writer(vs, p["lease_owner"], p["lease_ttl"], p["lease_wait"], module.check_mode) as writer:
             mirrorer = Mirrorer(vs, opts)

@@ -99,3 +99,69 @@ def test_failovers_are_recorded_labelled_and_failed_back(tmp_path):
         h.set_tuning("failover_threshold", 87.5, "precision low")
         h.set_tuning("failover_threshold", 90.0, "again")
         assert h.tuning("failover_threshold") == 90.0
+
+
+V3_FAILOVER = ("INSERT INTO failovers (at, vm, kind, fps, reasons, outcome, vm_uuid) "
+               "VALUES ('2026-11-01T00:00:00+00:00', 'db01', 'predictive', 91.0, '[]', 'confirmed', 'u-1')")
+
+
+def test_a_version_3_store_gains_uids_and_the_registry_keeping_its_records(tmp_path):
+    path = str(tmp_path / "old.sqlite")
+    db = sqlite3.connect(path)
+    for version in (1, 2, 3):
+        db.executescript(history.MIGRATIONS[version].format(**history.TYPES["sqlite"]))
+    db.executescript("CREATE TABLE schema_version (version INTEGER NOT NULL); INSERT INTO schema_version VALUES (3);"
+                     + V3_FAILOVER + "; " + V3_FAILOVER.replace("db01", "web01") + ";")
+    db.close()
+    with history.History(path) as h:
+        assert h.schema_version() == 4
+        assert [f["vm"] for f in h.failovers()] == ["db01", "web01"]
+        uids = [r[0] for r in h.db.execute("SELECT uid FROM failovers")]
+    assert len(set(uids)) == 2 and all(len(u) == 32 for u in uids)
+    with history.History(path) as h:  # uids are kept, not drawn again
+        assert [r[0] for r in h.db.execute("SELECT uid FROM failovers")] == uids
+
+
+def test_the_registry_registers_once_promotes_explicitly_and_rolls_back(tmp_path):
+    with history.History(str(tmp_path / "h.sqlite")) as h:
+        with pytest.raises(HistoryError, match="No model is promoted"):
+            h.find_model("latest")
+        a, b = "a" * 64, "b" * 64
+        assert h.add_model(b"A", b'{"sha256": "%s"}' % a.encode(), fingerprint="fa")
+        assert not h.add_model(b"A", b'{"sha256": "%s"}' % a.encode())
+        assert h.add_model(b"B", b'{"sha256": "%s"}' % b.encode(), signature=b"sig")
+        assert h.current_model_sha() is None and h.find_model("newest") in (a, b)
+        assert h.promote_model(a) and not h.promote_model(a)
+        assert h.find_model("latest") == a and h.find_model("aaaaaaaa") == a
+        assert h.promote_model(b) and h.find_model("latest") == b
+        assert h.promote_model(a, why="roll back") and h.find_model("latest") == a  # the previous one, again
+        assert h.model_files(b) == (b"B", b'{"sha256": "%s"}' % b.encode(), b"sig")
+        assert h.model_with_fingerprint("fa") == a
+        assert [m["current"] for m in h.models() if m["sha256"] == a] == [True]
+        for bad in ("latest; DROP TABLE models", "abc", "zzzzzzzz"):
+            with pytest.raises(HistoryError):
+                h.find_model(bad)
+
+
+def test_a_copy_between_stores_is_whole_idempotent_and_keeps_the_failover_an_action_names(tmp_path):
+    with history.History(str(tmp_path / "src.sqlite")) as src, history.History(str(tmp_path / "dst.sqlite")) as dst:
+        dst.add_failover("other", "reactive")  # the target has a record of its own: ids differ
+        src.add_windows([row(1), row(2, 1)], NAMES)
+        fid = src.add_failover("db01", "predictive", fps=90.0, features={n: 1.0 for n in NAMES})
+        src.update_failover(fid, outcome="confirmed", label_evidence={"event": "VmGuestOSCrashedEvent"})
+        aid = src.begin_action("db01", "failover", detail={"step": 1})
+        src.end_action(aid, "done", detail={"failover_id": fid})
+        src.add_decision("db01", 90.0, "partial", "full")
+        src.set_tuning("failover_threshold", 90.0, "precision")
+        assert history.copy_history(src, dst, check=True) == {"windows": 2, "decisions": 1, "failovers": 1,
+                                                              "actions": 1, "tuning": 1, "models": 0}
+        assert dst.count_windows()["windows"] == 0  # check mode wrote nothing
+        assert history.copy_history(src, dst)["failovers"] == 1
+        assert set(history.copy_history(src, dst).values()) == {0}
+        [copied] = dst.failovers(vm="db01")
+        [original] = src.failovers()
+        assert {k: v for k, v in copied.items() if k != "id"} == {k: v for k, v in original.items() if k != "id"}
+        assert copied["id"] != original["id"] and dst.actions()[0]["detail"] == {"failover_id": copied["id"]}
+        assert dst.windows(NAMES) == src.windows(NAMES) and dst.tuning("failover_threshold") == 90.0
+        with pytest.raises(HistoryError, match="same store"):
+            history.copy_history(src, src)
