@@ -82,7 +82,7 @@ options:
       - C(store:latest) loads the model promoted last in the history store's model registry (O(history_dsn) or
         O(history_path); see M(predictive.mirroring.fps_model)), C(store:<sha256>) a given one. Its origin is proven the
         same way, and C(fps_model_path) names it by its sha256, so every task of the run uses the model that scored.
-    type: path
+    type: str
   samples:
     description: The perf window, in 20-second realtime samples.
     type: int
@@ -169,7 +169,7 @@ from ansible_collections.predictive.mirroring.plugins.module_utils import pipeli
 from ansible_collections.predictive.mirroring.plugins.module_utils.baseline import BaselineCache
 from ansible_collections.predictive.mirroring.plugins.module_utils.errors import MirroringError
 from ansible_collections.predictive.mirroring.plugins.module_utils.history import open_store, store_configured
-from ansible_collections.predictive.mirroring.plugins.module_utils.model import load_ref
+from ansible_collections.predictive.mirroring.plugins.module_utils.model import is_store_ref, load_ref
 from ansible_collections.predictive.mirroring.plugins.module_utils.policy import Policy, hosts_at_risk
 
 DEFAULT_MODEL = os.path.join(os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__)))),
@@ -212,6 +212,8 @@ class InventoryModule(BaseInventoryPlugin, Constructable, Cacheable):
         try:
             policy = self._policy()
             model_path = self.get_option("model_path") or DEFAULT_MODEL
+            if not is_store_ref(model_path):
+                model_path = os.path.abspath(os.path.expanduser(model_path))
             allow_unsigned = vsphere.strict_bool(self.get_option("allow_unsigned_model"), "allow_unsigned_model")
             model = load_ref(model_path, self._store_params(), trusted_keys=self.get_option("trusted_keys"),
                              allow_unsigned=allow_unsigned)

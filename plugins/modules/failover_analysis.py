@@ -21,7 +21,8 @@ description:
     the data lag the failover measured. Reports precision and recall of predictive failovers, overall and per month.
   - Tunes the failover threshold within O(threshold_bounds) - up a step when precision is below O(target_precision),
     down a step when failures are missed more often than caught - once O(min_labels) failovers are labelled, and keeps it
-    in the store, where the C(vsphere_fps) inventory reads it (its C(history_path) option).
+    in the store, where the C(vsphere_fps) inventory reads it (its C(history_path) or C(history_dsn) option). It moves
+    at most one step per run, and only in a run that labelled a failover: a re-run without new evidence changes nothing.
   - Says when enough new labels have arrived to retrain (C(retrain)); C(playbooks/analyse.yml) then runs
     M(predictive.mirroring.fps_train) and calls this again with O(mark_trained).
 author:
@@ -180,7 +181,11 @@ def main():
                     for f in records]
             overall, by_month = failover.metrics(records)
             current = h.tuning("failover_threshold", p["failover_threshold"])
-            threshold, why = failover.tune_threshold(current, overall, p["target_precision"], p["min_labels"], (low, high))
+            if labelled_now and not p["mark_trained"]:
+                threshold, why = failover.tune_threshold(current, overall, p["target_precision"], p["min_labels"],
+                                                         (low, high))
+            else:  # tuned once per new evidence: a re-run, or the mark_trained call, moves nothing
+                threshold, why = current, "unchanged: no failover was labelled in this run"
             if threshold != current:
                 changed = True
                 if not module.check_mode:

@@ -4,20 +4,26 @@ failover -> the primary dies -> nothing failed, nothing lost -> the analysis con
 The same with a reactive failover for contrast, the blast-radius refusal and the preflight refusal."""
 from __future__ import annotations
 
+import datetime
 import json
 import os
-import sqlite3
+import sys
 import time
 
 import psycopg
 import pytest
 
-from ansible_collections.predictive.mirroring.plugins.module_utils import fleet, telemetry, vsphere
+from ansible_collections.predictive.mirroring.plugins.module_utils import failover, fleet, telemetry, vsphere
+from ansible_collections.predictive.mirroring.plugins.module_utils.history import History
+from ansible_collections.predictive.mirroring.plugins.module_utils.model import FPSModel
 
+from common.utils import keypair
 from rig.load import HttpLoad, Writer
-from rig.site import Site
+from rig.site import ROOT, STORE_PASSWORD, Site
 
 SICK = "DC0_C0_RP0_VM1"
+BUNDLED = os.path.join(ROOT, "models", "default", "model.joblib")
+T0 = datetime.datetime(2026, 10, 1, tzinfo=datetime.timezone.utc)
 
 
 def changed(stdout):
@@ -36,7 +42,51 @@ def site(simulator, tmp_path):
         s.close()
 
 
-def test_predictive_failover_loses_nothing_and_is_confirmed_then_fails_back(site):
+@pytest.fixture
+def pg_site(simulator, tmp_path):
+    """The site with its history store and model registry on PostgreSQL, every playbook run as a separate AWX job."""
+    for i, vm in enumerate(v["name"] for v in simulator.vms()):
+        simulator.set_perf(vm, fleet.scenario_series("healthy", 0.0, seed=i))
+    s = Site(simulator, tmp_path, SICK, store="postgresql")
+    try:
+        yield s
+    finally:
+        s.close()
+
+
+def seed_store(site, tmp_path):
+    """What the store holds before the test: a fleet's labelled windows (to retrain on), four earlier predictive
+    failovers the analysis found unconfirmed (precision 0.2 with this one: the threshold goes up), and the bundled
+    model, registered and promoted with the model playbook."""
+    data = fleet.bootstrap_set(seed=7, n_vms=300, days=12, windows=8000)
+    rows = [{"vcenter": "vc", "vm": "vm-%d" % vm, "window_end": (T0 + datetime.timedelta(hours=float(t), seconds=i)).isoformat(),
+             "features": list(x), "label": int(y)}
+            for i, (x, y, t, vm) in enumerate(zip(data["X"], data["y"], data["time_h"], data["vm"]))]
+    with History(dsn=site.history_dsn) as h:
+        h.add_windows(rows, telemetry.FEATURE_NAMES)
+        for n in range(4):
+            fid = h.add_failover("old-%d" % n, "predictive", fps=88.0, at=(T0 + datetime.timedelta(days=n)).isoformat())
+            h.update_failover(fid, outcome="unconfirmed", labelled_at=(T0 + datetime.timedelta(days=n + 1)).isoformat())
+        h.set_tuning("trained_at", T0.isoformat(), "the bundled model")
+    localhost = tmp_path / "localhost.json"
+    localhost.write_text(json.dumps({"all": {"hosts": {"localhost": {
+        "ansible_connection": "local", "ansible_python_interpreter": sys.executable}}}}))
+    site.playbook("model", "-e", "mirroring_model_register=" + BUNDLED, "-e", "mirroring_model_promote=registered",
+                  inventory=str(localhost))
+    return len(rows)
+
+
+def test_predictive_failover_on_the_postgresql_store_as_awx_jobs_then_tuned_and_retrained(pg_site, tmp_path):
+    """The closed loop with the history store and the model registry on PostgreSQL and every step a separate
+    ansible-playbook process in a fresh working directory (as AWX runs jobs): nothing but the store is shared."""
+    site = pg_site
+    windows = seed_store(site, tmp_path)
+    private, public = keypair(str(tmp_path), "model-signing")
+    site.job_env = {"PM_MODEL_TRUSTED_KEYS": public}
+    with History(dsn=site.history_dsn) as h:
+        bundled = h.current_model_sha()
+    assert bundled == FPSModel.load(BUNDLED).manifest["sha256"]
+
     # a healthy VM: minimal - WAL shipped, no mirror in the pool; a second reconcile changes nothing anywhere
     site.playbook("reconcile")
     assert site.pool() == {SICK: ("ready", 100)}
@@ -63,6 +113,16 @@ def test_predictive_failover_loses_nothing_and_is_confirmed_then_fails_back(site
         # FPS passes the threshold: the scheduled reconcile, then the failover
         site.degrade(0.95)
         site.playbook("reconcile")
+        # a store that refuses the password: one clear line, the password nowhere, nothing changed (not even the lease)
+        pool = site.pool()
+        wrong = site.store_dsn("not-the-password")
+        out = site.playbook("failover", "-e", json.dumps({"mirroring_history_dsn": wrong}), ok=False)
+        [line] = [ln for ln in out.splitlines() if ln.startswith("fatal:")]
+        assert "password authentication failed" in line
+        assert "Cannot open the PostgreSQL history store host=127.0.0.1" in line
+        assert "not-the-password" not in out and STORE_PASSWORD not in out
+        assert site.pool() == pool and not site.vms()[SICK]["attributes"].get(vsphere.ATTR_QUARANTINED)
+        assert site.lease() is None
         # --check --diff first: it says what it would do and changes nothing
         pool = site.pool()
         out = site.playbook("failover", "--check", "--diff")
@@ -91,7 +151,8 @@ def test_predictive_failover_loses_nothing_and_is_confirmed_then_fails_back(site
     assert vms[SICK]["attributes"][vsphere.ATTR_QUARANTINED]
     mirror = vms[SICK + "-mirror"]
     assert (mirror["num_cpu"], mirror["memory_mb"]) == (vms[SICK]["num_cpu"], vms[SICK]["memory_mb"])
-    [record] = site.failovers()
+    record = site.failovers()[-1]
+    assert len(site.failovers()) == 5 and record["vm"] == SICK
     assert record["kind"] == "predictive" and record["fps"] >= 85 and json.loads(record["reasons"])
     assert len(json.loads(record["features"])) == len(telemetry.FEATURE_NAMES)
 
@@ -101,14 +162,27 @@ def test_predictive_failover_loses_nothing_and_is_confirmed_then_fails_back(site
     site.playbook("reconcile")
     assert site.pool() == before
 
-    # Post-Failover Analysis: the primary failed after the failover - a confirmed prediction
-    out = site.playbook("analyse")
-    [record] = site.failovers()
-    assert record["outcome"] == "confirmed", out[-3000:]
+    # Post-Failover Analysis: the primary failed after the failover - a confirmed prediction; five labels with a
+    # precision of 0.2 raise the threshold a step; the new label retrains the model on the store's windows, signed,
+    # registered and promoted - all in the store, no file outlives the job
+    out = site.playbook("analyse", "-e", "mirroring_retrain_min_labels=1", "-e", "mirroring_model_promote=true",
+                        "-e", "mirroring_model_promote_min_precision=0", "-e", "mirroring_model_signing_key=" + private)
+    record = site.failovers()[-1]
+    assert record["vm"] == SICK and record["outcome"] == "confirmed", out[-3000:]
     assert record["downtime_s"] == 0.0
     assert json.loads(record["label_evidence"])["event"] == "VmGuestOSCrashedEvent"
-    with sqlite3.connect(site.history) as db:
-        assert db.execute("SELECT label, source FROM windows").fetchall() == [(1, "failover")]
+    with History(dsn=site.history_dsn) as h:
+        assert h.db.execute("SELECT label, source FROM windows WHERE source = 'failover'").fetchall() == [(1, "failover")]
+        assert h.count_windows()["windows"] == windows + 1
+        assert h.tuning("failover_threshold") == 85.0 + failover.THRESHOLD_STEP
+        retrained = h.current_model_sha()
+        assert retrained != bundled and len(h.models()) == 2
+    assert site.job_leftovers == [], "a job left a history or model file behind"
+    # the next job - another process, another directory - scores with the promoted model and the tuned threshold
+    inv = site.inventory_list()
+    assert inv["_meta"]["hostvars"][SICK]["fps_model_sha256"] == retrained
+    assert inv["_meta"]["hostvars"][SICK]["fps_model_path"] == "store:" + retrained
+    assert inv["_meta"]["hostvars"][SICK]["mirroring_failover_threshold"] == 85.0 + failover.THRESHOLD_STEP
 
     # failback once the primary is healthy: data and traffic return with nothing lost
     site.sim.recover(SICK)
@@ -125,7 +199,7 @@ def test_predictive_failover_loses_nothing_and_is_confirmed_then_fails_back(site
     pool = site.pool()
     assert pool[SICK] == ("ready", 100)
     assert not site.vms()[SICK]["attributes"][vsphere.ATTR_QUARANTINED]
-    assert site.failovers()[0]["failback_at"]
+    assert site.failovers()[-1]["failback_at"]
 
 
 def test_reactive_failover_for_contrast(site):

@@ -3,6 +3,7 @@ backend), its PostgreSQL primary and a standby directory, and an inventory direc
 simulator. Used by tests/integration/test_failover.py and by the README's demo."""
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import pwd
@@ -13,15 +14,19 @@ import sys
 import tempfile
 
 import psycopg
+from psycopg.rows import dict_row
 
 from ansible_collections.predictive.mirroring.plugins.module_utils import vsphere
+from ansible_collections.predictive.mirroring.plugins.module_utils.lease import Lease
 from ansible_collections.predictive.mirroring.plugins.module_utils.traffic.haproxy import HAProxy as RuntimeAPI
 
 from .haproxy import HAProxy
+from .inventory import plain
 from .postgres import PostgresCluster, pg_bindir
 from .procs import free_port
 from .web import Web
 
+STORE_PASSWORD = "pm-store-Secret-7"
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 BIN = os.path.dirname(sys.executable)
 
@@ -30,10 +35,28 @@ class Site:
     """One service VM's real parts: its web server and its mirror's behind HAProxy, its database and a standby
     directory, and an inventory that ties them to the VM in the simulator."""
 
-    def __init__(self, sim, tmp_path, vm):
+    def __init__(self, sim, tmp_path, vm, store=None):
+        """store="postgresql": the history store (and its model registry) is a PostgreSQL database of its own, reached
+        with a password, its DSN in PM_HISTORY_DSN (as an AWX credential injects it); every playbook then runs as an
+        AWX job does - a fresh home and working directory that is removed afterwards - and the inventory scores with
+        the registry's promoted model (model_path: store:latest)."""
         self.sim = sim
         self.dir = tmp_path
         self.vm = vm
+        self.store = self.history_dsn = None
+        self.job_leftovers = []
+        self.job_env = {}
+        if store == "postgresql":
+            self.store = PostgresCluster("store").start()
+            self.store.psql("CREATE ROLE pm LOGIN PASSWORD '%s'" % STORE_PASSWORD)
+            self.store.psql("CREATE DATABASE mirroring OWNER pm")
+            hba = os.path.join(self.store.datadir, "pg_hba.conf")
+            with open(hba, encoding="utf-8") as f:
+                rules = f.read()
+            with open(hba, "w", encoding="utf-8") as f:  # the first matching line wins: pm needs its password
+                f.write("host all pm 127.0.0.1/32 scram-sha-256\n" + rules)
+            self.store.psql("SELECT pg_reload_conf()")
+            self.history_dsn = self.store_dsn(STORE_PASSWORD)
         self.primary_web = Web("primary", delay=0.005).start()
         self.mirror_web = Web("mirror", delay=0.005).start()
         self.drill_web = Web("drill").start()  # what the drill's isolated copy serves
@@ -49,7 +72,7 @@ class Site:
         self.standby_port = free_port()
         with psycopg.connect(self.db.dsn, autocommit=True) as c:
             c.execute("CREATE TABLE ledger (id int PRIMARY KEY)")
-        self.history = str(tmp_path / "history.sqlite")
+        self.history = None if self.store else str(tmp_path / "history.sqlite")
         self.inventory = self.write_inventory()
 
     @property
@@ -63,15 +86,19 @@ class Site:
         return ("host=127.0.0.1,127.0.0.1 port=%d,%d user=postgres dbname=postgres target_session_attrs=read-write "
                 "connect_timeout=2" % (self.db.port, self.standby_port))
 
+    def store_dsn(self, password):
+        return "host=127.0.0.1 port=%d dbname=mirroring user=pm password=%s" % (self.store.port, password)
+
     def write_inventory(self):
         inv = self.dir / "inventory"
         (inv / "host_vars").mkdir(parents=True)
         (inv / "group_vars").mkdir()
-        (inv / "fleet.vsphere_fps.yml").write_text(json.dumps({
-            "plugin": "predictive.mirroring.vsphere_fps", "datacenters": ["DC0"], "history_path": self.history,
-            "groups": {"mirroring_services": "vm_name == '%s'" % self.vm}}))
-        (inv / "group_vars" / "all.json").write_text(json.dumps({
-            "mirroring_secondary_datacenter": "DC1", "mirroring_history_path": self.history}))
+        store = {"model_path": "store:latest"} if self.store else {"history_path": self.history}
+        (inv / "fleet.vsphere_fps.yml").write_text(json.dumps(dict(
+            store, plugin="predictive.mirroring.vsphere_fps", datacenters=["DC0"],
+            groups={"mirroring_services": "vm_name == '%s'" % self.vm})))
+        (inv / "group_vars" / "all.json").write_text(json.dumps(dict(
+            {} if self.store else {"mirroring_history_path": self.history}, mirroring_secondary_datacenter="DC1")))
         (inv / "host_vars" / (self.vm + ".json")).write_text(json.dumps({
             # the VM's own commands (its database) run here, as postgres
             "ansible_connection": "local", "ansible_python_interpreter": "/usr/bin/python3",
@@ -88,16 +115,48 @@ class Site:
             "mirroring_pg_drill_port": free_port(), "mirroring_pg_drill_check_sql": "SELECT count(*) FROM ledger"}))
         return str(inv)
 
-    def playbook(self, name, *extra, ok=True):
-        """Run playbooks/<name>.yml on this site's inventory; its stdout. Every task's results land in self.results
-        ({task name: {host: result}}). ok: whether it must succeed (True) or fail (False)."""
-        record = str(self.dir / "results.json")
+    def env(self, job):
         env = dict(os.environ, **self.sim.env(), ANSIBLE_CONFIG=os.path.join(ROOT, "ansible.cfg"), ANSIBLE_PIPELINING="1",
-                   ANSIBLE_BECOME_METHOD="su", PATH=BIN + os.pathsep + os.environ["PATH"], RECORD_RESULTS=record,
-                   ANSIBLE_CALLBACK_PLUGINS=os.path.join(ROOT, "tests", "integration", "callback"),
-                   ANSIBLE_CALLBACKS_ENABLED="record_results")
-        proc = subprocess.run([os.path.join(BIN, "ansible-playbook"), "playbooks/%s.yml" % name, "-i", self.inventory]
-                              + list(extra), cwd=ROOT, env=env, capture_output=True, text=True, timeout=600, check=False)
+                   ANSIBLE_BECOME_METHOD="su", PATH=BIN + os.pathsep + os.environ["PATH"])
+        if self.store:  # an AWX job: its own home and working directory, the store's DSN from a credential
+            env.update(HOME=job, PM_BASELINE_CACHE=os.path.join(job, "baselines.json"), PM_HISTORY_DSN=self.history_dsn,
+                       ANSIBLE_LOCAL_TEMP=os.path.join(job, "tmp"))
+        env.update(self.job_env)
+        return env
+
+    @contextlib.contextmanager
+    def job(self):
+        """A fresh working directory for one run (removed after it); what it left behind lands in job_leftovers."""
+        if not self.store:
+            yield str(self.dir)
+            return
+        job = tempfile.mkdtemp(prefix="job-")
+        os.chmod(job, 0o755)  # the postgres user's commands (become) may look at $HOME
+        try:
+            yield job
+        finally:
+            self.job_leftovers += [os.path.relpath(os.path.join(d, f), job) for d, _, files in os.walk(job) for f in files
+                                   if f.endswith((".sqlite", ".joblib"))]
+            shutil.rmtree(job, ignore_errors=True)
+
+    def inventory_list(self):
+        """ansible-inventory --list of this site, as its own job."""
+        with self.job() as job:
+            proc = subprocess.run([os.path.join(BIN, "ansible-inventory"), "-i", self.inventory, "--list"], cwd=ROOT,
+                                  env=self.env(job), capture_output=True, text=True, timeout=300, check=False)
+        assert proc.returncode == 0, proc.stderr[-3000:]
+        return plain(json.loads(proc.stdout))
+
+    def playbook(self, name, *extra, ok=True, inventory=None):
+        """Run playbooks/<name>.yml on this site's inventory (or `inventory`); its stdout. Every task's results land in
+        self.results ({task name: {host: result}}). ok: whether it must succeed (True) or fail (False)."""
+        record = str(self.dir / "results.json")
+        with self.job() as job:
+            env = dict(self.env(job), RECORD_RESULTS=record, ANSIBLE_CALLBACKS_ENABLED="record_results",
+                       ANSIBLE_CALLBACK_PLUGINS=os.path.join(ROOT, "tests", "integration", "callback"))
+            proc = subprocess.run([os.path.join(BIN, "ansible-playbook"), "playbooks/%s.yml" % name,
+                                   "-i", inventory or self.inventory] + list(extra),
+                                  cwd=ROOT, env=env, capture_output=True, text=True, timeout=600, check=False)
         if ok and proc.returncode != 0:
             raise RuntimeError("%s.yml failed:\n%s%s%s" % (name, proc.stdout[-5000:], proc.stderr[-3000:], self.server_logs()))
         if not ok and proc.returncode == 0:
@@ -143,12 +202,23 @@ class Site:
         with vsphere.VSphere(**conn) as vs:
             return {vm["name"]: vm for vm in vs.virtual_machines()}
 
+    def lease(self):
+        """The vCenter lease as vCenter holds it, or None when free."""
+        conn = {k: v for k, v in self.sim.connection().items() if k != "protocol"}
+        with vsphere.VSphere(**conn) as vs:
+            return Lease(vs, "test-reader").read()
+
     def failovers(self):
+        if self.store:
+            with psycopg.connect(self.history_dsn, row_factory=dict_row) as db:
+                return db.execute("SELECT * FROM failovers ORDER BY id").fetchall()
         with sqlite3.connect(self.history) as db:
             db.row_factory = sqlite3.Row
             return [dict(r) for r in db.execute("SELECT * FROM failovers ORDER BY id")]
 
     def close(self):
+        if self.store:
+            self.store.remove()
         if self.db.proc is not None:
             # reap a primary killed by the test: pg_ctl would otherwise wait out its 60 s for a zombie to go
             self.db.proc.poll()
