@@ -22,7 +22,7 @@ description:
   - Tunes the failover threshold within O(threshold_bounds) - up a step when precision is below O(target_precision),
     down a step when failures are missed more often than caught - once O(min_labels) failovers are labelled, and keeps it
     in the store, where the C(vsphere_fps) inventory reads it (its C(history_path) or C(history_dsn) option). It moves
-    at most one step per run, and only in a run that labelled a failover: a re-run without new evidence changes nothing.
+    at most one step per run, and only in a run that labelled a failover - a re-run without new evidence changes nothing.
   - Says when enough new labels have arrived to retrain (C(retrain)); C(playbooks/analyse.yml) then runs
     M(predictive.mirroring.fps_train) and calls this again with O(mark_trained).
 author:

@@ -109,7 +109,7 @@ def test_sqlite_history_migrates_once_even_when_two_runs_race_and_reads_back_ide
     source = str(tmp_path / "history.sqlite")
     failovers, windows, decisions, actions = sqlite_history(source)
     env = {"PM_HISTORY_DSN": dsn}
-    result, _ = module("history_migrate", {"source_path": source}, env, check=True)
+    result, _output = module("history_migrate", {"source_path": source}, env, check=True)
     assert result["changed"] and result["copied"]["windows"] == 60
     with history.History(dsn=dsn) as h:
         assert h.counts()["windows"] == 0  # check mode copied nothing
@@ -120,11 +120,11 @@ def test_sqlite_history_migrates_once_even_when_two_runs_race_and_reads_back_ide
     run_env = dict(os.environ, ANSIBLE_CONFIG=os.path.join(ROOT, "ansible.cfg"), PATH=BIN + os.pathsep + os.environ["PATH"],
                    **env)
     procs = [subprocess.Popen(base + args, cwd=ROOT, env=run_env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
-             for _ in range(2)]
+             for _run in range(2)]
     outs = [p.communicate(timeout=300)[0] for p in procs]
     assert [p.returncode for p in procs] == [0, 0], outs
     assert sum("CHANGED" in o for o in outs) == 1, outs
-    result, _ = module("history_migrate", {"source_path": source}, env)
+    result, _output = module("history_migrate", {"source_path": source}, env)
     assert result["changed"] is False and set(result["copied"].values()) == {0}
     with history.History(dsn=dsn) as h:
         got = h.failovers()
@@ -155,7 +155,7 @@ def test_bad_stores_are_one_clear_line_without_the_password(server, dsn, tmp_pat
     # a schema newer than this code: refused, and left as it is
     with history.History(dsn=dsn) as h:
         h.db.execute("UPDATE schema_version SET version = 99")
-    result, _ = module("history_info", {}, {"PM_HISTORY_DSN": dsn})
+    result, _output = module("history_info", {}, {"PM_HISTORY_DSN": dsn})
     assert result.get("failed") and "schema version 99, newer than this collection's" in result["msg"]
     with psycopg.connect(dsn) as c:
         assert c.execute("SELECT version FROM schema_version").fetchone()[0] == 99

@@ -135,7 +135,7 @@ class Site:
         try:
             yield job
         finally:
-            self.job_leftovers += [os.path.relpath(os.path.join(d, f), job) for d, _, files in os.walk(job) for f in files
+            self.job_leftovers += [os.path.relpath(os.path.join(d, f), job) for d, _dirs, files in os.walk(job) for f in files
                                    if f.endswith((".sqlite", ".joblib"))]
             shutil.rmtree(job, ignore_errors=True)
 
