@@ -12,11 +12,16 @@ import shutil
 import subprocess
 import sys
 
+import concurrent.futures
+import json
+
 import pytest
 import yaml
 
 from ansible_collections.predictive.mirroring.plugins.module_utils import fleet
+from ansible_collections.predictive.mirroring.plugins.module_utils.history import History
 
+from rig.postgres import PostgresCluster
 from rig.simulator import Simulator
 
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
@@ -32,20 +37,50 @@ PLAYBOOKS = [
     ("report", []),
     ("analyse", []),
     ("evacuate", []),
+    ("model", []),
 ]
+DB_SECRET = "Hist-S3cret-4d1cZz"
 
 
-@pytest.fixture(scope="module")
-def sim(tmp_path_factory):
-    s = Simulator(workdir=str(tmp_path_factory.mktemp("sim")), password=SECRET)
+def start_sim(workdir):
+    os.makedirs(workdir, exist_ok=True)
+    s = Simulator(workdir=workdir, password=SECRET)
     s.start()
     try:
         for i, vm in enumerate(v["name"] for v in s.vms()):
             s.set_perf(vm, fleet.scenario_series("healthy", 0.0, seed=i))
         s.set_scenario(SICK, "degrading_disk", 0.5, seed=7)
+    except BaseException:
+        s.stop()
+        raise
+    return s
+
+
+@pytest.fixture(scope="module")
+def sim(tmp_path_factory):
+    s = start_sim(str(tmp_path_factory.mktemp("sim")))
+    try:
         yield s
     finally:
         s.stop()
+
+
+@pytest.fixture(scope="module")
+def store(tmp_path_factory):
+    """A PostgreSQL history store whose user needs a password: the DSN that carries it is a secret too."""
+    pg = PostgresCluster("secrets-store").start()
+    pg.psql("CREATE ROLE pm LOGIN PASSWORD '%s'" % DB_SECRET)
+    pg.psql("CREATE DATABASE mirroring OWNER pm")
+    hba = os.path.join(pg.datadir, "pg_hba.conf")
+    with open(hba, encoding="utf-8") as f:
+        rules = f.read()
+    with open(hba, "w", encoding="utf-8") as f:
+        f.write("host all pm 127.0.0.1/32 scram-sha-256\n" + rules)
+    pg.psql("SELECT pg_reload_conf()")
+    try:
+        yield "host=127.0.0.1 port=%d dbname=mirroring user=pm password=%s" % (pg.port, DB_SECRET)
+    finally:
+        pg.remove()
 
 
 def inventory_dir(tmp_path, way):
@@ -74,8 +109,8 @@ def inventory_dir(tmp_path, way):
     return str(inv / "demo.vsphere_fps.yml"), extra
 
 
-def run(sim, playbook, inventory, *extra, tmp_path):
-    env = dict(os.environ, **sim.env())  # the inventory plugin reads VMWARE_PASSWORD, as AWX injects it
+def run(sim, playbook, inventory, *extra, tmp_path, env_extra=None):
+    env = dict(os.environ, **sim.env(), **(env_extra or {}))  # the inventory reads VMWARE_PASSWORD, as AWX injects it
     env.update(ANSIBLE_CONFIG=os.path.join(ROOT, "ansible.cfg"), PATH=BIN + os.pathsep + os.environ["PATH"])
     args = [os.path.join(BIN, "ansible-playbook"), "-vvv", "playbooks/%s.yml" % playbook, "-i", inventory,
             "-e", "mirroring_history_path=%s" % (tmp_path / "history.sqlite"),
@@ -84,22 +119,51 @@ def run(sim, playbook, inventory, *extra, tmp_path):
     return proc.returncode, proc.stdout + proc.stderr
 
 
-@pytest.mark.parametrize("way", ["env", "extra_vars", "group_vars", "vault"])
-def test_no_playbook_prints_the_vcenter_password_at_vvv(sim, tmp_path, way):
+def every_playbook(sim, store, tmp_path, way):
+    """Every playbook at -vvv with the passwords given `way`; {playbook: return code}. Asserts no password is printed."""
+    os.makedirs(tmp_path)
     inventory, extra = inventory_dir(tmp_path, way)
+    env_extra = {}
+    if way == "env":
+        env_extra = {"PM_HISTORY_DSN": store}
+    elif way == "extra_vars":
+        extra = extra + ["-e", json.dumps({"mirroring_history_dsn": store})]
     outcomes = {}
     for playbook, args in PLAYBOOKS:
-        rc, out = run(sim, playbook, inventory, *(extra + args), tmp_path=tmp_path)
+        rc, out = run(sim, playbook, inventory, *(extra + args), tmp_path=tmp_path, env_extra=env_extra)
         outcomes[playbook] = rc
         assert "TASK [" in out, out[-2000:]  # it ran tasks, at -vvv
-        hits = out.count(SECRET)
-        assert hits == 0, "%s (%s): the password appears %d times:\n%s" % (
-            playbook, way, hits, "\n".join(line for line in out.splitlines() if SECRET in line)[:3000])
-    # the password was used, not only hidden: the playbooks that log in succeeded with it
-    assert outcomes["reconcile"] == 0 and outcomes["report"] == 0 and outcomes["analyse"] == 0, outcomes
-    assert outcomes["failover"] == 0 and outcomes["drill"] == 0 and outcomes["evacuate"] == 0, outcomes
-    assert sorted(outcomes) == sorted(os.path.splitext(f)[0] for f in os.listdir(os.path.join(ROOT, "playbooks"))
-                                      if f.endswith(".yml")), "a playbook is not covered"
+        for secret in (SECRET, DB_SECRET):
+            hits = out.count(secret)
+            assert hits == 0, "%s (%s): a password appears %d times:\n%s" % (
+                playbook, way, hits, "\n".join(line for line in out.splitlines() if secret in line)[:3000])
+    return outcomes
+
+
+def test_no_playbook_prints_a_password_at_vvv_however_it_is_given(store, tmp_path):
+    """The vCenter password given each documented way - the environment (AWX's VMware credential), -e, group_vars, an
+    Ansible vault - and the history store's DSN, password and all, in the environment as an AWX credential injects it
+    (the inventory and every module read it) or as -e mirroring_history_dsn (the roles pass it on). Each way has its
+    own simulator; two ways run at a time."""
+    ways = ["env", "extra_vars", "group_vars", "vault"]
+    sims = {}
+    try:
+        for way in ways:
+            sims[way] = start_sim(str(tmp_path / ("sim-" + way)))
+        with concurrent.futures.ThreadPoolExecutor(2) as pool:
+            futures = {way: pool.submit(every_playbook, sims[way], store, tmp_path / way, way) for way in ways}
+            results = {way: f.result() for way, f in futures.items()}
+    finally:
+        for s in sims.values():
+            s.stop()
+    for way, outcomes in results.items():
+        # the passwords were used, not only hidden: the playbooks that log in succeeded with them
+        assert all(outcomes[p] == 0 for p in ("reconcile", "report", "analyse", "failover", "drill", "evacuate", "model")), \
+            (way, outcomes)
+        assert sorted(outcomes) == sorted(os.path.splitext(f)[0] for f in os.listdir(os.path.join(ROOT, "playbooks"))
+                                          if f.endswith(".yml")), "a playbook is not covered"
+    with History(dsn=store) as h:  # the store was created and written by the playbooks, through its password
+        assert h.schema_version() >= 4 and h.counts()["decisions"] > 0
 
 
 def test_a_database_password_in_a_connection_string_is_refused_and_not_printed(sim, tmp_path):
