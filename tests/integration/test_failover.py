@@ -247,6 +247,8 @@ def test_preflight_refuses_a_lagging_replica_and_changes_nothing(site):
     assert site.failovers() == []
     with psycopg.connect(site.standby_dsn()) as s:
         assert s.execute("SELECT pg_is_in_recovery()").fetchone()[0]
+    # the refused run gave the vCenter lease back: the forced retry starts at once, not after the lease's 900 s TTL
+    assert site.lease() is None
 
 
 def test_blast_radius_refuses_every_failover(site):

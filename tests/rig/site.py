@@ -12,6 +12,7 @@ import sqlite3
 import subprocess
 import sys
 import tempfile
+import time
 
 import psycopg
 from psycopg.rows import dict_row
@@ -151,18 +152,22 @@ class Site:
         """Run playbooks/<name>.yml on this site's inventory (or `inventory`); its stdout. Every task's results land in
         self.results ({task name: {host: result}}). ok: whether it must succeed (True) or fail (False)."""
         record = str(self.dir / "results.json")
+        started = time.monotonic()
         with self.job() as job:
             env = dict(self.env(job), RECORD_RESULTS=record, ANSIBLE_CALLBACKS_ENABLED="record_results",
                        ANSIBLE_CALLBACK_PLUGINS=os.path.join(ROOT, "tests", "integration", "callback"))
             proc = subprocess.run([os.path.join(BIN, "ansible-playbook"), "playbooks/%s.yml" % name,
                                    "-i", inventory or self.inventory] + list(extra),
                                   cwd=ROOT, env=env, capture_output=True, text=True, timeout=600, check=False)
+        print("site: %s.yml %s: %.1f s" % (name, " ".join(extra)[:60], time.monotonic() - started))
         if ok and proc.returncode != 0:
             raise RuntimeError("%s.yml failed:\n%s%s%s" % (name, proc.stdout[-5000:], proc.stderr[-3000:], self.server_logs()))
         if not ok and proc.returncode == 0:
             raise RuntimeError("%s.yml should have failed:\n%s" % (name, proc.stdout[-5000:]))
         with open(record, encoding="utf-8") as f:
-            self.results = json.load(f)["tasks"]
+            recorded = json.load(f)
+        self.results = recorded["tasks"]
+        print("  slowest:", sorted(recorded.get("seconds", {}).items(), key=lambda kv: -kv[1])[:4])
         return proc.stdout
 
     def server_logs(self):

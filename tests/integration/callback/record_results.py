@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import json
 import os
+import time
 
 from ansible.plugins.callback import CallbackBase
 
@@ -23,14 +24,22 @@ class CallbackModule(CallbackBase):
     def __init__(self):
         super().__init__()
         self.tasks = {}
+        self.seconds = {}
+        self.started = None
+
+    def v2_playbook_on_task_start(self, task, is_conditional):
+        self.started = (task.get_name(), time.monotonic())
 
     def _record(self, result):
         self.tasks.setdefault(result.task_name, {})[result._host.get_name()] = result._result  # pylint: disable=protected-access
+        if self.started:
+            name, t0 = self.started
+            self.seconds[name] = round(time.monotonic() - t0, 1)
 
     v2_runner_on_ok = v2_runner_on_failed = v2_runner_on_skipped = _record
 
     def v2_playbook_on_stats(self, stats):
         hosts = sorted(stats.processed.keys())
-        out = {"tasks": self.tasks, "stats": {h: stats.summarize(h) for h in hosts}}
+        out = {"tasks": self.tasks, "stats": {h: stats.summarize(h) for h in hosts}, "seconds": self.seconds}
         with open(os.environ["RECORD_RESULTS"], "w", encoding="utf-8") as f:
             json.dump(out, f, default=str)

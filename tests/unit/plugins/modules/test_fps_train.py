@@ -35,17 +35,19 @@ def test_bootstrap_training_writes_model_and_is_idempotent(tmp_path):
     assert not failed and not result["changed"]
     assert os.stat(path).st_mtime_ns == stamp
     assert model.FPSModel.load(path, trusted_keys=[public]).origin.startswith("signed by trusted key")
-    # an AWX job: no model_path, the model goes only into the store's registry - once per data fingerprint
+    # into the store's registry: the model already trained on this data is registered, not trained again; then an
+    # AWX job without a model_path finds this data's model in the registry and changes nothing
     store = {"history_path": str(tmp_path / "store.sqlite"), "register": True, "source": "bootstrap",
              "bootstrap": SMALL, "signing_key": private}
-    result, failed = run_module(fps_train, store)
+    result, failed = run_module(fps_train, dict(store, model_path=path))
     assert not failed and result["changed"] and result["registered"] and result["signed"]
+    assert os.stat(path).st_mtime_ns == stamp
     with history.History(store["history_path"]) as h:
         [entry] = h.models()
         assert entry["sha256"] == result["sha256"] and entry["signed"] and not entry["current"]  # not promoted
         loaded = model.FPSModel.load_from_store(h, result["sha256"], trusted_keys=[public])
         assert loaded.path == "store:" + result["sha256"] and loaded.origin.startswith("signed by trusted key")
-    result, failed = run_module(fps_train, store)
+    result, failed = run_module(fps_train, store)  # no model_path
     assert not failed and not result["changed"] and result["registered"] is False
     result, failed = run_module(fps_train, {"source": "bootstrap", "bootstrap": SMALL})
     assert failed and "model_path is required unless register is true" in result["msg"]
