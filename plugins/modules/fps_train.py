@@ -253,9 +253,10 @@ def train_and_write(module, p):
             with open_store(p) as store:
                 sha = store.model_with_fingerprint(fp)
                 if sha:  # trained on this data already and kept in the registry
-                    manifest = json.loads(store.model_files(sha)[1])
+                    _artefact, manifest, signature = store.model_files(sha)
+                    manifest = json.loads(manifest)
                     module.exit_json(changed=False, metrics=manifest["metrics"], training=manifest["training"], sha256=sha,
-                                     fingerprint=fp, signed=bool(store.model_files(sha)[2]), registered=False)
+                                     fingerprint=fp, signed=signature is not None, registered=False)
         if existing is not None and existing.get("fingerprint") == fp and not p["force"]:
             signed = False
             if p["signing_key"] and not module.check_mode and not model.signed_with(p["model_path"], p["signing_key"]):

@@ -37,13 +37,7 @@ with History(dsn=dsn) as h:   # both processes migrate a fresh store at the same
 @pytest.fixture(scope="module")
 def server():
     pg = PostgresCluster("history").start()
-    pg.psql("CREATE ROLE pm LOGIN PASSWORD '%s'" % PASSWORD)
-    hba = os.path.join(pg.datadir, "pg_hba.conf")
-    with open(hba, encoding="utf-8") as f:
-        rules = f.read()
-    with open(hba, "w", encoding="utf-8") as f:
-        f.write("host all pm 127.0.0.1/32 scram-sha-256\n" + rules)
-    pg.psql("SELECT pg_reload_conf()")
+    pg.add_login("pm", PASSWORD)
     try:
         yield pg
     finally:

@@ -69,16 +69,8 @@ def sim(tmp_path_factory):
 def store(tmp_path_factory):
     """A PostgreSQL history store whose user needs a password: the DSN that carries it is a secret too."""
     pg = PostgresCluster("secrets-store").start()
-    pg.psql("CREATE ROLE pm LOGIN PASSWORD '%s'" % DB_SECRET)
-    pg.psql("CREATE DATABASE mirroring OWNER pm")
-    hba = os.path.join(pg.datadir, "pg_hba.conf")
-    with open(hba, encoding="utf-8") as f:
-        rules = f.read()
-    with open(hba, "w", encoding="utf-8") as f:
-        f.write("host all pm 127.0.0.1/32 scram-sha-256\n" + rules)
-    pg.psql("SELECT pg_reload_conf()")
     try:
-        yield "host=127.0.0.1 port=%d dbname=mirroring user=pm password=%s" % (pg.port, DB_SECRET)
+        yield pg.add_login("pm", DB_SECRET, "mirroring")
     finally:
         pg.remove()
 

@@ -74,6 +74,19 @@ class PostgresCluster:
         r = self._run([os.path.join(self.bindir, "pg_isready"), "-h", "127.0.0.1", "-p", str(self.port)])
         return r.returncode == 0
 
+    def add_login(self, user: str, password: str, database: str | None = None) -> str:
+        """A role that must give its password over TCP (scram), and optionally a database it owns; its DSN."""
+        self.psql("CREATE ROLE %s LOGIN PASSWORD '%s'" % (user, password))
+        if database:
+            self.psql("CREATE DATABASE %s OWNER %s" % (database, user))
+        hba = os.path.join(self.datadir, "pg_hba.conf")
+        with open(hba, encoding="utf-8") as f:
+            rules = f.read()
+        with open(hba, "w", encoding="utf-8") as f:  # the first matching line wins
+            f.write("host all %s 127.0.0.1/32 scram-sha-256\n" % user + rules)
+        self.psql("SELECT pg_reload_conf()")
+        return "host=127.0.0.1 port=%d dbname=%s user=%s password=%s" % (self.port, database or "postgres", user, password)
+
     def psql(self, sql: str, db: str = "postgres") -> str:
         r = self._run([os.path.join(self.bindir, "psql"), "-X", "-A", "-t", "-h", "127.0.0.1", "-p", str(self.port),
                        "-U", "postgres", "-d", db, "-v", "ON_ERROR_STOP=1", "-c", sql])

@@ -49,15 +49,7 @@ class Site:
         self.job_env = {}
         if store == "postgresql":
             self.store = PostgresCluster("store").start()
-            self.store.psql("CREATE ROLE pm LOGIN PASSWORD '%s'" % STORE_PASSWORD)
-            self.store.psql("CREATE DATABASE mirroring OWNER pm")
-            hba = os.path.join(self.store.datadir, "pg_hba.conf")
-            with open(hba, encoding="utf-8") as f:
-                rules = f.read()
-            with open(hba, "w", encoding="utf-8") as f:  # the first matching line wins: pm needs its password
-                f.write("host all pm 127.0.0.1/32 scram-sha-256\n" + rules)
-            self.store.psql("SELECT pg_reload_conf()")
-            self.history_dsn = self.store_dsn(STORE_PASSWORD)
+            self.history_dsn = self.store.add_login("pm", STORE_PASSWORD, "mirroring")
         self.primary_web = Web("primary", delay=0.005).start()
         self.mirror_web = Web("mirror", delay=0.005).start()
         self.drill_web = Web("drill").start()  # what the drill's isolated copy serves
