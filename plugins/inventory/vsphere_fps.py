@@ -361,10 +361,12 @@ class InventoryModule(BaseInventoryPlugin, Constructable, Cacheable):
         failover_names = {v["name"] for v in failover}
         refused_names = {v["name"] for v in refused}
         refused_why = {name: why for name in refused_names}
+        refused_reason = {name: "blast_radius" for name in refused_names}
         for h, r in zip(hosts, results):
             if h in gaps and h not in quarantined and r["fps"] >= policy.failover_threshold:
                 refused_names.add(h)
                 refused_why[h] = "telemetry gap, not failed over on imputed data: %s" % gaps[h]
+                refused_reason[h] = "telemetry_gap"
         if why:
             self.display.warning("vsphere_fps: %s" % why)
         for host, r in zip(hosts, results):
@@ -380,6 +382,7 @@ class InventoryModule(BaseInventoryPlugin, Constructable, Cacheable):
                 "mirroring_since": r["since"],
                 "mirroring_below_since": r["below_since"],
                 "failover_refused_why": refused_why.get(host),
+                "failover_refused_reason": refused_reason.get(host),
                 "fps_confidence": r["fps_confidence"],
                 "telemetry_gap_why": r["telemetry_gap"],
                 "host_at_risk_why": on_risky.get(host),

@@ -35,7 +35,7 @@ try:
 except ImportError as _e:  # pragma: no cover - psycopg is in requirements.txt
     HAS_PSYCOPG, PSYCOPG_IMPORT_ERROR = False, _e
 
-SCHEMA_VERSION = 4
+SCHEMA_VERSION = 5
 DEFAULT_PATH = "~/.local/share/predictive.mirroring/history.sqlite"
 DSN_ENV = "PM_HISTORY_DSN"
 MIGRATION_LOCK = 0x706D6869  # pg_advisory_xact_lock key: "pmhi"
@@ -144,6 +144,45 @@ MIGRATIONS = {
         promoted_why TEXT
     )
     """,
+    # v5: what the metrics say - every run of a playbook, every refused failover, each VM's last scored state
+    5: """
+    CREATE TABLE runs (
+        id {ID},
+        uid TEXT NOT NULL UNIQUE,
+        job TEXT NOT NULL,
+        started_at TEXT NOT NULL,
+        finished_at TEXT NOT NULL,
+        duration_s {REAL},
+        status TEXT NOT NULL CHECK (status IN ('success', 'failed')),
+        detail TEXT
+    );
+    CREATE INDEX runs_job ON runs (job, finished_at);
+    CREATE TABLE refusals (
+        id {ID},
+        uid TEXT NOT NULL UNIQUE,
+        at TEXT NOT NULL,
+        vcenter TEXT,
+        vm TEXT NOT NULL,
+        vm_uuid TEXT,
+        reason TEXT NOT NULL,
+        why TEXT
+    );
+    CREATE INDEX refusals_vm ON refusals (vm, reason, at);
+    CREATE TABLE vm_status (
+        vcenter TEXT NOT NULL,
+        vm_uuid TEXT NOT NULL,
+        vm TEXT NOT NULL,
+        datacenter TEXT,
+        cluster TEXT,
+        fps {REAL},
+        level TEXT,
+        quarantined {BIGINT} NOT NULL DEFAULT 0,
+        failover_now_since TEXT,
+        data TEXT,
+        updated_at TEXT NOT NULL,
+        PRIMARY KEY (vcenter, vm_uuid)
+    )
+    """,
 }
 UID_TABLES = ("decisions", "failovers", "actions")
 FAILOVER_COLUMNS = ("id", "at", "vcenter", "vm", "kind", "fps", "reasons", "feature_names", "features", "downtime_s",
@@ -151,6 +190,10 @@ FAILOVER_COLUMNS = ("id", "at", "vcenter", "vm", "kind", "fps", "reasons", "feat
                     "label_evidence", "vm_uuid")
 ACTION_COLUMNS = ("id", "at", "vcenter", "vm", "vm_uuid", "action", "status", "detail", "finished_at", "error")
 OUTCOMES = ("confirmed", "unconfirmed", "missed")
+RUN_COLUMNS = ("uid", "job", "started_at", "finished_at", "duration_s", "status", "detail")
+REFUSAL_COLUMNS = ("uid", "at", "vcenter", "vm", "vm_uuid", "reason", "why")
+STATUS_COLUMNS = ("vcenter", "vm_uuid", "vm", "datacenter", "cluster", "fps", "level", "quarantined",
+                  "failover_now_since", "data", "updated_at")
 
 
 def _select(table, columns, **equal):
@@ -451,6 +494,98 @@ class History:
         return {t: int(self._execute("SELECT COUNT(*) FROM %s" % t).fetchone()[0])
                 for t in ("windows", "decisions", "failovers", "actions", "models")}
 
+    # -- runs, refusals and each VM's last state: what the metrics are made of ---------------------
+    def add_run(self, job, started_at, finished_at, status, detail=None):
+        """Record one run of a playbook (job: reconcile, failover, ...; status: success or failed)."""
+        if status not in ("success", "failed"):
+            raise HistoryError("a run ends success or failed, not %r" % status)
+        duration = max(0.0, (datetime.datetime.fromisoformat(finished_at) -
+                             datetime.datetime.fromisoformat(started_at)).total_seconds())
+        self._write("INSERT INTO runs (uid, job, started_at, finished_at, duration_s, status, detail) "
+                    "VALUES (?, ?, ?, ?, ?, ?, ?)", (new_uid(), job, started_at, finished_at, round(duration, 3), status,
+                                                     json.dumps(detail or {}, sort_keys=True)))
+
+    def runs_summary(self):
+        """Per job: the last run (finished_at, duration_s, status, detail), the last success's finished_at and the
+        number of runs by status."""
+        out = {}
+        for job, status, n in self._execute("SELECT job, status, COUNT(*) FROM runs GROUP BY job, status"):
+            out.setdefault(job, {"runs": {"success": 0, "failed": 0}})["runs"][status] = int(n)
+        for job in out:
+            last = self._execute("SELECT finished_at, duration_s, status, detail FROM runs WHERE job = ? "
+                                 "ORDER BY finished_at DESC, id DESC LIMIT 1", (job,)).fetchone()
+            ok = self._execute("SELECT MAX(finished_at) FROM runs WHERE job = ? AND status = 'success'", (job,)).fetchone()
+            out[job].update(finished_at=last[0], duration_s=last[1], status=last[2], detail=json.loads(last[3] or "{}"),
+                            last_success=ok[0] if ok else None)
+        return out
+
+    def add_refusals(self, rows, repeat_after_s=4 * 3600):
+        """Record refused failovers ({vm, vm_uuid, vcenter, reason, why}); the ones that are news - the same VM was
+        not refused for the same reason in the last repeat_after_s seconds (whom to notify)."""
+        now = utcnow()
+        since = (datetime.datetime.fromisoformat(now) - datetime.timedelta(seconds=repeat_after_s)).isoformat()
+        news = []
+        with self._transaction("Writing refusals to"):
+            for r in rows:
+                seen = self._execute("SELECT 1 FROM refusals WHERE vm = ? AND reason = ? AND at > ? AND "
+                                     "COALESCE(vm_uuid, '') = COALESCE(?, '')",
+                                     (r["vm"], r["reason"], since, r.get("vm_uuid"))).fetchone()
+                self._execute("INSERT INTO refusals (uid, at, vcenter, vm, vm_uuid, reason, why) VALUES (?, ?, ?, ?, ?, ?, ?)",
+                              (new_uid(), now, r.get("vcenter"), r["vm"], r.get("vm_uuid"), r["reason"], r.get("why")))
+                if seen is None:
+                    news.append(r)
+        return news
+
+    def refusal_counts(self):
+        return {reason: int(n) for reason, n in self._execute("SELECT reason, COUNT(*) FROM refusals GROUP BY reason")}
+
+    def last_refusals(self, since):
+        """The last refusal per VM and reason at or after since: [{vcenter, vm, vm_uuid, reason, at}]."""
+        cols = ("vcenter", "vm", "vm_uuid", "reason", "at")
+        return [dict(zip(cols, r)) for r in self._execute(
+            "SELECT vcenter, vm, vm_uuid, reason, MAX(at) FROM refusals WHERE at >= ? "
+            "GROUP BY vcenter, vm, vm_uuid, reason ORDER BY vcenter, vm, vm_uuid, reason", (since,))]
+
+    def last_failovers(self, kind=None, since=None):
+        """The last failover per VM and kind (at or after since): [{vcenter, vm, vm_uuid, kind, at}]."""
+        cols = ("vcenter", "vm", "vm_uuid", "kind", "at")
+        q, args = "SELECT vcenter, vm, vm_uuid, kind, MAX(at) FROM failovers WHERE 1 = 1", []
+        if kind:
+            q, args = q + " AND kind = ?", args + [kind]
+        if since:
+            q, args = q + " AND at >= ?", args + [since]
+        return [dict(zip(cols, r)) for r in self._execute(
+            q + " GROUP BY vcenter, vm, vm_uuid, kind ORDER BY vcenter, vm, vm_uuid, kind", args)]
+
+    def failover_counts(self):
+        """Failovers by (kind, outcome); outcome None while unlabelled."""
+        return {(k, o): int(n) for k, o, n in self._execute(
+            "SELECT kind, outcome, COUNT(*) FROM failovers GROUP BY kind, outcome")}
+
+    def put_vm_status(self, rows, keep_s=7 * 86400):
+        """Each VM's state from the run that scored it, replacing the last one ({vcenter, vm_uuid, vm, datacenter,
+        cluster, fps, level, quarantined, failover_now, data}); failover_now_since is kept while the VM stays at
+        failover_now. Rows no run has written for keep_s seconds are dropped (VMs that are gone)."""
+        now = utcnow()
+        drop_before = (datetime.datetime.fromisoformat(now) - datetime.timedelta(seconds=keep_s)).isoformat()
+        with self._transaction("Writing VM states to"):
+            since = {(v, u): s for v, u, s in self._execute(
+                "SELECT vcenter, vm_uuid, failover_now_since FROM vm_status WHERE failover_now_since IS NOT NULL")}
+            data = [(r["vcenter"] or "", r["vm_uuid"], r["vm"], r.get("datacenter"), r.get("cluster"), r.get("fps"),
+                     r.get("level"), int(bool(r.get("quarantined"))),
+                     (since.get((r["vcenter"] or "", r["vm_uuid"])) or now) if r.get("failover_now") else None,
+                     json.dumps(r.get("data") or {}, sort_keys=True), now) for r in rows]
+            cur = self.db.cursor()
+            cur.executemany(self._sql(
+                "INSERT INTO vm_status (%s) VALUES (%s) ON CONFLICT (vcenter, vm_uuid) DO UPDATE SET %s" % (
+                    ", ".join(STATUS_COLUMNS), ", ".join("?" * len(STATUS_COLUMNS)),
+                    ", ".join("%s = excluded.%s" % (c, c) for c in STATUS_COLUMNS[2:]))), data)
+            self._execute("DELETE FROM vm_status WHERE updated_at < ?", (drop_before,))
+
+    def vm_status(self):
+        return [dict(zip(STATUS_COLUMNS, r), data=json.loads(r[9] or "{}"), quarantined=bool(r[7])) for r in self._execute(
+            "SELECT %s FROM vm_status ORDER BY vcenter, vm, vm_uuid" % ", ".join(STATUS_COLUMNS))]
+
     # -- the model registry: artefacts and their (signed) manifests, promotion explicit -----------
     def add_model(self, artefact, manifest, signature=None, fingerprint=None, created=None):
         """Register a model (its joblib bytes, its manifest's exact bytes, its signature's); True if it was new."""
@@ -600,6 +735,8 @@ def copy_history(source, target, check=False):
             copied["models"] = insert("models", MODEL_COLUMNS, [
                 tuple(bytes(v) if isinstance(v, memoryview) else v for v in r)
                 for r in rows("models", MODEL_COLUMNS, "registered_at")], "sha256")
+            copied["runs"] = insert("runs", RUN_COLUMNS, rows("runs", RUN_COLUMNS), "uid")
+            copied["refusals"] = insert("refusals", REFUSAL_COLUMNS, rows("refusals", REFUSAL_COLUMNS), "uid")
             if check:
                 raise _Rollback()
     except _Rollback:

@@ -13,12 +13,13 @@ import time
 import psycopg
 import pytest
 
-from ansible_collections.predictive.mirroring.plugins.module_utils import failover, fleet, telemetry, vsphere
+from ansible_collections.predictive.mirroring.plugins.module_utils import failover, fleet, metrics, telemetry, vsphere
 from ansible_collections.predictive.mirroring.plugins.module_utils.history import History
 from ansible_collections.predictive.mirroring.plugins.module_utils.model import FPSModel
 
 from common.utils import keypair
 from rig.load import HttpLoad, Writer
+from rig.prometheus import Alertmanager, NodeExporter, Prometheus, Receiver
 from rig.site import ROOT, STORE_PASSWORD, Site
 
 SICK = "DC0_C0_RP0_VM1"
@@ -87,10 +88,30 @@ def test_predictive_failover_on_the_postgresql_store_as_awx_jobs_then_tuned_and_
         bundled = h.current_model_sha()
     assert bundled == FPSModel.load(BUNDLED).manifest["sha256"]
 
-    # a healthy VM: minimal - WAL shipped, no mirror in the pool; a second reconcile changes nothing anywhere
+    # observability: node_exporter reads the runs' metrics file, Prometheus scrapes it and evaluates the shipped
+    # alert rules, Alertmanager routes to a receiver; the runs notify a webhook that fails once, then takes it
+    node = NodeExporter(str(tmp_path / "node")).start()
+    paged, hook = Receiver(), Receiver([503, 200])
+    manager = Alertmanager(str(tmp_path / "alertmanager")).start(paged.url)
+    prom = Prometheus(str(tmp_path / "prometheus")).start(["127.0.0.1:%d" % node.port], manager)
+    textfile = os.path.join(node.textfile_dir, "predictive_mirroring.prom")
+    site.set_vars(mirroring_metrics_textfile=textfile, mirroring_notify_url=hook.url, mirroring_notify_timeout=5)
+    try:
+        closed_loop(site, tmp_path, windows, bundled, private, prom, paged, hook, textfile)
+    finally:
+        for part in (prom, manager, node, paged, hook):
+            part.stop()
+
+
+def closed_loop(site, tmp_path, windows, bundled, private, prom, paged, hook, textfile):
+    # a healthy VM: minimal - WAL shipped, no mirror in the pool; a second reconcile changes nothing anywhere - its
+    # metrics file neither: the same bytes but for the run's times
     site.playbook("reconcile")
     assert site.pool() == {SICK: ("ready", 100)}
+    first = open(textfile, "rb").read()
     assert changed(site.playbook("reconcile")) == {SICK: 0, "localhost": 0}
+    second = open(textfile, "rb").read()
+    assert first != second and metrics.comparable(first) == metrics.comparable(second)
     assert SICK + "-mirror" not in site.vms()
 
     # it degrades: --check --diff shows the rise and changes nothing; reconcile raises it - a mirror VM, a streaming
@@ -113,6 +134,11 @@ def test_predictive_failover_on_the_postgresql_store_as_awx_jobs_then_tuned_and_
         # FPS passes the threshold: the scheduled reconcile, then the failover
         site.degrade(0.95)
         site.playbook("reconcile")
+        # Prometheus sees the FPS above the threshold, the level, the wait at failover_now, the 4 earlier failovers
+        [(_labels, fps)] = prom.wait_query('predictive_mirroring_fps{vm="%s"}' % SICK, lambda r: r and r[0][1] > 85)
+        assert prom.query('predictive_mirroring_level{vm="%s"}' % SICK)[0][1] == 2  # full
+        assert prom.query('predictive_mirroring_failover_now_since_timestamp_seconds{vm="%s"}' % SICK)
+        assert prom.query('predictive_mirroring_failovers_total{kind="predictive"}')[0][1] == 4
         # a store that refuses the password: one clear line, the password nowhere, nothing changed (not even the lease)
         pool = site.pool()
         wrong = site.store_dsn("not-the-password")
@@ -132,6 +158,21 @@ def test_predictive_failover_on_the_postgresql_store_as_awx_jobs_then_tuned_and_
         assert not site.vms()[SICK]["attributes"].get(vsphere.ATTR_QUARANTINED)
         out = site.playbook("failover")
         assert changed(out)[SICK] > 0
+        told = site.results["Tell someone the VM failed over"][SICK]
+        assert told["delivered"] and told["attempts"] == 2  # the webhook's 503, then its 200
+        notes = hook.wait(lambda b: b["event"] == "failover")
+        assert len(notes) == 2 and notes[0] == notes[1]  # the refused attempt and its retry, the same notification
+        note = notes[0]
+        assert note["details"]["vm"] == SICK and note["details"]["mode"] == "predictive" and float(note["details"]["fps"]) > 85
+        # the failover counter went up by exactly one, predictive; the shipped rule paged through Alertmanager
+        series = 'predictive_mirroring_failovers_total{kind="predictive"}'
+        prom.wait_query(series, lambda r: r and r[0][1] == 5)
+        assert prom.query("max_over_time(%s[10m]) - min_over_time(%s[10m])" % (series, series))[0][1] == 1
+        alerts = paged.wait(lambda b: any(a["labels"]["alertname"] == "PredictiveMirroringFailoverPerformed"
+                                          for a in b["alerts"]), what="the FailoverPerformed alert")
+        [alert] = [a for b in alerts for a in b["alerts"] if a["labels"]["alertname"] == "PredictiveMirroringFailoverPerformed"]
+        assert alert["labels"]["vm"] == SICK and alert["labels"]["kind"] == "predictive" and alert["status"] == "firing"
+        assert not prom.query('predictive_mirroring_failover_now_since_timestamp_seconds{vm="%s"}' % SICK)
         # the primary dies after the failover
         site.sim.fail(SICK)
         site.primary_web.hang()
@@ -215,7 +256,17 @@ def test_reactive_failover_for_contrast(site):
         site.primary_web.hang()
         os.kill(site.db.proc.pid, 9)
         time.sleep(1)
-        site.playbook("failover", "-e", "mirroring_failover_hosts=" + SICK, "-e", "mirroring_failover_mode=reactive")
+        # the on-call webhook is down too (accepts, never answers): the failover pays its 2 s timeout and no more
+        dead = Receiver(silent=True)
+        try:
+            site.playbook("failover", "-e", "mirroring_failover_hosts=" + SICK, "-e", "mirroring_failover_mode=reactive",
+                          "-e", "mirroring_notify_url=" + dead.url, "-e", "mirroring_notify_timeout=2")
+        finally:
+            dead.stop()
+        told = site.results["Tell someone the VM failed over"][SICK]
+        assert not told["delivered"] and "did not answer" in told["error"] and "secret-token" not in json.dumps(told)
+        # the notification took its timeout; the task, that plus a module's start (about a second here)
+        assert 1.9 <= told["seconds"] <= 2.3 and site.task_seconds("Tell someone the VM failed over") <= 4.0
         time.sleep(2)
     finally:
         load.stop()
@@ -240,8 +291,20 @@ def test_preflight_refuses_a_lagging_replica_and_changes_nothing(site):
         c.execute("INSERT INTO ledger SELECT generate_series(1, 1000)")
     time.sleep(2)
     pool, vms = site.pool(), site.vms()
-    out = site.playbook("failover", "-e", "mirroring_failover_hosts=" + SICK, "-e", "mirroring_rpo_seconds=1", ok=False)
+    hook, textfile = Receiver(), str(site.dir / "pm.prom")
+    try:
+        out = site.playbook("failover", "-e", "mirroring_failover_hosts=" + SICK, "-e", "mirroring_rpo_seconds=1",
+                            "-e", "mirroring_notify_url=" + hook.url, "-e", "mirroring_metrics_textfile=" + textfile, ok=False)
+        [note] = hook.wait(lambda b: b["event"] == "refusal")
+    finally:
+        hook.stop()
     assert "refused" in out and "behind, more than its RPO of 1 s" in out
+    assert note["details"]["vm"] == SICK and "behind, more than its RPO of 1 s" in note["details"]["why"]
+    # recorded: a refusal by the preflight and a failed failover run, in the metrics file
+    text = open(textfile, encoding="utf-8").read()
+    assert 'predictive_mirroring_failover_refusals_total{reason="preflight"} 1.0' in text
+    assert 'predictive_mirroring_run_failures_total{job="failover"} 1.0' in text
+    assert 'refusal_timestamp_seconds{reason="preflight",uuid="%s",vcenter=' % site.vms()[SICK]["instance_uuid"] in text
     assert site.pool() == pool
     assert site.vms()[SICK]["attributes"] == vms[SICK]["attributes"]
     assert site.failovers() == []

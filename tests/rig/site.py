@@ -6,6 +6,7 @@ from __future__ import annotations
 import contextlib
 import json
 import os
+import pathlib
 import pwd
 import shutil
 import sqlite3
@@ -108,6 +109,16 @@ class Site:
             "mirroring_pg_drill_port": free_port(), "mirroring_pg_drill_check_sql": "SELECT count(*) FROM ledger"}))
         return str(inv)
 
+    def set_vars(self, **values):
+        """Add variables to the inventory's group_vars/all (for every later run)."""
+        path = pathlib.Path(self.inventory) / "group_vars" / "all.json"
+        path.write_text(json.dumps(dict(json.loads(path.read_text()), **values)))
+
+    def task_seconds(self, suffix):
+        """How long the last run's task named ... suffix took (roles prefix their task names)."""
+        [seconds] = [v for k, v in self.seconds.items() if k.endswith(suffix)]
+        return seconds
+
     def env(self, job):
         env = dict(os.environ, **self.sim.env(), ANSIBLE_CONFIG=os.path.join(ROOT, "ansible.cfg"), ANSIBLE_PIPELINING="1",
                    ANSIBLE_BECOME_METHOD="su", PATH=BIN + os.pathsep + os.environ["PATH"])
@@ -159,6 +170,7 @@ class Site:
         with open(record, encoding="utf-8") as f:
             recorded = json.load(f)
         self.results = recorded["tasks"]
+        self.seconds = recorded.get("seconds", {})
         print("  slowest:", sorted(recorded.get("seconds", {}).items(), key=lambda kv: -kv[1])[:4])
         return proc.stdout
 

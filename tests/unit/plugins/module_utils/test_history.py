@@ -114,7 +114,7 @@ def test_a_version_3_store_gains_uids_and_the_registry_keeping_its_records(tmp_p
                      + V3_FAILOVER + "; " + V3_FAILOVER.replace("db01", "web01") + ";")
     db.close()
     with history.History(path) as h:
-        assert h.schema_version() == 4
+        assert h.schema_version() == history.SCHEMA_VERSION
         assert [f["vm"] for f in h.failovers()] == ["db01", "web01"]
         uids = [r[0] for r in h.db.execute("SELECT uid FROM failovers")]
     assert len(set(uids)) == 2 and all(len(u) == 32 for u in uids)
@@ -153,8 +153,11 @@ def test_a_copy_between_stores_is_whole_idempotent_and_keeps_the_failover_an_act
         src.end_action(aid, "done", detail={"failover_id": fid})
         src.add_decision("db01", 90.0, "partial", "full")
         src.set_tuning("failover_threshold", 90.0, "precision")
+        src.add_run("failover", "2026-11-28T00:00:00+00:00", "2026-11-28T00:01:00+00:00", "success")
+        src.add_refusals([{"vm": "db02", "reason": "preflight", "why": "no mirror"}])
         assert history.copy_history(src, dst, check=True) == {"windows": 2, "decisions": 1, "failovers": 1,
-                                                              "actions": 1, "tuning": 1, "models": 0}
+                                                              "actions": 1, "tuning": 1, "models": 0,
+                                                              "runs": 1, "refusals": 1}
         assert dst.count_windows()["windows"] == 0  # check mode wrote nothing
         assert history.copy_history(src, dst)["failovers"] == 1
         assert set(history.copy_history(src, dst).values()) == {0}

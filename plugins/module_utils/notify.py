@@ -1,0 +1,96 @@
+# -*- coding: utf-8 -*-
+# Copyright: (c) 2026, predictive.mirroring developers
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+"""Webhook notifications: a JSON POST with retries under one deadline, never an exception.
+
+Payloads: ``json`` (the collection's own document), ``slack`` (an incoming webhook: ``text`` plus Block Kit
+``blocks``) and ``teams`` (a Teams workflow webhook: a message with one Adaptive Card attachment). The URL of a
+Slack or Teams webhook is its credential, so no message here ever contains it: errors name the host only.
+"""
+
+from __future__ import annotations
+
+import datetime
+import time
+
+try:
+    import requests
+    HAS_REQUESTS, REQUESTS_IMPORT_ERROR = True, None
+except ImportError as _e:  # pragma: no cover - requests is in requirements.txt
+    HAS_REQUESTS, REQUESTS_IMPORT_ERROR = False, _e
+
+FORMATS = ("json", "slack", "teams")
+EVENTS = ("failover", "refusal", "rpo_violation", "failback", "drill")
+RETRY_STATUS = (408, 425, 429, 500, 502, 503, 504)
+
+
+def payload(fmt, event, summary, details=None, at=None):
+    """The request body for a format."""
+    details = {k: details[k] for k in sorted(details or {})}
+    at = at or datetime.datetime.now(datetime.timezone.utc).replace(microsecond=0).isoformat()
+    if fmt == "json":
+        return {"source": "predictive.mirroring", "event": event, "summary": summary, "details": details, "at": at}
+    facts = [(str(k), v if isinstance(v, str) else str(v)) for k, v in details.items()]
+    if fmt == "slack":
+        blocks = [{"type": "section", "text": {"type": "mrkdwn", "text": "*%s*" % summary}}]
+        if facts:
+            blocks.append({"type": "section", "fields": [{"type": "mrkdwn", "text": "*%s*\n%s" % f} for f in facts[:10]]})
+        blocks.append({"type": "context", "elements": [{"type": "mrkdwn", "text": "predictive.mirroring %s at %s" % (event, at)}]})
+        return {"text": summary, "blocks": blocks}
+    if fmt == "teams":
+        card = {"$schema": "http://adaptivecards.io/schemas/adaptive-card.json", "type": "AdaptiveCard", "version": "1.4",
+                "body": [{"type": "TextBlock", "text": summary, "weight": "Bolder", "wrap": True},
+                         {"type": "FactSet", "facts": [{"title": k, "value": v} for k, v in facts]},
+                         {"type": "TextBlock", "text": "predictive.mirroring %s at %s" % (event, at), "isSubtle": True,
+                          "size": "Small", "wrap": True}]}
+        return {"type": "message", "attachments": [{"contentType": "application/vnd.microsoft.card.adaptive",
+                                                    "contentUrl": None, "content": card}]}
+    raise ValueError("format must be one of %s, not %r" % (", ".join(FORMATS), fmt))
+
+
+def _host(url):
+    try:
+        return requests.utils.urlparse(url).hostname or "the webhook"
+    except Exception:  # pylint: disable=broad-except
+        return "the webhook"
+
+
+def send(url, body, timeout=10.0, retries=3, backoff=1.0, verify=True, sleep=time.sleep, clock=time.monotonic):
+    """POST body as JSON until a 2xx answer, at most 1 + retries attempts, all within timeout seconds (each attempt's
+    connect and read timeouts are the time left). Retries on connection errors, timeouts, 408/425/429 and 5xx, with
+    doubling backoff (a 429's Retry-After honoured) cut short by the deadline. Returns {delivered, attempts, status,
+    error, seconds}; never raises. verify: True, False or a CA bundle path."""
+    started = clock()
+    deadline = started + float(timeout)
+    result = {"delivered": False, "attempts": 0, "status": None, "error": None}
+    if not HAS_REQUESTS:
+        result["error"] = "the Python library requests is missing: %s" % REQUESTS_IMPORT_ERROR
+        return dict(result, seconds=0.0)
+    host, wait = _host(url), float(backoff)
+    for attempt in range(int(retries) + 1):
+        left = deadline - clock()
+        if left <= 0.05:
+            break
+        result["attempts"] = attempt + 1
+        retry_after = None
+        try:
+            r = requests.post(url, json=body, timeout=(left, left), verify=verify, allow_redirects=False,
+                              headers={"User-Agent": "predictive.mirroring"})
+            result["status"] = r.status_code
+            if 200 <= r.status_code < 300:
+                result.update(delivered=True, error=None)
+                break
+            result["error"] = "%s answered HTTP %d" % (host, r.status_code)
+            if r.status_code not in RETRY_STATUS:
+                break  # a wrong URL or payload: asking again will not help
+            if r.status_code == 429 and (r.headers.get("Retry-After") or "").isdigit():
+                retry_after = float(r.headers["Retry-After"])
+        except requests.Timeout:
+            result["error"] = "%s did not answer within the %.1f s left of the %.1f s timeout" % (host, left, timeout)
+        except requests.RequestException as e:  # the message would carry the URL, which is the credential
+            result["error"] = "%s: %s" % (host, type(e).__name__)
+        pause = min(retry_after if retry_after is not None else wait, deadline - clock())
+        if attempt < int(retries) and pause > 0:
+            sleep(pause)
+        wait *= 2
+    return dict(result, seconds=round(clock() - started, 3))

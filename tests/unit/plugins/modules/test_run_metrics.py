@@ -1,0 +1,46 @@
+from __future__ import annotations
+
+import datetime
+
+import pytest
+
+from ansible_collections.predictive.mirroring.plugins.module_utils.errors import MirroringError
+from ansible_collections.predictive.mirroring.plugins.modules import run_metrics
+
+VIEW = [{"inventory_hostname": "db01", "vm_name": "db01", "vm_instance_uuid": "u1", "vcenter": "vc", "datacenter": "DC0",
+         "cluster": "C0", "fps": 91.0, "mirroring_level": "full", "mirroring_data_lag": {"postgresql": 75.0}},
+        {"inventory_hostname": "web01_vm-9", "vm_name": "web01", "vm_instance_uuid": "u2", "vcenter": "vc", "fps": 12.0,
+         "mirroring_level": "partial", "mirroring_rpo_seconds": 600, "mirroring_data_lag": {"postgresql": 75.0}},
+        {"inventory_hostname": "old", "vm_instance_uuid": "u3", "vcenter": "vc", "fps": 99.0, "mirroring_level": "full",
+         "mirroring_level_current": "full", "mirroring_quarantined": "2026-11-27T00:00:00+00:00"},
+        {"inventory_hostname": "not-a-vm"}]
+
+
+def test_each_vm_gets_its_planned_level_its_rpo_and_its_wait():
+    plan = {"vms": [{"uuid": "u2", "level": "minimal"}], "totals": {}}
+    rows = {r["vm_uuid"]: r for r in run_metrics.vm_states(VIEW, plan, ["db01", "old"], 60.0)}
+    assert set(rows) == {"u1", "u2", "u3"}  # a host that is not a VM is not recorded
+    assert rows["u1"]["level"] == "full" and rows["u1"]["failover_now"]
+    assert rows["u2"]["level"] == "minimal" and rows["u2"]["vm"] == "web01"  # the plan's level, the VM's own name
+    assert rows["u2"]["data"] == {"postgresql": {"lag_seconds": 75.0, "rpo_seconds": 600.0}}
+    assert rows["u3"]["quarantined"] and not rows["u3"]["failover_now"]  # failed over: not waiting
+    found, new = run_metrics.rpo_violations(list(rows.values()), {})
+    assert [v["vm"] for v in found] == ["db01"] and new == found
+    before = {("vc", "u1"): {"postgresql": {"lag_seconds": 90.0, "rpo_seconds": 60.0}}}
+    assert run_metrics.rpo_violations(list(rows.values()), before)[1] == []  # still violated: not news
+
+
+def test_refusals_and_times_are_checked():
+    [row] = run_metrics.refusal_rows([dict(VIEW[0], failover_refused_reason="blast_radius", failover_refused_why="3 of 4")])
+    assert (row["vm"], row["reason"], row["why"], row["vm_uuid"]) == ("db01", "blast_radius", "3 of 4", "u1")
+    with pytest.raises(MirroringError, match="reason is one of"):
+        run_metrics.refusal_rows([{"vm": "db01", "reason": "blast radius; rm -rf /"}])
+    with pytest.raises(MirroringError, match="names its VM"):
+        run_metrics.refusal_rows([{"reason": "preflight"}])
+    utc = datetime.timezone.utc
+    assert run_metrics.parse_started("1795886688") == datetime.datetime.fromtimestamp(1795886688, utc)
+    assert run_metrics.parse_started("2026-11-28T10:00:00Z").hour == 10
+    assert run_metrics.parse_started("2026-11-28T12:00:00+02:00").hour == 10
+    for bad in ("2026-11-28T10:00:00", "yesterday", ""):
+        with pytest.raises(MirroringError):
+            run_metrics.parse_started(bad)
