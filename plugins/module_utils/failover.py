@@ -23,6 +23,7 @@ import datetime
 from ansible_collections.predictive.mirroring.plugins.module_utils import pipeline, telemetry, vsphere
 from ansible_collections.predictive.mirroring.plugins.module_utils.mirror import Options, Placement, keep_order, mirrors_by_primary
 from ansible_collections.predictive.mirroring.plugins.module_utils.errors import PolicyError, VSphereError
+from ansible_collections.predictive.mirroring.plugins.module_utils.history import outcome_metrics as metrics  # noqa: F401  pylint: disable=unused-import
 from ansible_collections.predictive.mirroring.plugins.module_utils.policy import parse_time
 
 try:
@@ -202,21 +203,6 @@ def downtime(failover, outcome, vm_state, events, horizon_hours):
         if before:
             return round((at - max(before)).total_seconds(), 3)
     return None
-
-
-def metrics(failovers):
-    """Precision and recall of predictive failovers, overall and per month (by the failover's time)."""
-    def block(rows):
-        n = {k: sum(1 for r in rows if r["outcome"] == k) for k in ("confirmed", "unconfirmed", "missed")}
-        decided = n["confirmed"] + n["unconfirmed"]
-        failures = n["confirmed"] + n["missed"]
-        return dict(n, precision=round(n["confirmed"] / decided, 4) if decided else None,
-                    recall=round(n["confirmed"] / failures, 4) if failures else None,
-                    pending=sum(1 for r in rows if r["outcome"] is None and r["kind"] != "drill"))
-    months = {}
-    for r in failovers:
-        months.setdefault(r["at"][:7], []).append(r)
-    return block(failovers), [dict(block(rows), month=m) for m, rows in sorted(months.items())]
 
 
 def tune_threshold(current, overall, target_precision=0.5, min_labels=5, bounds=THRESHOLD_BOUNDS, step=THRESHOLD_STEP):

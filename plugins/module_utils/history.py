@@ -28,12 +28,17 @@ import uuid
 
 from ansible_collections.predictive.mirroring.plugins.module_utils.errors import HistoryError
 
-try:
-    import psycopg
-    from psycopg.conninfo import conninfo_to_dict, make_conninfo
-    HAS_PSYCOPG, PSYCOPG_IMPORT_ERROR = True, None
-except ImportError as _e:  # pragma: no cover - psycopg is in requirements.txt
-    HAS_PSYCOPG, PSYCOPG_IMPORT_ERROR = False, _e
+
+def _psycopg():
+    """psycopg, imported when a PostgreSQL store is opened (a quarter of a second a SQLite run does not pay)."""
+    try:
+        import psycopg  # pylint: disable=import-outside-toplevel
+        import psycopg.conninfo  # pylint: disable=import-outside-toplevel
+    except ImportError as e:  # pragma: no cover - psycopg is in requirements.txt
+        raise HistoryError("The PostgreSQL history store needs the Python library psycopg (pip install -r "
+                           "requirements.txt from the collection): %s" % e) from None
+    return psycopg
+
 
 SCHEMA_VERSION = 5
 DEFAULT_PATH = "~/.local/share/predictive.mirroring/history.sqlite"
@@ -206,6 +211,21 @@ def _select(table, columns, **equal):
     return q, args
 
 
+def outcome_metrics(failovers):
+    """Precision and recall of predictive failovers, overall and per month (by the failover's time)."""
+    def block(rows):
+        n = {k: sum(1 for r in rows if r["outcome"] == k) for k in ("confirmed", "unconfirmed", "missed")}
+        decided = n["confirmed"] + n["unconfirmed"]
+        failures = n["confirmed"] + n["missed"]
+        return dict(n, precision=round(n["confirmed"] / decided, 4) if decided else None,
+                    recall=round(n["confirmed"] / failures, 4) if failures else None,
+                    pending=sum(1 for r in rows if r["outcome"] is None and r["kind"] != "drill"))
+    months = {}
+    for r in failovers:
+        months.setdefault(r["at"][:7], []).append(r)
+    return block(failovers), [dict(block(rows), month=m) for m, rows in sorted(months.items())]
+
+
 def utcnow():
     return datetime.datetime.now(datetime.timezone.utc).replace(microsecond=0).isoformat()
 
@@ -217,7 +237,7 @@ def new_uid():
 def describe_dsn(dsn):
     """A DSN for messages: host, port, database and user, never the password."""
     try:
-        d = conninfo_to_dict(dsn)
+        d = _psycopg().conninfo.conninfo_to_dict(dsn)
     except Exception:  # pylint: disable=broad-except
         return "the PostgreSQL history store (history_dsn is not a valid connection string)"
     return "the PostgreSQL history store %s" % " ".join(
@@ -251,12 +271,10 @@ class History:
         self.kind = "postgresql" if dsn else "sqlite"
         self._secret = None
         if dsn:
-            if not HAS_PSYCOPG:
-                raise HistoryError("The PostgreSQL history store needs the Python library psycopg (pip install -r "
-                                   "requirements.txt from the collection): %s" % PSYCOPG_IMPORT_ERROR)
+            psycopg = _psycopg()
             self.path = self.where = describe_dsn(dsn)
             try:
-                params = conninfo_to_dict(dsn)
+                params = psycopg.conninfo.conninfo_to_dict(dsn)
             except Exception:  # pylint: disable=broad-except
                 raise HistoryError("history_dsn is not a valid PostgreSQL connection string (key=value pairs or a "
                                    "postgresql:// URI)") from None
@@ -265,7 +283,7 @@ class History:
             params.setdefault("application_name", "predictive.mirroring")
             self.errors = (psycopg.Error,)
             try:
-                self.db = psycopg.connect(make_conninfo(**params), autocommit=True)
+                self.db = psycopg.connect(psycopg.conninfo.make_conninfo(**params), autocommit=True)
             except psycopg.Error as e:
                 raise HistoryError("Cannot open %s: %s" % (self.where, self._scrub(e))) from None
             try:

@@ -26,7 +26,7 @@ import sys
 import tempfile
 
 from ansible_collections.predictive.mirroring.plugins.module_utils.errors import MirroringError
-from ansible_collections.predictive.mirroring.plugins.module_utils.failover import metrics as outcome_metrics
+from ansible_collections.predictive.mirroring.plugins.module_utils.history import outcome_metrics
 from ansible_collections.predictive.mirroring.plugins.module_utils.policy import LEVELS, RANK
 
 try:

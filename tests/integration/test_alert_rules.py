@@ -42,3 +42,24 @@ def test_every_alert_is_unit_tested_and_reads_metrics_the_collection_writes(tmp_
     # a broken rule is caught: promtool is not a rubber stamp
     (tmp_path / "bad.yml").write_text("groups: [{name: x, rules: [{alert: X, expr: 'time() - '}]}]\n")
     assert promtool("check", "rules", str(tmp_path / "bad.yml")).returncode != 0
+
+
+def test_every_query_of_the_grafana_dashboard_runs_in_prometheus(tmp_path):
+    import json  # pylint: disable=import-outside-toplevel
+
+    import requests  # pylint: disable=import-outside-toplevel
+
+    from rig.prometheus import Prometheus  # pylint: disable=import-outside-toplevel
+    with open(os.path.join(ROOT, "docs", "grafana", "predictive-mirroring.json"), encoding="utf-8") as f:
+        dash = json.load(f)
+    exprs = [t["expr"] for p in dash["panels"] for t in p["targets"]] + [a["expr"] for a in dash["annotations"]["list"]]
+    assert len(exprs) >= 10
+    prom = Prometheus(str(tmp_path / "prometheus")).start([])
+    try:
+        for expr in exprs:
+            r = requests.get(prom.url + "/api/v1/query", params={"query": expr}, timeout=5)
+            assert r.status_code == 200 and r.json()["status"] == "success", (expr, r.text)
+        bad = requests.get(prom.url + "/api/v1/query", params={"query": "sum(" + exprs[0]}, timeout=5)
+        assert bad.status_code == 400  # a query that does not parse is caught
+    finally:
+        prom.stop()

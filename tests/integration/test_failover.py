@@ -291,6 +291,11 @@ def test_preflight_refuses_a_lagging_replica_and_changes_nothing(site):
         c.execute("INSERT INTO ledger SELECT generate_series(1, 1000)")
     time.sleep(2)
     pool, vms = site.pool(), site.vms()
+    # a metrics file that cannot be written stops the run before anything changes
+    out = site.playbook("failover", "-e", "mirroring_failover_hosts=" + SICK, "-e",
+                        "mirroring_metrics_textfile=/nonexistent/dir/pm.prom", ok=False)
+    assert "mirroring_metrics_textfile must be an absolute path ending in .prom in an existing directory" in out
+    assert site.lease() is None and site.vms()[SICK]["attributes"] == vms[SICK]["attributes"]
     hook, textfile = Receiver(), str(site.dir / "pm.prom")
     try:
         out = site.playbook("failover", "-e", "mirroring_failover_hosts=" + SICK, "-e", "mirroring_rpo_seconds=1",
