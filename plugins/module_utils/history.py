@@ -564,22 +564,6 @@ class History:
             "SELECT vcenter, vm, vm_uuid, reason, MAX(at) FROM refusals WHERE at >= ? "
             "GROUP BY vcenter, vm, vm_uuid, reason ORDER BY vcenter, vm, vm_uuid, reason", (since,))]
 
-    def last_failovers(self, kind=None, since=None):
-        """The last failover per VM and kind (at or after since): [{vcenter, vm, vm_uuid, kind, at}]."""
-        cols = ("vcenter", "vm", "vm_uuid", "kind", "at")
-        q, args = "SELECT vcenter, vm, vm_uuid, kind, MAX(at) FROM failovers WHERE 1 = 1", []
-        if kind:
-            q, args = q + " AND kind = ?", args + [kind]
-        if since:
-            q, args = q + " AND at >= ?", args + [since]
-        return [dict(zip(cols, r)) for r in self._execute(
-            q + " GROUP BY vcenter, vm, vm_uuid, kind ORDER BY vcenter, vm, vm_uuid, kind", args)]
-
-    def failover_counts(self):
-        """Failovers by (kind, outcome); outcome None while unlabelled."""
-        return {(k, o): int(n) for k, o, n in self._execute(
-            "SELECT kind, outcome, COUNT(*) FROM failovers GROUP BY kind, outcome")}
-
     def put_vm_status(self, rows, keep_s=7 * 86400):
         """Each VM's state from the run that scored it, replacing the last one ({vcenter, vm_uuid, vm, datacenter,
         cluster, fps, level, quarantined, failover_now, data}); failover_now_since is kept while the VM stays at

@@ -20,6 +20,7 @@ VMs make about 100,000 series: routine for one Prometheus (docs/observability.md
 
 from __future__ import annotations
 
+import collections
 import datetime
 import os
 import sys
@@ -75,12 +76,13 @@ def families(store, now=None):
         return f
 
     vms = store.vm_status()
+    # every failover, read once (a rare event: hundreds of rows, not millions), oldest first
+    failovers = store.failovers()
+    counts = collections.Counter((f["kind"], f["outcome"]) for f in failovers)
+    newest = {(f["vcenter"] or "", f["vm"], f["vm_uuid"] or "", f["kind"]): f["at"] for f in failovers}
     # a failover recorded since the VM's last scoring is news the VM's row has not caught up with (by instance UUID)
-    open_failovers = {f["vm_uuid"] for f in store.failovers(open_only=True) if f["kind"] != "drill" and f["vm_uuid"]}
-    last_failover = {}
-    for f in store.last_failovers():
-        if f["kind"] != "drill" and f["vm_uuid"]:
-            last_failover[f["vm_uuid"]] = max(f["at"], last_failover.get(f["vm_uuid"], ""))
+    open_failovers = {f["vm_uuid"] for f in failovers if f["kind"] != "drill" and f["vm_uuid"] and not f["failback_at"]}
+    last_failover = {f["vm_uuid"]: f["at"] for f in failovers if f["kind"] != "drill" and f["vm_uuid"]}
     fps = gauge("fps", "Failure Probability Score (0-100) of the VM when it was last scored", VM_LABELS + ["level"])
     level = gauge("level", "Mirroring level of the VM: 0 minimal, 1 partial, 2 full", VM_LABELS)
     quarantined = gauge("failed_over", "1 while the VM is failed over to its mirror (a failover not failed back)",
@@ -120,7 +122,6 @@ def families(store, now=None):
         if plan.get(key) is not None:
             family.add_metric([], plan[key])
 
-    counts = store.failover_counts()
     total = counter("failovers", "Failovers recorded, by kind", ["kind"])
     for kind in KINDS:
         total.add_metric([kind], sum(n for (k, _o), n in counts.items() if k == kind))
@@ -131,12 +132,12 @@ def families(store, now=None):
             labelled.add_metric([kind, outcome], counts.get((kind, None if outcome == "pending" else outcome), 0))
     last = gauge("failover_timestamp_seconds", "When the VM last failed over, by kind (failovers of the last %d days)"
                  % RECENT_DAYS, ["vcenter", "vm", "uuid", "kind"])
-    for f in store.last_failovers(since=recent):
-        if f["kind"] != "drill":
-            last.add_metric([f["vcenter"] or "", f["vm"], f["vm_uuid"] or "", f["kind"]], _ts(f["at"]))
     drill = gauge("last_drill_timestamp_seconds", "When the VM's last successful drill ended", ["vcenter", "vm", "uuid"])
-    for f in store.last_failovers(kind="drill"):
-        drill.add_metric([f["vcenter"] or "", f["vm"], f["vm_uuid"] or ""], _ts(f["at"]))
+    for (vcenter, vm, uuid, kind), at in sorted(newest.items()):
+        if kind == "drill":
+            drill.add_metric([vcenter, vm, uuid], _ts(at))
+        elif at >= recent:
+            last.add_metric([vcenter, vm, uuid, kind], _ts(at))
 
     refusals = store.refusal_counts()
     refused = counter("failover_refusals", "Failovers refused, by reason", ["reason"])
@@ -147,7 +148,7 @@ def families(store, now=None):
     for r in store.last_refusals(since=recent):
         last_refusal.add_metric([r["vcenter"] or "", r["vm"], r["vm_uuid"] or "", r["reason"]], _ts(r["at"]))
 
-    overall, _months = outcome_metrics(store.failovers(kind="predictive") + store.failovers(kind="reactive"))
+    overall, _months = outcome_metrics([f for f in failovers if f["kind"] != "drill"])
     decided = gauge("model_labelled_failovers", "Failovers the analysis has labelled (confirmed, unconfirmed, missed)")
     decided.add_metric([], overall["confirmed"] + overall["unconfirmed"] + overall["missed"])
     for name in ("precision", "recall"):
@@ -216,16 +217,22 @@ def comparable(text):
     return [line for line in lines if family(line) not in drop]
 
 
-def write_textfile(path, data):
-    """Write the exposition atomically (a temp file in the same directory, fsync, rename): node_exporter never reads a
-    half-written file. The file is 0644: metrics hold VM names, no secret."""
-    directory = os.path.dirname(os.path.abspath(path)) or "."
+def check_textfile(path):
+    """The directory of a metrics file that can be written; MirroringError naming what is wrong otherwise."""
+    directory = os.path.dirname(os.path.abspath(path))
     if not path.endswith(".prom"):
         raise MirroringError("The metrics file %s must end in .prom (node_exporter's textfile collector reads only those)"
                              % path)
     if not os.path.isdir(directory):
         raise MirroringError("The metrics file's directory %s does not exist (the textfile collector's directory, "
                              "node_exporter --collector.textfile.directory)" % directory)
+    return directory
+
+
+def write_textfile(path, data):
+    """Write the exposition atomically (a temp file in the same directory, fsync, rename): node_exporter never reads a
+    half-written file. The file is 0644: metrics hold VM names, no secret."""
+    directory = check_textfile(path)
     fd, tmp = tempfile.mkstemp(prefix=".%s." % os.path.basename(path), suffix=".tmp", dir=directory)
     try:
         with os.fdopen(fd, "wb") as f:

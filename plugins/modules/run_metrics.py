@@ -229,9 +229,8 @@ def main():
         finished = datetime.datetime.now(datetime.timezone.utc)
         states = vm_states(p["vms"], p["plan"], p["failover_now"], p["rpo_seconds"])
         refusals = refusal_rows(p["refusals"])
-        if p["textfile"] and not p["textfile"].endswith(".prom"):
-            raise MirroringError("textfile %s must end in .prom (node_exporter's textfile collector reads only those)"
-                                 % p["textfile"])
+        if p["textfile"]:
+            metrics.check_textfile(p["textfile"])  # before the store is written: a bad path changes nothing
         if module.check_mode and not store_configured(p):
             module.exit_json(**out)
         with open_store(p) as h:

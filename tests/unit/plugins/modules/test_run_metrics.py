@@ -44,3 +44,23 @@ def test_refusals_and_times_are_checked():
     for bad in ("2026-11-28T10:00:00", "yesterday", ""):
         with pytest.raises(MirroringError):
             run_metrics.parse_started(bad)
+
+
+def test_a_metrics_file_that_cannot_be_written_changes_nothing_and_a_good_one_is_written_once(tmp_path):
+    from common.utils import run_module  # pylint: disable=import-outside-toplevel
+    from ansible_collections.predictive.mirroring.plugins.module_utils.history import History  # pylint: disable=import-outside-toplevel
+    store = str(tmp_path / "h.sqlite")
+    args = {"job": "reconcile", "started": "2026-11-28T10:00:00+00:00", "vms": VIEW[:1], "history_path": store,
+            "refusals": [{"vm": "db02", "reason": "preflight", "why": "no mirror"}]}
+    for bad in (str(tmp_path / "missing" / "pm.prom"), str(tmp_path / "pm.txt")):
+        result, failed = run_module(run_metrics, dict(args, textfile=bad))
+        assert failed and "metrics file" in result["msg"]
+    with History(store) as h:
+        assert h.runs_summary() == {} and h.vm_status() == [] and h.refusal_counts() == {}
+    good = str(tmp_path / "pm.prom")
+    result, failed = run_module(run_metrics, dict(args, textfile=good))
+    assert not failed and result["changed"] and result["vms"] == 1 and len(result["refusals_new"]) == 1
+    result, failed = run_module(run_metrics, dict(args, textfile=good, refusals=[]))
+    assert not failed and not result["changed"]  # the same VM state again: the same metrics but for the times
+    result, failed = run_module(run_metrics, dict(args, textfile=good))
+    assert not failed and result["changed"] and result["refusals_new"] == []  # refused again: counted, not news
