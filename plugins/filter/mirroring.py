@@ -12,7 +12,8 @@ FIELDS = ("fps", "depends_on", "num_cpu", "memory_mb")
 VIEW_FIELDS = ("vm_name", "vm_instance_uuid", "vm_moid", "vcenter", "datacenter", "cluster", "esxi_host", "fps",
                "fps_reasons", "fps_missing", "mirroring_level", "mirroring_level_current", "mirroring_quarantined",
                "depends_on", "mirror_name", "power_state", "num_cpu", "memory_mb", "host_at_risk_why",
-               "failover_refused_why", "failover_refused_reason", "mirroring_data_lag", "mirroring_rpo_seconds")
+               "failover_refused_why", "failover_refused_reason", "mirroring_data_lag", "mirroring_rpo_seconds",
+               "mirroring_data_rpo")
 
 
 def mirror_targets(hosts, hostvars, plan=None):
@@ -33,6 +34,13 @@ def mirror_targets(hosts, hostvars, plan=None):
         for field in FIELDS:
             if hv.get(field) is not None:
                 entry[field] = hv[field]
+        if hv.get("mirroring_vm_image_rpo_seconds") not in (None, ""):
+            # this VM's own image RPO (a host variable), for vm_mirror
+            try:
+                entry["image_rpo_seconds"] = int(hv["mirroring_vm_image_rpo_seconds"])
+            except (TypeError, ValueError):
+                raise AnsibleFilterError("host %s: mirroring_vm_image_rpo_seconds must be a whole number of seconds, not %r"
+                                         % (host, hv["mirroring_vm_image_rpo_seconds"])) from None
         out.append(entry)
     return out
 

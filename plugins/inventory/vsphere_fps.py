@@ -168,6 +168,7 @@ from ansible.plugins.inventory import BaseInventoryPlugin, Cacheable, Constructa
 from ansible_collections.predictive.mirroring.plugins.module_utils import pipeline, vsphere
 from ansible_collections.predictive.mirroring.plugins.module_utils.baseline import BaselineCache
 from ansible_collections.predictive.mirroring.plugins.module_utils.errors import MirroringError
+from ansible_collections.predictive.mirroring.plugins.module_utils.mirror import image_age, keep_order, mirrors_by_primary
 from ansible_collections.predictive.mirroring.plugins.module_utils.history import open_store, store_configured
 from ansible_collections.predictive.mirroring.plugins.module_utils.model import is_store_ref, load_ref
 from ansible_collections.predictive.mirroring.plugins.module_utils.policy import Policy, hosts_at_risk
@@ -340,7 +341,9 @@ class InventoryModule(BaseInventoryPlugin, Constructable, Cacheable):
             results += pipeline.score(primaries, perf, events, model, policy, samples=o("samples"),
                                       event_window_hours=o("event_window_hours"), min_confidence=o("min_confidence"),
                                       baselines_by_moid=data.get("baselines"))
-        mirror_of = {m["attributes"][vsphere.ATTR_PRIMARY]: m for m in mirrors}
+        # the serving mirror of each primary (not the copies of an image refresh in progress)
+        mirror_of = {u: sorted(ms, key=keep_order)[0] for u, ms in mirrors_by_primary(mirrors).items()}
+        now = vsphere.now()
         self.inventory.set_variable("all", "mirroring_failover_threshold", policy.failover_threshold)
         # hosts are keyed by a unique inventory name (a namesake in another vCenter gets its moid appended); every
         # decision below is about that host, never about a bare VM name
@@ -388,6 +391,8 @@ class InventoryModule(BaseInventoryPlugin, Constructable, Cacheable):
                 "host_at_risk_why": on_risky.get(host),
                 "depends_on": r["depends_on"],
                 "mirror_name": mirror["name"] if mirror else None,
+                "mirror_synced_at": mirror["attributes"].get(vsphere.ATTR_SYNCED_AT) or None if mirror else None,
+                "mirror_age_seconds": image_age(mirror, now) if mirror else None,
                 "mirroring_quarantined": vm["attributes"].get(vsphere.ATTR_QUARANTINED) or None,
             }
             if o("expose_features"):

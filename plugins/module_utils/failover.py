@@ -21,7 +21,8 @@ from __future__ import annotations
 import datetime
 
 from ansible_collections.predictive.mirroring.plugins.module_utils import pipeline, telemetry, vsphere
-from ansible_collections.predictive.mirroring.plugins.module_utils.mirror import Options, Placement, keep_order, mirrors_by_primary
+from ansible_collections.predictive.mirroring.plugins.module_utils.mirror import (
+    Options, Placement, image_age, keep_order, mirrors_by_primary)
 from ansible_collections.predictive.mirroring.plugins.module_utils.errors import PolicyError, VSphereError
 from ansible_collections.predictive.mirroring.plugins.module_utils.history import outcome_metrics as metrics  # noqa: F401  pylint: disable=unused-import
 from ansible_collections.predictive.mirroring.plugins.module_utils.policy import parse_time
@@ -55,6 +56,18 @@ def dependency_order(names, depends_on):
                           % " -> ".join(e.args[1])) from None
 
 
+def stale_image(primary, mirror, rpo, now):
+    """Why a mirror's image is too old to fail over to (None when it is within `rpo` seconds)."""
+    age = image_age(mirror, now)
+    if age is not None and age <= rpo:
+        return None
+    old = "of unknown age (it carries no mirroring.synced_at)" if age is None else "%d s old (synced at %s)" % (
+        age, mirror["attributes"].get(vsphere.ATTR_SYNCED_AT))
+    return ("Failover of %s refused: the image of its mirror %s is %s, older than its RPO of %d s. Nothing was changed. "
+            "Let reconcile refresh the mirror, or set mirroring_failover_force=true to fail over to it anyway"
+            % (primary["name"], mirror["name"], old, rpo))
+
+
 class Quarantine:
     """A primary's failover state in vSphere: the quarantine attribute and its power."""
 
@@ -81,7 +94,9 @@ class Quarantine:
         return {"name": vm["name"], "power_state": vm["power_state"], "host": vm["host"], "cluster": vm["cluster"],
                 "datacenter": vm["datacenter"], "num_cpu": vm["num_cpu"], "memory_mb": vm["memory_mb"],
                 "quarantined": vm["attributes"].get(vsphere.ATTR_QUARANTINED) or None,
-                "level": vm["attributes"].get(vsphere.ATTR_LEVEL) or None}
+                "level": vm["attributes"].get(vsphere.ATTR_LEVEL) or None,
+                "synced_at": vm["attributes"].get(vsphere.ATTR_SYNCED_AT) or None,
+                "image_age_seconds": image_age(vm, vsphere.now())}
 
     def set_quarantine(self, vm, value):
         self.vs.set_attribute(vm["_ref"], vsphere.ATTR_QUARANTINED, value)

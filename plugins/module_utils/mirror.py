@@ -7,9 +7,19 @@
     partial  snapshots; mirror cloned from the latest snapshot, powered on at reduced size, role standby
     full     snapshots; mirror at the primary's size, powered on, role active (serving)
 
+At partial and full a mirror's image is refreshed when it is older than its
+recovery point objective (image_rpo_seconds): a new clone from a fresh
+snapshot is built beside the old one (NICs disconnected, role refreshing),
+verified (powered on, sized, marked), then swapped in - the old one's NICs
+disconnected, the new one's connected, roles handed over (never two marked
+serving), the old one removed only after the swap, the new one renamed. Each
+step reads what is there first, so a run stopped anywhere is completed by the
+next one and the old mirror stays in service until the swap.
+
 State lives on the VMs: mirroring.level, mirroring.fps, mirroring.since and
 mirroring.below_since on the primary; mirroring.primary (the primary's
-instance UUID) and mirroring.role on the mirror. A clone also carries the
+instance UUID), mirroring.role and mirroring.synced_at (the moment its image
+stands for) on the mirror. A clone also carries the
 primary's UUID in its extraConfig from the moment it exists, so a mirror left
 without its attribute by a dropped session is recognised and adopted on the
 next run, never mistaken for someone else's VM, and never duplicated.
@@ -37,6 +47,46 @@ SNAPSHOT_PREFIX = "mirroring-"
 SCOPES = ("snapshots", "mirror", "attributes")
 MARKER_KEY = "predictive.mirroring.primary"
 ATTR_ROLE = "mirroring.role"
+# a refresh in progress: the new image being readied, the old one on its way out (neither is a serving mirror)
+ROLE_REFRESHING = "refreshing"
+ROLE_RETIRED = "retired"
+REFRESH_SUFFIX = ".refresh"
+# how old a mirror's image may grow at each level before it is rebuilt from a fresh snapshot (seconds)
+DEFAULT_IMAGE_RPO = {"partial": 4 * 3600, "full": 24 * 3600}
+
+
+def parse_time(text):
+    """An ISO 8601 time as an aware datetime (UTC when it names no zone), None when empty or not a time."""
+    if not text:
+        return None
+    try:
+        t = datetime.datetime.fromisoformat(str(text).replace("Z", "+00:00"))
+    except ValueError:
+        return None
+    return t if t.tzinfo else t.replace(tzinfo=datetime.timezone.utc)
+
+
+def image_age(mirror, now):
+    """Seconds since the moment a mirror's image stands for; None when it carries no mirroring.synced_at."""
+    synced = parse_time(mirror["attributes"].get(vsphere.ATTR_SYNCED_AT))
+    return None if synced is None else max(0.0, round((now - synced).total_seconds(), 1))
+
+
+def image_rpos(value):
+    """The image RPO per level, defaults filled in; refuses unknown levels and non-positive values."""
+    out = dict(DEFAULT_IMAGE_RPO)
+    for level, seconds in (value or {}).items():
+        if level not in DEFAULT_IMAGE_RPO:
+            raise MirroringError("image_rpo_seconds has no level %r (it takes %s: a minimal mirror has no image)"
+                                 % (level, ", ".join(DEFAULT_IMAGE_RPO)))
+        try:
+            seconds = int(seconds)
+        except (TypeError, ValueError):
+            raise MirroringError("image_rpo_seconds.%s must be a whole number of seconds, got %r" % (level, seconds)) from None
+        if seconds < 60:
+            raise MirroringError("image_rpo_seconds.%s must be at least 60 s, got %s" % (level, seconds))
+        out[level] = seconds
+    return out
 
 
 def _network_name(nic, vm_ref):
@@ -53,7 +103,8 @@ class Options:
     def __init__(self, secondary_datacenter, secondary_cluster=None, secondary_resource_pool=None,
                  secondary_datastore=None, secondary_folder=None, secondary_network=None, mirror_suffix="-mirror",
                  minimal_mirror="absent",
-                 standby_size_ratio=0.5, snapshot_interval_hours=6.0, snapshot_retention=3, snapshot_max_age_hours=72.0):
+                 standby_size_ratio=0.5, snapshot_interval_hours=6.0, snapshot_retention=3, snapshot_max_age_hours=72.0,
+                 image_rpo_seconds=None):
         self.secondary_datacenter = secondary_datacenter
         self.secondary_cluster = secondary_cluster
         self.secondary_resource_pool = secondary_resource_pool
@@ -66,6 +117,7 @@ class Options:
         self.snapshot_interval = datetime.timedelta(hours=snapshot_interval_hours)
         self.snapshot_retention = snapshot_retention
         self.snapshot_max_age = datetime.timedelta(hours=snapshot_max_age_hours)
+        self.image_rpo = image_rpos(image_rpo_seconds)
         if minimal_mirror not in ("absent", "poweredoff"):
             raise MirroringError("minimal_mirror must be absent or poweredoff, got %r" % minimal_mirror)
         if not 0.0 < standby_size_ratio <= 1.0:
@@ -149,11 +201,13 @@ class Placement:
                 raise VSphereError("Network '%s' not found in datacenter '%s' (it has: %s)"
                                    % (opts.secondary_network, dc_name, ", ".join(sorted(self.networks))))
 
-    def nic_changes(self, primary_ref):
+    def nic_changes(self, primary_ref, connected=None):
         """Re-point each NIC of the clone at the secondary datacenter's network.
 
         Without secondary_network, a network of the same name must exist
-        there: a mirror is never put on a guessed network.
+        there: a mirror is never put on a guessed network. connected=False
+        builds the clone with its NICs disconnected (a refreshed image must
+        not answer on the old mirror's addresses before the swap).
         """
         changes = []
         for dev in primary_ref.config.hardware.device:
@@ -172,6 +226,9 @@ class Placement:
                     port=vim.dvs.PortConnection(portgroupKey=net.key, switchUuid=net.config.distributedVirtualSwitch.uuid))
             else:
                 dev.backing = vim.vm.device.VirtualEthernetCard.NetworkBackingInfo(deviceName=net.name, network=net)
+            if connected is not None:
+                dev.connectable = vim.vm.device.VirtualDevice.ConnectInfo(startConnected=connected, connected=connected,
+                                                                          allowGuestControl=True)
             changes.append(vim.vm.device.VirtualDeviceSpec(operation=vim.vm.device.VirtualDeviceSpec.Operation.edit, device=dev))
         return changes
 
@@ -198,14 +255,35 @@ def marker_of(vm_ref):
     return None
 
 
-def mirrors_by_primary(vms):
-    """{primary instance UUID: [mirror rows]}: a mirror is found by its mirroring.primary attribute, never by name."""
+def mirrors_by_primary(vms, refreshing=False):
+    """{primary instance UUID: [mirror rows]}: a mirror is found by its mirroring.primary attribute, never by name.
+
+    The copies of an image refresh in progress (role refreshing or retired)
+    are not mirrors to serve from: refreshing=True gives those instead.
+    """
     out = {}
     for vm in vms:
         uuid = vm["attributes"].get(vsphere.ATTR_PRIMARY)
-        if uuid:
+        in_refresh = vm["attributes"].get(ATTR_ROLE) in (ROLE_REFRESHING, ROLE_RETIRED)
+        if uuid and in_refresh == refreshing:
             out.setdefault(uuid, []).append(vm)
     return out
+
+
+def set_nics_connected(vs, ref, connected, what):
+    """Connect or disconnect every NIC of a VM (now and at its next power-on); nothing to do when they already are."""
+    changes = []
+    for dev in ref.config.hardware.device:
+        if not isinstance(dev, vim.vm.device.VirtualEthernetCard):
+            continue
+        info = dev.connectable
+        if info is not None and bool(info.connected) == connected and bool(info.startConnected) == connected:
+            continue
+        dev.connectable = vim.vm.device.VirtualDevice.ConnectInfo(startConnected=connected, connected=connected,
+                                                                  allowGuestControl=True)
+        changes.append(vim.vm.device.VirtualDeviceSpec(operation=vim.vm.device.VirtualDeviceSpec.Operation.edit, device=dev))
+    if changes:
+        vs.wait_task(ref.ReconfigVM_Task(spec=vim.vm.ConfigSpec(deviceChange=changes)), what)
 
 
 def keep_order(mirror):
@@ -226,6 +304,7 @@ class Mirrorer:
         self.placement = Placement(vs, opts)
         self.all_vms = vs.virtual_machines()
         self.mirrors = mirrors_by_primary(self.all_vms)
+        self.refreshing = mirrors_by_primary(self.all_vms, refreshing=True)
         # every VM's snapshot tree in one PropertyCollector call (an unset tree is simply absent)
         self._trees = {row["moid"]: row.get("snapshot") for row in vs.retrieve(vim.VirtualMachine, ["snapshot"])}
         self._snapshots = {}
@@ -284,8 +363,31 @@ class Mirrorer:
                                                       primary["instance_uuid"]))
         return None, None, [], []
 
+    def refresh_of(self, primary):
+        """(the new image of a refresh stopped half-way or None, [old images retired and not removed yet]).
+
+        A refresh's new clone is named <mirror name>.refresh and carries the
+        primary's marker from its first moment, then role refreshing; the old
+        mirror is role retired between the swap of roles and its removal.
+        """
+        uuid = primary["instance_uuid"]
+        rows = self.refreshing.get(uuid) or []
+        pending = [m for m in rows if m["attributes"].get(ATTR_ROLE) == ROLE_REFRESHING]
+        retired = [m for m in rows if m["attributes"].get(ATTR_ROLE) == ROLE_RETIRED]
+        name = primary["name"] + self.opts.mirror_suffix + REFRESH_SUFFIX
+        seen = {m["moid"] for m in rows}
+        pending += [vm for vm in self.all_vms if vm["name"] == name and vm["moid"] not in seen
+                    and not vm["attributes"].get(vsphere.ATTR_PRIMARY)
+                    and vm["datacenter_moid"] == self.placement.datacenter._moId  # pylint: disable=protected-access
+                    and marker_of(vm["_ref"]) == uuid]
+        pending = [m for m in pending if marker_of(m["_ref"]) == uuid]
+        # of two half-made new images (two runs stopped at once) the youngest image serves; the other goes
+        pending.sort(key=lambda m: image_age(m, self.now) if image_age(m, self.now) is not None else float("inf"))
+        return (pending[0] if pending else None), retired + pending[1:]
+
     def state(self, primary):
         mirror, adopt, extra, foreign = self.mirror_of(primary)
+        pending, retired = self.refresh_of(primary)
         snaps = self.snapshots(primary)
         return {
             "level": primary["attributes"].get(vsphere.ATTR_LEVEL) or None,
@@ -295,18 +397,30 @@ class Mirrorer:
             "mirror": None if mirror is None else {
                 "name": mirror["name"], "power_state": mirror["power_state"], "num_cpu": mirror["num_cpu"],
                 "memory_mb": mirror["memory_mb"], "role": mirror["attributes"].get(ATTR_ROLE),
-                "datacenter": mirror["datacenter"], "adopted": adopt == "adopt"},
+                "datacenter": mirror["datacenter"], "adopted": adopt == "adopt",
+                "synced_at": mirror["attributes"].get(vsphere.ATTR_SYNCED_AT) or None,
+                "age_seconds": image_age(mirror, self.now)},
+            "refresh": None if pending is None and not retired else {
+                "new_image": None if pending is None else pending["name"] + " (" + pending["moid"] + ")",
+                "retired": [m["name"] + " (" + m["moid"] + ")" for m in retired]},
             "duplicates": [m["name"] + " (" + m["moid"] + ")" for m in extra],
             "foreign_duplicates": [m["name"] + " (" + m["moid"] + ")" for m in foreign],
         }
 
     # -- planning -----------------------------------------------------------------
-    def plan(self, primary, level, fps=None, below_since=None, scope=SCOPES):
-        """(actions, before, after) to bring one primary to `level`, for the parts in `scope`."""
+    def plan(self, primary, level, fps=None, below_since=None, scope=SCOPES, image_rpo=None):
+        """(actions, before, after) to bring one primary to `level`, for the parts in `scope`.
+
+        image_rpo (seconds) overrides the level's image RPO for this VM.
+        """
         if level not in LEVELS:
             raise VSphereError("level must be one of %s, got %r" % (", ".join(LEVELS), level))
+        if image_rpo is not None and (not isinstance(image_rpo, int) or isinstance(image_rpo, bool) or image_rpo < 60):
+            raise VSphereError("image_rpo_seconds of %s must be a whole number of seconds >= 60, got %r"
+                               % (primary["name"], image_rpo))
         before = self.state(primary)
-        actions = self._plan(primary, level, fps, below_since, before)
+        rpo = image_rpo or self.opts.image_rpo.get(level)
+        actions = self._plan(primary, level, fps, below_since, before, rpo)
         parts = {"snapshot": "snapshots", "remove_snapshot": "snapshots", "attributes": "attributes"}
         actions = [a for a in actions if parts.get(a[0], "mirror") in scope]
         after = self._predict(before, level, actions, primary)
@@ -316,18 +430,60 @@ class Mirrorer:
             after["level"] = before["level"]
         return actions, before, after
 
-    def _plan(self, primary, level, fps, below_since, before):
+    def _image_plan(self, primary, level, rpo, mirror):
+        """What the mirror's image needs: (actions, needs a fresh snapshot)."""
+        pending, retired = self.refresh_of(primary)
+        if level == "minimal":  # a refresh stopped half-way is undone with the mirror
+            return [("destroy", m) for m in ([pending] if pending else []) + retired], False
+        cpu, mem = (primary["num_cpu"], primary["memory_mb"]) if level == "full" else standby_size(
+            primary["num_cpu"], primary["memory_mb"], self.opts.standby_size_ratio)
+        role = "active" if level == "full" else "standby"
+        actions = []
+        if pending is not None:
+            age = image_age(pending, self.now)
+            if age is not None and age <= rpo and pending["_ref"].runtime.powerState == "poweredOn":
+                # a refresh stopped between "new image built" and the swap: the next run completes the swap
+                actions.append(("swap", (mirror, pending, cpu, mem, role)))
+                return actions + [("destroy", m) for m in retired], False
+            if mirror is not None:  # too old or never finished: built again below, the old mirror still serving
+                retired = retired + [pending]
+                pending = None
+            else:  # the old image is already retired: this one serves, and is refreshed on the next run if stale
+                actions.append(("swap", (None, pending, cpu, mem, role)))
+                return actions + [("destroy", m) for m in retired], False
+        actions += [("destroy", m) for m in retired]
+        if mirror is None:
+            return actions + [("clone", (cpu, mem, role))], True
+        age = image_age(mirror, self.now)
+        if age is None or age > rpo:
+            return actions + [("refresh", (mirror, cpu, mem, role))], True
+        if (mirror["num_cpu"], mirror["memory_mb"]) != (cpu, mem):
+            actions.append(("resize", (mirror, cpu, mem)))
+        if mirror["power_state"] != "poweredOn" or (mirror["num_cpu"], mirror["memory_mb"]) != (cpu, mem):
+            actions.append(("power_on", mirror))
+        if mirror["attributes"].get(ATTR_ROLE) != role:
+            actions.append(("role", (mirror, role)))
+        expected = primary["name"] + self.opts.mirror_suffix
+        if mirror["name"] == expected + REFRESH_SUFFIX and not any(
+                vm["name"] == expected and vm["datacenter_moid"] == mirror["datacenter_moid"] for vm in self.all_vms):
+            actions.append(("rename", (mirror, expected)))  # a refresh stopped after the old image was removed
+        return actions, False
+
+    def _plan(self, primary, level, fps, below_since, before, rpo):
         actions = []
         snaps = self.snapshots(primary)
         fresh = (self.now, None, None)  # the snapshot this run takes, if due
+        mirror, adopt, extra, _foreign = self.mirror_of(primary)
+        image_actions, needs_snapshot = self._image_plan(primary, level, rpo, mirror)
         due = not snaps or self.now - snaps[-1][0] >= self.opts.snapshot_interval
+        # a new image is cloned from a snapshot young enough that the mirror is not stale soon after
+        due = due or (needs_snapshot and (self.now - snaps[-1][0]).total_seconds() > min(rpo / 4.0, 3600))
         if due:
             actions.append(("snapshot", None))
         # retention: the newest `snapshot_retention`, less those past the max age; the newest always stays
         keep = (snaps + [fresh] if due else snaps)[-self.opts.snapshot_retention:]
         keep = [s for s in keep[:-1] if self.now - s[0] <= self.opts.snapshot_max_age] + keep[-1:]
         actions += [("remove_snapshot", s) for s in snaps if s not in keep]
-        mirror, adopt, extra, _foreign = self.mirror_of(primary)
         actions += [("remove_duplicate", m) for m in extra]
         if adopt:
             actions.append(("adopt", mirror))
@@ -339,19 +495,7 @@ class Mirrorer:
                     actions.append(("power_off", mirror))
                 if mirror["attributes"].get(ATTR_ROLE) != "deallocated":
                     actions.append(("role", (mirror, "deallocated")))
-        elif level != "minimal":
-            cpu, mem = (primary["num_cpu"], primary["memory_mb"]) if level == "full" else standby_size(
-                primary["num_cpu"], primary["memory_mb"], self.opts.standby_size_ratio)
-            role = "active" if level == "full" else "standby"
-            if mirror is None:
-                actions.append(("clone", (cpu, mem, role)))
-            else:
-                if (mirror["num_cpu"], mirror["memory_mb"]) != (cpu, mem):
-                    actions.append(("resize", (mirror, cpu, mem)))
-                if mirror["power_state"] != "poweredOn" or (mirror["num_cpu"], mirror["memory_mb"]) != (cpu, mem):
-                    actions.append(("power_on", mirror))
-                if mirror["attributes"].get(ATTR_ROLE) != role:
-                    actions.append(("role", (mirror, role)))
+        actions += image_actions
         attrs = {}
         if before["level"] != level:
             attrs[vsphere.ATTR_LEVEL] = level
@@ -376,14 +520,23 @@ class Mirrorer:
                 after["mirror"] = None if self.opts.minimal_mirror == "absent" else dict(
                     before["mirror"], power_state="poweredOff", role="deallocated", adopted=False)
         else:
-            cpu, mem, role = next((a[1] for a in actions if a[0] == "clone"), (None, None, None))
-            if cpu is None:
-                m = before["mirror"]
-                cpu, mem = next(((a[1][1], a[1][2]) for a in actions if a[0] == "resize"), (m["num_cpu"], m["memory_mb"]))
-                role = "active" if level == "full" else "standby"
-            after["mirror"] = {"name": primary["name"] + self.opts.mirror_suffix if before["mirror"] is None
-                               else before["mirror"]["name"], "power_state": "poweredOn", "num_cpu": cpu, "memory_mb": mem,
-                               "role": role, "datacenter": self.opts.secondary_datacenter, "adopted": False}
+            cpu, mem = (primary["num_cpu"], primary["memory_mb"]) if level == "full" else standby_size(
+                primary["num_cpu"], primary["memory_mb"], self.opts.standby_size_ratio)
+            m = before["mirror"] or {}
+            image = next((a for a in actions if a[0] in ("clone", "refresh", "swap")), None)
+            synced, age = m.get("synced_at"), m.get("age_seconds")
+            if image is not None and image[0] == "swap":
+                synced = image[1][1]["attributes"].get(vsphere.ATTR_SYNCED_AT)
+                age = image_age(image[1][1], self.now)
+            elif image is not None:
+                synced, age = "(this run)", 0.0
+            renamed = image is not None or any(a[0] == "rename" for a in actions) or not m
+            after["mirror"] = {"name": primary["name"] + self.opts.mirror_suffix if renamed else m["name"],
+                               "power_state": "poweredOn", "num_cpu": cpu, "memory_mb": mem,
+                               "role": "active" if level == "full" else "standby",
+                               "datacenter": self.opts.secondary_datacenter, "adopted": False,
+                               "synced_at": synced, "age_seconds": age}
+        after["refresh"] = None
         attrs = next((a[1] for a in actions if a[0] == "attributes"), {})
         if vsphere.ATTR_BELOW_SINCE in attrs:
             after["below_since"] = attrs[vsphere.ATTR_BELOW_SINCE] or None
@@ -393,35 +546,51 @@ class Mirrorer:
     def apply(self, primary, actions):
         """Carry out a plan's actions in order; a failed clone leaves no half-made mirror behind."""
         for kind, arg in actions:
-            if kind == "snapshot":
-                name = SNAPSHOT_PREFIX + self.now.strftime("%Y%m%dT%H%M%SZ")
-                self._taken[primary["moid"]] = self._wait(
-                    primary["_ref"].CreateSnapshot_Task(name=name, description="predictive.mirroring", memory=False,
-                                                        quiesce=False), "snapshot %s" % primary["name"])
-            elif kind == "remove_snapshot":
-                self._wait(arg[2].RemoveSnapshot_Task(removeChildren=False), "remove snapshot %s of %s" % (arg[1], primary["name"]))
-            elif kind == "adopt":
-                self.vs.set_attribute(arg["_ref"], vsphere.ATTR_PRIMARY, primary["instance_uuid"])
-            elif kind in ("destroy", "remove_duplicate"):
-                self.destroy(arg["_ref"], "%s (%s)" % (arg["name"], arg["moid"]))
-            elif kind == "power_off":
-                self._wait(arg["_ref"].PowerOffVM_Task(), "power off %s" % arg["name"])
-            elif kind == "clone":
-                self._clone(primary, *arg)
-            elif kind == "resize":
-                mirror, cpu, mem = arg
-                if mirror["_ref"].runtime.powerState == "poweredOn":
-                    self._wait(mirror["_ref"].PowerOffVM_Task(), "power off %s" % mirror["name"])
-                self._wait(mirror["_ref"].ReconfigVM_Task(spec=vim.vm.ConfigSpec(numCPUs=cpu, memoryMB=mem)),
-                           "resize %s" % mirror["name"])
-            elif kind == "power_on":
-                if arg["_ref"].runtime.powerState != "poweredOn":
-                    self._wait(arg["_ref"].PowerOnVM_Task(), "power on %s" % arg["name"])
-            elif kind == "role":
-                self.vs.set_attribute(arg[0]["_ref"], ATTR_ROLE, arg[1])
-            elif kind == "attributes":
-                for name, value in arg.items():
-                    self.vs.set_attribute(primary["_ref"], name, value)
+            try:
+                self._apply_one(primary, kind, arg)
+            except vmodl.MethodFault as e:  # a fault of the call itself, not of its task
+                raise VSphereError("Failed to %s %s in vCenter %s: %s"
+                                   % (kind.replace("_", " "), primary["name"], self.vs.name, e.msg)) from None
+
+    def _apply_one(self, primary, kind, arg):
+        if kind == "snapshot":
+            name = SNAPSHOT_PREFIX + self.now.strftime("%Y%m%dT%H%M%SZ")
+            self._taken[primary["moid"]] = self._wait(
+                primary["_ref"].CreateSnapshot_Task(name=name, description="predictive.mirroring", memory=False,
+                                                    quiesce=False), "snapshot %s" % primary["name"])
+        elif kind == "remove_snapshot":
+            self._wait(arg[2].RemoveSnapshot_Task(removeChildren=False), "remove snapshot %s of %s" % (arg[1], primary["name"]))
+        elif kind == "adopt":
+            self.vs.set_attribute(arg["_ref"], vsphere.ATTR_PRIMARY, primary["instance_uuid"])
+        elif kind in ("destroy", "remove_duplicate"):
+            self.destroy(arg["_ref"], "%s (%s)" % (arg["name"], arg["moid"]))
+        elif kind == "power_off":
+            self._wait(arg["_ref"].PowerOffVM_Task(), "power off %s" % arg["name"])
+        elif kind == "clone":
+            self._clone(primary, *arg)
+        elif kind == "refresh":
+            old, cpu, mem, role = arg
+            new = self._clone(primary, cpu, mem, role, refresh=True)
+            self._swap(primary, old, new, cpu, mem, role)
+        elif kind == "swap":
+            old, pending, cpu, mem, role = arg
+            self._swap(primary, old, pending["_ref"], cpu, mem, role)
+        elif kind == "rename":
+            self._wait(arg[0]["_ref"].Rename_Task(newName=arg[1]), "rename %s to %s" % (arg[0]["name"], arg[1]))
+        elif kind == "resize":
+            mirror, cpu, mem = arg
+            if mirror["_ref"].runtime.powerState == "poweredOn":
+                self._wait(mirror["_ref"].PowerOffVM_Task(), "power off %s" % mirror["name"])
+            self._wait(mirror["_ref"].ReconfigVM_Task(spec=vim.vm.ConfigSpec(numCPUs=cpu, memoryMB=mem)),
+                       "resize %s" % mirror["name"])
+        elif kind == "power_on":
+            if arg["_ref"].runtime.powerState != "poweredOn":
+                self._wait(arg["_ref"].PowerOnVM_Task(), "power on %s" % arg["name"])
+        elif kind == "role":
+            self.vs.set_attribute(arg[0]["_ref"], ATTR_ROLE, arg[1])
+        elif kind == "attributes":
+            for name, value in arg.items():
+                self.vs.set_attribute(primary["_ref"], name, value)
 
     def destroy(self, ref, what):
         """Power off (if on) and destroy one VM, by its reference: never one found by name."""
@@ -429,16 +598,25 @@ class Mirrorer:
             self._wait(ref.PowerOffVM_Task(), "power off %s" % what)
         self._wait(ref.Destroy_Task(), "remove %s" % what)
 
-    def _clone(self, primary, cpu, mem, role):
-        name = primary["name"] + self.opts.mirror_suffix
+    def _clone(self, primary, cpu, mem, role, refresh=False):
+        """Clone a mirror from the primary's newest snapshot; returns the clone.
+
+        A refresh's clone is named <mirror name>.refresh, its NICs
+        disconnected, role refreshing and without mirroring.primary until the
+        swap: never a second serving mirror, never a second VM on the
+        mirror's addresses.
+        """
+        name = primary["name"] + self.opts.mirror_suffix + (REFRESH_SUFFIX if refresh else "")
         p = self.placement
         snaps = self.snapshots(primary)
         spec = vim.vm.CloneSpec(
             location=vim.vm.RelocateSpec(pool=p.pool, datastore=p.datastore, host=p.pick_host(),
-                                         deviceChange=p.nic_changes(primary["_ref"])),
+                                         deviceChange=p.nic_changes(primary["_ref"], False if refresh else None)),
             powerOn=False, template=False,
             config=vim.vm.ConfigSpec(extraConfig=[vim.option.OptionValue(key=MARKER_KEY, value=primary["instance_uuid"])]))
         latest = self._taken.get(primary["moid"]) or (snaps[-1][2] if snaps else None)
+        # the moment the image stands for: the snapshot's, or now for a clone of the running VM
+        synced = self.now if primary["moid"] in self._taken or not snaps else snaps[-1][0]
         if latest is not None:
             spec.snapshot = latest
         what = "clone %s into datacenter '%s'" % (primary["name"], self.opts.secondary_datacenter)
@@ -454,13 +632,19 @@ class Mirrorer:
         # created is ever cleaned up below, by its reference - never a VM found by name (another run's mirror).
         clone = self._wait(task, what)
         try:
-            self.vs.set_attribute(clone, vsphere.ATTR_PRIMARY, primary["instance_uuid"])
+            if refresh:
+                self.vs.set_attribute(clone, ATTR_ROLE, ROLE_REFRESHING)
+            else:
+                self.vs.set_attribute(clone, vsphere.ATTR_PRIMARY, primary["instance_uuid"])
+            self.vs.set_attribute(clone, vsphere.ATTR_SYNCED_AT, synced.astimezone(datetime.timezone.utc)
+                                  .replace(microsecond=0).isoformat())
             if clone.runtime.host not in p.hosts:  # observed placement, not assumed
                 self._wait(clone.RelocateVM_Task(spec=vim.vm.RelocateSpec(host=p.pick_host(), pool=p.pool)),
                            "place %s in cluster '%s'" % (name, p.cluster.name))
             self._wait(clone.ReconfigVM_Task(spec=vim.vm.ConfigSpec(numCPUs=cpu, memoryMB=mem)), "size %s" % name)
             self._wait(clone.PowerOnVM_Task(), "power on %s" % name)
-            self.vs.set_attribute(clone, ATTR_ROLE, role)
+            if not refresh:
+                self.vs.set_attribute(clone, ATTR_ROLE, role)
         except VSphereError as e:
             try:
                 self.destroy(clone, "half-made %s" % name)
@@ -469,6 +653,46 @@ class Mirrorer:
                                    "%s and the next run adopts it" % (e, name, clone._moId, cleanup,  # pylint: disable=protected-access
                                                                       MARKER_KEY)) from None
             raise VSphereError("%s; the half-made mirror %s (%s) was removed" % (e, name, clone._moId)) from None  # pylint: disable=protected-access
+        return clone
+
+    def _swap(self, primary, old, new, cpu, mem, role):
+        """Put a verified new image in the old mirror's place; each step is skipped when it is already done.
+
+        Order: the new image is verified (ours, powered on, sized) and linked
+        to the primary; the old mirror's NICs are disconnected and the new
+        one's connected; the old mirror is marked retired and then the new one
+        serving (never two serving); the old one is removed; the new one takes
+        the mirror's name. A fault before the NICs move leaves the old mirror
+        serving and the new image waiting for the next run's swap.
+        """
+        uuid = primary["instance_uuid"]
+        name = primary["name"] + self.opts.mirror_suffix
+        what = "refresh of %s's mirror" % primary["name"]
+        if marker_of(new) != uuid:
+            raise VSphereError("%s: the new image %s does not carry the marker of %s: not swapped in, the old mirror "
+                               "stays" % (what, new.name, uuid))
+        hw = new.config.hardware
+        if (hw.numCPU, hw.memoryMB) != (cpu, mem):
+            if new.runtime.powerState == "poweredOn":
+                self._wait(new.PowerOffVM_Task(), "power off %s" % new.name)
+            self._wait(new.ReconfigVM_Task(spec=vim.vm.ConfigSpec(numCPUs=cpu, memoryMB=mem)), "size %s" % new.name)
+        if new.runtime.powerState != "poweredOn":
+            self._wait(new.PowerOnVM_Task(), "power on %s" % new.name)
+        if (new.config.hardware.numCPU, new.config.hardware.memoryMB) != (cpu, mem) or \
+                new.runtime.powerState != "poweredOn":
+            raise VSphereError("%s: the new image %s is not powered on at %d vCPU / %d MB: not swapped in, the old "
+                               "mirror stays" % (what, new.name, cpu, mem))
+        self.vs.set_attribute(new, vsphere.ATTR_PRIMARY, uuid)
+        if old is not None:
+            set_nics_connected(self.vs, old["_ref"], False, "%s: disconnect the old mirror %s" % (what, old["name"]))
+        set_nics_connected(self.vs, new, True, "%s: connect the new image %s" % (what, new.name))
+        if old is not None:
+            self.vs.set_attribute(old["_ref"], ATTR_ROLE, ROLE_RETIRED)
+        self.vs.set_attribute(new, ATTR_ROLE, role)
+        if old is not None:
+            self.destroy(old["_ref"], "the old image %s (%s) of %s" % (old["name"], old["moid"], primary["name"]))
+        if new.name != name:
+            self._wait(new.Rename_Task(newName=name), "rename %s to %s" % (new.name, name))
 
     def _wait(self, task, what):
         return self.vs.wait_task(task, what)

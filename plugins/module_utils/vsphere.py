@@ -44,8 +44,10 @@ ATTR_BELOW_SINCE = "mirroring.below_since"
 ATTR_QUARANTINED = "mirroring.quarantined"
 # set on a drill's isolated copy of a mirror (the primary's instance UUID); such a VM is never scored or mirrored
 ATTR_DRILL_OF = "mirroring.drill_of"
+# set on a mirror: the moment its image stands for (the primary's snapshot it was cloned from), ISO 8601 UTC
+ATTR_SYNCED_AT = "mirroring.synced_at"
 STATE_ATTRIBUTES = (ATTR_LEVEL, ATTR_FPS, ATTR_SINCE, ATTR_PRIMARY, ATTR_DEPENDS_ON, ATTR_BELOW_SINCE, ATTR_QUARANTINED,
-                    ATTR_DRILL_OF)
+                    ATTR_DRILL_OF, ATTR_SYNCED_AT)
 
 VM_PROPERTIES = [
     "name", "parent", "resourcePool", "config.instanceUuid", "config.template", "config.hardware.numCPU",

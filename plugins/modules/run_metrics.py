@@ -69,7 +69,10 @@ options:
     type: float
     default: 4
   rpo_seconds:
-    description: The data recovery point objective of a VM whose C(mirroring_rpo_seconds) is not set.
+    description:
+      - The data recovery point objective of a VM whose C(mirroring_rpo_seconds) is not set.
+      - A VM's C(mirroring_data_rpo) (seconds by provider, as reconcile sets it for the file data at the VM's level)
+        overrides it for that provider.
     type: float
     default: 60
   textfile:
@@ -167,7 +170,8 @@ def vm_states(vms, plan, failover_now, rpo_seconds):
         quarantined = bool(v.get("mirroring_quarantined"))
         level = v.get("mirroring_level_current") if quarantined else planned.get(uuid, v.get("mirroring_level"))
         rpo = float(v.get("mirroring_rpo_seconds") or rpo_seconds)
-        data = {provider: {"lag_seconds": float(lag), "rpo_seconds": rpo}
+        own = v.get("mirroring_data_rpo") or {}  # a provider's own RPO (the file data's at its level)
+        data = {provider: {"lag_seconds": float(lag), "rpo_seconds": float(own.get(provider) or rpo)}
                 for provider, lag in sorted((v.get("mirroring_data_lag") or {}).items()) if lag is not None}
         rows.append({"vcenter": v.get("vcenter") or "", "vm_uuid": uuid, "vm": v.get("vm_name") or v.get("inventory_hostname"),
                      "datacenter": v.get("datacenter"), "cluster": v.get("cluster"), "fps": v.get("fps"), "level": level,

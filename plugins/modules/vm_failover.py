@@ -10,7 +10,8 @@ module: vm_failover
 short_description: The vSphere side of a failover and failback - preflight, quarantine of the primary, release
 version_added: "0.1.0"
 description:
-  - V(preflight) reads the primary and its mirror and fails, changing nothing, when there is no mirror to fail over to.
+  - V(preflight) reads the primary and its mirror and fails, changing nothing, when there is no mirror to fail over to,
+    or (with O(image_rpo_seconds)) when the mirror's image is older than that RPO or of unknown age.
   - V(quarantined) marks the failed-over primary (custom attribute C(mirroring.quarantined) = the time), optionally powers it
     off, and records the failover in the history store with its FPS, reasons and the primary's feature vector read from
     vCenter at that moment (the Post-Failover Analysis labels it later). A primary already quarantined is left as it is.
@@ -72,6 +73,11 @@ options:
   data_lag_s:
     description: The replica's lag in seconds when it was promoted.
     type: float
+  image_rpo_seconds:
+    description:
+      - With O(state=preflight), refuse the failover when the mirror's image (its C(mirroring.synced_at)) is older than this
+        many seconds, naming its age. Leave it out to skip the check (a forced failover).
+    type: int
   history_path:
     description:
       - The history store the failover is recorded in. It is opened before anything is changed, the intent is written
@@ -115,7 +121,7 @@ from ansible.module_utils.basic import AnsibleModule
 
 from ansible_collections.predictive.mirroring.plugins.module_utils import vsphere
 from ansible_collections.predictive.mirroring.plugins.module_utils.errors import MirroringError
-from ansible_collections.predictive.mirroring.plugins.module_utils.failover import Quarantine
+from ansible_collections.predictive.mirroring.plugins.module_utils.failover import Quarantine, stale_image
 from ansible_collections.predictive.mirroring.plugins.module_utils.history import open_store, store_argument_spec, store_configured
 from ansible_collections.predictive.mirroring.plugins.module_utils.lease import Writer, lease_argument_spec
 from ansible_collections.predictive.mirroring.plugins.module_utils.vsphere import VSphere, connection_argument_spec, connection_params
@@ -221,6 +227,7 @@ def main():
         downtime_s=dict(type="float"),
         data_lag_bytes=dict(type="int"),
         data_lag_s=dict(type="float"),
+        image_rpo_seconds=dict(type="int"),
     )
     module = AnsibleModule(argument_spec=argument_spec, supports_check_mode=True, required_one_of=[("name", "uuid")],
                            required_if=[("state", "aborted", ("action_id",))])
@@ -251,11 +258,17 @@ def main():
                 if p["state"] in ("preflight", "quarantined") and mirror is None:
                     raise MirroringError("%s has no mirror to fail over to (its level is %s): failover refused"
                                          % (primary["name"], before["level"] or "not set"))
+                if p["state"] == "preflight" and p["image_rpo_seconds"] is not None:
+                    refusal = stale_image(primary, mirror, p["image_rpo_seconds"], vsphere.now())
+                    if refusal:
+                        raise MirroringError(refusal)
                 if p["state"] == "intent":
                     if h is not None:
                         out["action_id"] = h.begin_action(primary["name"], "failover", vm_uuid=primary["instance_uuid"],
                                                           vcenter=vs.name, detail={"kind": p["kind"], "fps": p["fps"],
-                                                                                   "mirror": mirror["name"]})
+                                                                                   "mirror": mirror["name"],
+                                                                                   "mirror_image_age_s": mirror_state[
+                                                                                       "image_age_seconds"]})
                 elif p["state"] == "quarantined":
                     out = quarantine(q, h, primary, mirror, before, p, module.check_mode, done)
                     if p["action_id"] and h is not None and not module.check_mode:

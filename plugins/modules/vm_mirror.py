@@ -17,8 +17,14 @@ description:
   - V(partial) also clones the mirror from the latest snapshot into the secondary datacenter and keeps it powered on at reduced size
     (O(standby_size_ratio)), role C(standby), not serving.
   - V(full) keeps the mirror at the primary's size, powered on, role C(active) (serving).
+  - At V(partial) and V(full) the mirror's image is refreshed when it is older than its RPO (O(image_rpo_seconds); the
+    mirror's C(mirroring.synced_at) says when its image was taken). A new clone from a fresh snapshot is built beside
+    the old mirror with its NICs disconnected, verified (ours, powered on, sized), then swapped in (NICs moved, roles
+    handed over, the old mirror removed, the new one renamed). The old mirror serves until the swap; a run stopped at
+    any step is completed by the next one. The load balancer and data providers name the mirror's address, which the
+    clone keeps, so they are untouched by a refresh.
   - Writes C(mirroring.level), C(mirroring.fps), C(mirroring.since) and C(mirroring.below_since) on the primary and
-    C(mirroring.primary), C(mirroring.role) on the mirror as custom attributes.
+    C(mirroring.primary), C(mirroring.role), C(mirroring.synced_at) on the mirror as custom attributes.
   - The placement (datacenter, cluster or resource pool, datastore, folder) is checked before anything changes. A clone that fails
     half-way is removed; if even that fails, the clone carries a marker and the next run adopts it. Re-running converges.
   - Idempotent, with check mode and diff.
@@ -52,7 +58,7 @@ options:
   vms:
     description:
       - A batch of primaries, each with C(uuid) (its instance UUID) and/or C(name), C(level), and optionally C(fps) and
-        C(below_since).
+        C(below_since), and C(image_rpo_seconds) (this VM's own image RPO, overriding O(image_rpo_seconds)).
     type: list
     elements: dict
   secondary_datacenter:
@@ -129,6 +135,13 @@ options:
     description: Snapshots older than this are removed, except the newest.
     type: float
     default: 72.0
+  image_rpo_seconds:
+    description:
+      - How old a mirror's image may be, per level (C(partial), C(full)), before it is rebuilt from a fresh snapshot.
+      - Keys left out keep their default (C(partial) 14400, 4 h; C(full) 86400, 24 h, for at full the data providers replicate
+        in real time, the image is the operating system and configuration). At least 60 s each.
+      - A mirror with no C(mirroring.synced_at) (built before this option existed) has an unknown age and is refreshed.
+    type: dict
 notes:
   - Runs on the controller (delegate it to localhost, once per batch).
 """
@@ -166,7 +179,10 @@ vms:
       changed: true
       actions: [snapshot, clone, attributes]
       uuid: 5012c2a4-9d5c-4a37-a1f3-1a0c8a2f8e11
-      mirror: {name: web01-mirror, power_state: poweredOn, num_cpu: 1, memory_mb: 2048, role: standby}
+      mirror: {name: web01-mirror, power_state: poweredOn, num_cpu: 1, memory_mb: 2048, role: standby,
+               synced_at: "2026-12-04T10:00:00+00:00", age_seconds: 0.0}
+      mirror_age_seconds: 0.0
+      image_rpo_seconds: 14400
 failed_vms:
   description: Primaries that could not be brought to their level, with the reason.
   returned: always
@@ -186,9 +202,9 @@ from ansible_collections.predictive.mirroring.plugins.module_utils.vsphere impor
 
 OPTION_NAMES = ("secondary_datacenter", "secondary_cluster", "secondary_resource_pool", "secondary_datastore",
                 "secondary_folder", "secondary_network", "mirror_suffix", "minimal_mirror", "standby_size_ratio", "snapshot_interval_hours",
-                "snapshot_retention", "snapshot_max_age_hours")
+                "snapshot_retention", "snapshot_max_age_hours", "image_rpo_seconds")
 LEVEL_NAMES = ("minimal", "partial", "full")
-TARGET_KEYS = ("uuid", "name", "level", "fps", "below_since", "depends_on", "num_cpu", "memory_mb")
+TARGET_KEYS = ("uuid", "name", "level", "fps", "below_since", "depends_on", "num_cpu", "memory_mb", "image_rpo_seconds")
 
 
 def targets(p):
@@ -233,6 +249,7 @@ def main():
         snapshot_interval_hours=dict(type="float", default=6.0),
         snapshot_retention=dict(type="int", default=3),
         snapshot_max_age_hours=dict(type="float", default=72.0),
+        image_rpo_seconds=dict(type="dict"),
         window=dict(type="int", default=4),
         per_host=dict(type="int", default=2),
         per_datastore=dict(type="int", default=8),
@@ -256,7 +273,7 @@ def main():
                     primary = mirrorer.primary(uuid=t.get("uuid"), name=t.get("name"))
                     label = primary["name"]
                     actions, before, after = mirrorer.plan(primary, t["level"], t.get("fps"), t.get("below_since"),
-                                                           scope=p["scope"])
+                                                           scope=p["scope"], image_rpo=t.get("image_rpo_seconds"))
                 except MirroringError as e:
                     failures.append({"name": label, "uuid": t.get("uuid"), "msg": str(e)})
                     continue
@@ -279,6 +296,9 @@ def main():
                                 % (primary["name"], ", ".join(before["foreign_duplicates"])))
                 results.append({"name": primary["name"], "uuid": primary["instance_uuid"], "level": t["level"],
                                 "changed": bool(actions), "actions": [a[0] for a in actions], "mirror": after["mirror"],
+                                "mirror_age_seconds": (after["mirror"] or {}).get("age_seconds"),
+                                "image_rpo_seconds": None if t["level"] == "minimal" else
+                                t.get("image_rpo_seconds") or opts.image_rpo[t["level"]],
                                 "duplicates_removed": before.get("duplicates") or [], "seconds": seconds})
                 if actions:
                     diffs["before"][primary["name"]] = before

@@ -188,8 +188,11 @@ class Simulator:
 
     def fail_clones_of(self, entity: str, message: str = "", clear: bool = False):
         """Make CloneVM_Task on this VM fail (a fault vCenter cannot be asked for on demand); clear undoes it."""
-        return self.control("POST", "/faults", {"method": "CloneVM_Task", "entity": entity, "message": message,
-                                                "clear": clear})
+        return self.fail_method(entity, "CloneVM_Task", message, clear)
+
+    def fail_method(self, entity: str, method: str, message: str = "", clear: bool = False):
+        """Make one method (CloneVM_Task, ReconfigVM_Task, PowerOnVM_Task, Rename_Task, Destroy_Task) on this VM fail."""
+        return self.control("POST", "/faults", {"method": method, "entity": entity, "message": message, "clear": clear})
 
     def fail(self, entity: str):
         return self.control("POST", "/fail", {"entity": entity, "action": "fail"})

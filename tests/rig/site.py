@@ -211,6 +211,13 @@ class Site:
         with vsphere.VSphere(**conn) as vs:
             return {vm["name"]: vm for vm in vs.virtual_machines()}
 
+    def set_attribute(self, vm_name, name, value):
+        """Write one custom attribute on a VM, as a vSphere admin (or the passing of time) would."""
+        conn = {k: v for k, v in self.sim.connection().items() if k != "protocol"}
+        with vsphere.VSphere(**conn) as vs:
+            [ref] = [vm["_ref"] for vm in vs.virtual_machines() if vm["name"] == vm_name]
+            vs.set_attribute(ref, name, value)
+
     def lease(self):
         """The vCenter lease as vCenter holds it, or None when free."""
         conn = {k: v for k, v in self.sim.connection().items() if k != "protocol"}

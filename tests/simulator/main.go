@@ -751,8 +751,10 @@ func (s *sim) handler() http.Handler {
 			reply(w, nil, err)
 			return
 		}
-		if req.Method != "CloneVM_Task" {
-			reply(w, nil, fail(400, "method %q: only CloneVM_Task faults can be injected", req.Method))
+		if req.Method != "CloneVM_Task" && req.Method != "ReconfigVM_Task" && req.Method != "PowerOnVM_Task" &&
+			req.Method != "Rename_Task" && req.Method != "Destroy_Task" {
+			reply(w, nil, fail(400, "method %q: only CloneVM_Task, ReconfigVM_Task, PowerOnVM_Task, Rename_Task and "+
+				"Destroy_Task faults can be injected", req.Method))
 			return
 		}
 		e, err := s.findOf(req.Entity, []string{"VirtualMachine"})
@@ -761,13 +763,17 @@ func (s *sim) handler() http.Handler {
 			return
 		}
 		if req.Message == "" {
-			req.Message = "injected fault: the clone of " + e.Entity().Name + " failed"
+			req.Message = "injected fault: " + req.Method + " of " + e.Entity().Name + " failed"
+		}
+		key := e.Reference().Value
+		if req.Method != "CloneVM_Task" {
+			key = req.Method + "/" + key
 		}
 		clones.mu.Lock()
 		if req.Clear {
-			delete(clones.faults, e.Reference().Value)
+			delete(clones.faults, key)
 		} else {
-			clones.faults[e.Reference().Value] = req.Message
+			clones.faults[key] = req.Message
 		}
 		clones.mu.Unlock()
 		reply(w, map[string]interface{}{"entity": e.Reference().Value, "method": req.Method, "cleared": req.Clear}, nil)
@@ -871,7 +877,7 @@ type nameGuard struct {
 type callLog struct {
 	mu     sync.Mutex
 	calls  []cloneCall
-	faults map[string]string // source VM moid -> message
+	faults map[string]string // source VM moid (clones) or "<method>/<moid>" -> message
 }
 
 type cloneCall struct {
@@ -887,6 +893,7 @@ var clones = &callLog{faults: map[string]string{}}
 var (
 	cloneThis   = regexp.MustCompile(`<_this[^>]*>([^<]+)</_this>`)
 	cloneMethod = regexp.MustCompile(`<CloneVM_Task[ >]`)
+	anyMethod   = regexp.MustCompile(`<(?:\w+:)?Body[^>]*>\s*<(?:\w+:)?(\w+)[\s>/]`)
 	cloneFolder = regexp.MustCompile(`<folder[^>]*>([^<]+)</folder>`)
 	cloneName   = regexp.MustCompile(`</folder>\s*<name[^>]*>([^<]*)</name>`)
 )
@@ -903,6 +910,27 @@ func (g *nameGuard) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	r.Body = io.NopCloser(bytes.NewReader(body))
+	if m, this := anyMethod.FindSubmatch(body), cloneThis.FindSubmatch(body); m != nil && this != nil {
+		clones.mu.Lock()
+		injected, inject := clones.faults[string(m[1])+"/"+string(this[1])]
+		clones.mu.Unlock()
+		if inject {
+			w.Header().Set("Content-Type", "text/xml; charset=utf-8")
+			w.WriteHeader(http.StatusInternalServerError)
+			fmt.Fprintf(w, systemErrorFault, html.EscapeString(injected), html.EscapeString(injected))
+			return
+		}
+	}
+	if m, this := anyMethod.FindSubmatch(body), cloneThis.FindSubmatch(body); m != nil && this != nil &&
+		string(m[1]) == "Rename_Task" {
+		// a VM renamed before the reservation's watcher saw it must not keep its old name reserved
+		ref := types.ManagedObjectReference{Type: "VirtualMachine", Value: string(this[1])}
+		if vm, ok := simulator.Map.Get(ref).(*simulator.VirtualMachine); ok && vm.Parent != nil {
+			g.mu.Lock()
+			delete(g.reserved, vm.Parent.Value+"/"+vm.Name)
+			g.mu.Unlock()
+		}
+	}
 	if !cloneMethod.Match(body) {
 		g.next.ServeHTTP(w, r)
 		return

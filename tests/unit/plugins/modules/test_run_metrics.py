@@ -64,3 +64,11 @@ def test_a_metrics_file_that_cannot_be_written_changes_nothing_and_a_good_one_is
     assert not failed and not result["changed"]  # the same VM state again: the same metrics but for the times
     result, failed = run_module(run_metrics, dict(args, textfile=good))
     assert not failed and result["changed"] and result["refusals_new"] == []  # refused again: counted, not news
+
+
+def test_a_providers_own_rpo_is_held_against_its_own_lag():
+    view = [dict(VIEW[1], mirroring_data_lag={"postgresql": 75.0, "files": 900.0}, mirroring_data_rpo={"files": 14400})]
+    [row] = run_metrics.vm_states(view, None, [], 60.0)
+    assert row["data"] == {"postgresql": {"lag_seconds": 75.0, "rpo_seconds": 600.0},
+                           "files": {"lag_seconds": 900.0, "rpo_seconds": 14400.0}}
+    assert run_metrics.rpo_violations([row], {})[0] == []  # 15 min behind a 4 h file RPO is held
