@@ -22,7 +22,7 @@ from __future__ import annotations
 import traceback
 
 from ansible_collections.predictive.mirroring.plugins.module_utils.errors import PolicyError, require
-from ansible_collections.predictive.mirroring.plugins.module_utils.policy import LEVELS, RANK, dependency_floor
+from ansible_collections.predictive.mirroring.plugins.module_utils.policy import LEVELS, RANK, dependency_floor, image_rpos
 
 try:
     import numpy as np
@@ -40,6 +40,7 @@ DEFAULT_CATALOGUE = {
     "standby_vcpu_hour": 0.012,       # a running mirror's vCPU, per hour
     "standby_gb_ram_hour": 0.004,     # a running mirror's GB of RAM, per hour
     "replication_gb": 0.02,           # replication traffic, per GB shipped
+    "refresh_gb": 0.02,               # an image refresh copies the VM's disks to the secondary, per GB
     "partial_size_ratio": 0.5,        # a partial (warm standby) mirror runs at this share of the primary's size
 }
 # Recovery time and data loss per level, hours: restore from a snapshot;
@@ -48,8 +49,12 @@ DEFAULT_RTO_HOURS = {"minimal": 4.0, "partial": 0.5, "full": 0.02}
 DEFAULT_RPO_HOURS = {"minimal": 6.0, "partial": 0.1, "full": 0.0}
 
 
-def level_costs(vm, catalogue):
-    """Monthly cost of each level for one VM (dict with num_cpu, memory_mb, disk_gb, change_gb_day)."""
+def level_costs(vm, catalogue, image_rpo=None):
+    """Monthly cost of each level for one VM (dict with num_cpu, memory_mb, disk_gb, change_gb_day).
+
+    At partial and full the mirror's image is re-cloned every image RPO (the
+    VM's own image_rpo_seconds, else the level's): its whole disk copied.
+    """
     c = catalogue
     disk = float(vm.get("disk_gb") or 40.0)
     change = float(vm.get("change_gb_day") or disk * 0.05)
@@ -58,10 +63,18 @@ def level_costs(vm, catalogue):
     running = vcpu * c["standby_vcpu_hour"] + ram * c["standby_gb_ram_hour"]
     snapshots = disk * 0.2 * c["snapshot_gb_month"] + change * 30 * c["snapshot_gb_month"]
     shipping = change * 30 * c["replication_gb"]
+    rpo = image_rpos(image_rpo)
+    if vm.get("image_rpo_seconds") is not None:  # the VM's own, checked as the levels' are
+        rpo = image_rpos({lvl: vm["image_rpo_seconds"] for lvl in rpo})
+
+    def refreshes(level):
+        return disk * c["refresh_gb"] * HOURS_PER_MONTH * 3600.0 / rpo[level]
+
     return {
         "minimal": snapshots + shipping * 0.25,  # periodic critical-data shipping
-        "partial": snapshots + shipping + disk * c["snapshot_gb_month"] + running * c["partial_size_ratio"] * HOURS_PER_MONTH,
-        "full": snapshots + shipping * 1.5 + disk * c["snapshot_gb_month"] + running * HOURS_PER_MONTH,
+        "partial": snapshots + shipping + disk * c["snapshot_gb_month"] + running * c["partial_size_ratio"] * HOURS_PER_MONTH
+        + refreshes("partial"),
+        "full": snapshots + shipping * 1.5 + disk * c["snapshot_gb_month"] + running * HOURS_PER_MONTH + refreshes("full"),
     }
 
 
@@ -73,7 +86,7 @@ def level_risks(vm, rto, rpo):
     return {lvl: p * (rto[lvl] * down + rpo[lvl] * lost) for lvl in LEVELS}
 
 
-def plan(vms, policy, budget=None, catalogue=None, rto=None, rpo=None):
+def plan(vms, policy, budget=None, catalogue=None, rto=None, rpo=None, image_rpo=None):
     """Choose every VM's level. vms: dicts with name, fps, depends_on, sizes and impact.
 
     Returns {"vms": [per-VM plan], "totals": {...}}. Raises PolicyError when
@@ -97,7 +110,7 @@ def plan(vms, policy, budget=None, catalogue=None, rto=None, rpo=None):
             raise PolicyError("%s: level must be one of %s, got %r" % (vm["name"], ", ".join(LEVELS), band[vm["name"]]))
     deps = {vm["name"]: [d for d in vm.get("depends_on") or [] if d in index] for vm in vms}
     cap, raised = dependency_floor(band, deps)
-    costs = [level_costs(vm, catalogue) for vm in vms]
+    costs = [level_costs(vm, catalogue, image_rpo) for vm in vms]
     risks = [level_risks(vm, rto, rpo) for vm in vms]
 
     n, k = len(vms), len(LEVELS)

@@ -36,7 +36,7 @@ from concurrent.futures import ThreadPoolExecutor
 from ansible_collections.predictive.mirroring.plugins.module_utils import vsphere
 from ansible_collections.predictive.mirroring.plugins.module_utils.errors import MirroringError, VSphereError
 from ansible_collections.predictive.mirroring.plugins.module_utils.hosts import marked_at_risk
-from ansible_collections.predictive.mirroring.plugins.module_utils.policy import LEVELS
+from ansible_collections.predictive.mirroring.plugins.module_utils.policy import LEVELS, image_rpos
 
 try:
     from pyVmomi import vim, vmodl
@@ -51,8 +51,6 @@ ATTR_ROLE = "mirroring.role"
 ROLE_REFRESHING = "refreshing"
 ROLE_RETIRED = "retired"
 REFRESH_SUFFIX = ".refresh"
-# how old a mirror's image may grow at each level before it is rebuilt from a fresh snapshot (seconds)
-DEFAULT_IMAGE_RPO = {"partial": 4 * 3600, "full": 24 * 3600}
 
 
 def parse_time(text):
@@ -70,23 +68,6 @@ def image_age(mirror, now):
     """Seconds since the moment a mirror's image stands for; None when it carries no mirroring.synced_at."""
     synced = parse_time(mirror["attributes"].get(vsphere.ATTR_SYNCED_AT))
     return None if synced is None else max(0.0, round((now - synced).total_seconds(), 1))
-
-
-def image_rpos(value):
-    """The image RPO per level, defaults filled in; refuses unknown levels and non-positive values."""
-    out = dict(DEFAULT_IMAGE_RPO)
-    for level, seconds in (value or {}).items():
-        if level not in DEFAULT_IMAGE_RPO:
-            raise MirroringError("image_rpo_seconds has no level %r (it takes %s: a minimal mirror has no image)"
-                                 % (level, ", ".join(DEFAULT_IMAGE_RPO)))
-        try:
-            seconds = int(seconds)
-        except (TypeError, ValueError):
-            raise MirroringError("image_rpo_seconds.%s must be a whole number of seconds, got %r" % (level, seconds)) from None
-        if seconds < 60:
-            raise MirroringError("image_rpo_seconds.%s must be at least 60 s, got %s" % (level, seconds))
-        out[level] = seconds
-    return out
 
 
 def _network_name(nic, vm_ref):

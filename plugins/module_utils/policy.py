@@ -25,6 +25,11 @@ import math
 from ansible_collections.predictive.mirroring.plugins.module_utils.errors import PolicyError
 
 LEVELS = ("minimal", "partial", "full")
+# How old a mirror's image may grow at each level before it is rebuilt from a fresh snapshot (seconds). A day at
+# both: a refresh is a full clone of the VM's disks across sites, and the data that changes by the minute is the
+# data providers' (PostgreSQL streaming, files by rsync/lsyncd); the image is the system around it. At a 4 h
+# cadence a 40 GB VM would copy 7 TB a month (the cost optimizer prices refreshes: cost.level_costs).
+DEFAULT_IMAGE_RPO = {"partial": 24 * 3600, "full": 24 * 3600}
 RANK = {name: i for i, name in enumerate(LEVELS)}
 
 
@@ -241,3 +246,20 @@ def policy_from_params(p):
     return Policy(partial_above=p["partial_above"], full_above=p["full_above"], failover_threshold=p["failover_threshold"],
                   margin=p["hysteresis_margin"], dwell=datetime.timedelta(minutes=p["min_dwell_minutes"]),
                   max_failovers=p["max_failovers"], max_failover_cluster_pct=p["max_failover_cluster_pct"])
+
+
+def image_rpos(value):
+    """The image RPO per level, defaults filled in; refuses unknown levels and values under a minute."""
+    out = dict(DEFAULT_IMAGE_RPO)
+    for level, seconds in (value or {}).items():
+        if level not in DEFAULT_IMAGE_RPO:
+            raise PolicyError("image_rpo_seconds has no level %r (it takes %s: a minimal mirror has no image)"
+                              % (level, ", ".join(DEFAULT_IMAGE_RPO)))
+        try:
+            seconds = int(seconds)
+        except (TypeError, ValueError):
+            raise PolicyError("image_rpo_seconds.%s must be a whole number of seconds, got %r" % (level, seconds)) from None
+        if seconds < 60:
+            raise PolicyError("image_rpo_seconds.%s must be at least 60 s, got %s" % (level, seconds))
+        out[level] = seconds
+    return out

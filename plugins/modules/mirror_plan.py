@@ -44,7 +44,14 @@ options:
   catalogue:
     description:
       - Prices, overriding the defaults C(snapshot_gb_month) 0.05, C(standby_vcpu_hour) 0.012, C(standby_gb_ram_hour) 0.004,
-        C(replication_gb) 0.02 and C(partial_size_ratio) 0.5.
+        C(replication_gb) 0.02, C(refresh_gb) 0.02 (an image refresh copies the VM's disks) and C(partial_size_ratio) 0.5.
+    type: dict
+    default: {}
+  image_rpo_seconds:
+    description:
+      - How often a mirror's image is re-cloned, per level (C(partial), C(full); default 86400 each), as
+        M(predictive.mirroring.vm_mirror) holds it; each refresh costs the VM's disk in C(refresh_gb). A VM's own
+        C(image_rpo_seconds) overrides it.
     type: dict
     default: {}
   rto_hours:
@@ -97,6 +104,7 @@ def main():
         downtime_cost_hour=dict(type="float", default=100.0),
         data_loss_cost_hour=dict(type="float", default=200.0),
         catalogue=dict(type="dict", default={}),
+        image_rpo_seconds=dict(type="dict", default={}),
         rto_hours=dict(type="dict", default={}),
         rpo_hours=dict(type="dict", default={}),
     )
@@ -113,6 +121,7 @@ def main():
         if unknown:
             raise MirroringError("unknown catalogue keys: %s" % ", ".join(sorted(unknown)))
         result = cost.plan(vms, policy_from_params(p), budget=p["budget"], catalogue=p["catalogue"], rto=p["rto_hours"],
+                           image_rpo=p["image_rpo_seconds"],
                            rpo=p["rpo_hours"])
     except MirroringError as e:
         module.fail_json(msg=str(e))

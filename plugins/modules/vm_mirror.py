@@ -138,8 +138,9 @@ options:
   image_rpo_seconds:
     description:
       - How old a mirror's image may be, per level (C(partial), C(full)), before it is rebuilt from a fresh snapshot.
-      - Keys left out keep their default (C(partial) 14400, 4 h; C(full) 86400, 24 h, for at full the data providers replicate
-        in real time, the image is the operating system and configuration). At least 60 s each.
+      - Keys left out keep their default, 86400 (a day) at both levels. A refresh is a full clone of the VM's disks across
+        sites; the data that changes by the minute is the data providers' (PostgreSQL, files), the image is the system
+        around it. At least 60 s each. M(predictive.mirroring.mirror_plan) prices the refreshes.
       - A mirror with no C(mirroring.synced_at) (built before this option existed) has an unknown age and is refreshed.
     type: dict
 notes:
@@ -182,7 +183,7 @@ vms:
       mirror: {name: web01-mirror, power_state: poweredOn, num_cpu: 1, memory_mb: 2048, role: standby,
                synced_at: "2026-12-04T10:00:00+00:00", age_seconds: 0.0}
       mirror_age_seconds: 0.0
-      image_rpo_seconds: 14400
+      image_rpo_seconds: 86400
 failed_vms:
   description: Primaries that could not be brought to their level, with the reason.
   returned: always

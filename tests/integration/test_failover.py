@@ -318,17 +318,19 @@ def test_preflight_refuses_a_lagging_replica_and_changes_nothing(site):
         assert s.execute("SELECT pg_is_in_recovery()").fetchone()[0]
     # the refused run gave the vCenter lease back: the forced retry starts at once, not after the lease's 900 s TTL
     assert site.lease() is None
-    # a mirror whose image is older than its RPO (here: synced two days ago, the partial RPO is 4 h) is refused with
+    # a mirror whose image is older than its RPO (here: synced two days ago, the partial image RPO is a day) is refused with
     # its age, whatever the replica's lag, and nothing changes
     mirror = SICK + "-mirror"
     site.set_attribute(mirror, vsphere.ATTR_SYNCED_AT, (vsphere.now() - datetime.timedelta(days=2)).replace(
         microsecond=0).isoformat())
     seen = {n: (v["attributes"], v["power_state"]) for n, v in site.vms().items()}
     out = site.playbook("failover", "-e", "mirroring_failover_hosts=" + SICK, ok=False)
-    assert re.search(r"the image of its mirror %s is 1728\d\d s old \(synced at .*\), older than its RPO of 14400 s"
+    assert re.search(r"the image of its mirror %s is 1728\d\d s old \(synced at .*\), older than its RPO of 86400 s"
                      % re.escape(mirror), out), out[-3000:]
     assert site.pool() == pool and site.failovers() == [] and site.lease() is None
     assert {n: (v["attributes"], v["power_state"]) for n, v in site.vms().items()} == seen
+    with psycopg.connect(site.standby_dsn()) as s:
+        assert s.execute("SELECT pg_is_in_recovery()").fetchone()[0]  # the replica was not promoted
 
 
 def test_blast_radius_refuses_every_failover(site):

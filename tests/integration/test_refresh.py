@@ -62,18 +62,18 @@ def test_a_stale_mirror_is_refreshed_beside_the_old_one_and_a_fault_before_the_s
         [first] = observe(conn, uuid)
         assert first["name"] == primary["name"] + "-mirror" and first["role"] == "standby" and first["primary"] == uuid
         assert first["synced_at"] and result["vms"][0]["mirror_age_seconds"] < 60
-        assert result["vms"][0]["image_rpo_seconds"] == 4 * 3600
+        assert result["vms"][0]["image_rpo_seconds"] == 24 * 3600
 
         # inside the RPO: nothing to do
         result, failed = run_module(vm_mirror, args)
         assert not failed and not result["changed"], result
         assert observe(conn, uuid) == [first]
 
-        # five hours later (the partial RPO is four): check mode says it would refresh, and changes nothing
-        stale = age_the_image(conn, first["moid"], 5)
+        # 25 hours later (the partial image RPO is a day): check mode says it would refresh, and changes nothing
+        stale = age_the_image(conn, first["moid"], 25)
         result, failed = run_module(vm_mirror, args, check_mode=True)
         assert not failed and result["changed"] and "refresh" in result["vms"][0]["actions"], result
-        assert result["diff"]["before"][primary["name"]]["mirror"]["age_seconds"] >= 5 * 3600 - 60
+        assert result["diff"]["before"][primary["name"]]["mirror"]["age_seconds"] >= 25 * 3600 - 60
         assert result["diff"]["after"][primary["name"]]["mirror"]["age_seconds"] == 0.0
         assert observe(conn, uuid) == [dict(first, synced_at=stale)]
 
@@ -112,14 +112,14 @@ def test_a_stale_mirror_is_refreshed_beside_the_old_one_and_a_fault_before_the_s
         assert observe(conn, uuid) == [after]
 
         # a whole refresh in one run, with no fault: same outcome, one mirror, the old one removed
-        age_the_image(conn, after["moid"], 5)
+        age_the_image(conn, after["moid"], 25)
         result, failed = run_module(vm_mirror, args)
         assert not failed and result["vms"][0]["actions"].count("refresh") == 1, result
         [again] = observe(conn, uuid)
         assert again["moid"] != after["moid"] and again["name"] == first["name"] and again["role"] == "standby"
         assert again["synced_at"] > stale and all(again["nics_connected"])
 
-        # a per-VM RPO: an hour-old image is fresh for the level's 4 h, stale for this VM's own 30 minutes
+        # a per-VM RPO: an hour-old image is fresh for the level's 24 h, stale for this VM's own 30 minutes
         age_the_image(conn, again["moid"], 1)
         result, failed = run_module(vm_mirror, args)
         assert not failed and not result["changed"], result

@@ -99,3 +99,16 @@ def test_matches_brute_force_on_small_random_fleets(seed):
     costs = [cost.level_costs(v, cost.DEFAULT_CATALOGUE) for v in vms]
     obj = sum(risks[i][p["level"]] + 1e-6 * costs[i][p["level"]] for i, p in enumerate(got["vms"]))
     assert obj == pytest.approx(expected[0], rel=1e-6, abs=1e-6)
+
+
+def test_image_refreshes_are_priced_by_the_disk_copied():
+    base = {"name": "a", "fps": 50.0, "disk_gb": 40.0, "num_cpu": 2, "memory_mb": 4096}
+    daily = cost.level_costs(base, cost.DEFAULT_CATALOGUE)
+    hourly = cost.level_costs(base, cost.DEFAULT_CATALOGUE, {"partial": 3600})
+    # 730 h a month: 30.4 refreshes a day apart, 730 an hour apart, 40 GB at 0.02 each
+    assert hourly["partial"] - daily["partial"] == pytest.approx(40 * 0.02 * (730 - 730 / 24.0))
+    assert hourly["full"] == pytest.approx(daily["full"]) and hourly["minimal"] == pytest.approx(daily["minimal"])
+    own = cost.level_costs(dict(base, image_rpo_seconds=3600), cost.DEFAULT_CATALOGUE)
+    assert own["partial"] == pytest.approx(hourly["partial"])
+    with pytest.raises(PolicyError, match="at least 60"):
+        cost.level_costs(dict(base, image_rpo_seconds=5), cost.DEFAULT_CATALOGUE)

@@ -26,8 +26,8 @@ def test_image_age_reads_the_synced_at_attribute_in_any_zone():
 
 
 def test_image_rpos_fill_defaults_and_refuse_what_makes_no_sense():
-    assert mirror.image_rpos(None) == {"partial": 14400, "full": 86400}
-    assert mirror.image_rpos({"full": "3600"}) == {"partial": 14400, "full": 3600}
+    assert mirror.image_rpos(None) == {"partial": 86400, "full": 86400}
+    assert mirror.image_rpos({"full": "3600"}) == {"partial": 86400, "full": 3600}
     for bad, words in (({"minimal": 3600}, "no level 'minimal'"), ({"partial": 59}, "at least 60"),
                        ({"full": "soon"}, "whole number"), ({"Partial": 3600}, "no level")):
         with pytest.raises(MirroringError, match=words):
