@@ -36,7 +36,7 @@ from concurrent.futures import ThreadPoolExecutor
 from ansible_collections.predictive.mirroring.plugins.module_utils import vsphere
 from ansible_collections.predictive.mirroring.plugins.module_utils.errors import MirroringError, VSphereError
 from ansible_collections.predictive.mirroring.plugins.module_utils.hosts import marked_at_risk
-from ansible_collections.predictive.mirroring.plugins.module_utils.policy import LEVELS, image_rpos
+from ansible_collections.predictive.mirroring.plugins.module_utils.policy import LEVELS, image_rpos, parse_time
 
 try:
     from pyVmomi import vim, vmodl
@@ -51,17 +51,6 @@ ATTR_ROLE = "mirroring.role"
 ROLE_REFRESHING = "refreshing"
 ROLE_RETIRED = "retired"
 REFRESH_SUFFIX = ".refresh"
-
-
-def parse_time(text):
-    """An ISO 8601 time as an aware datetime (UTC when it names no zone), None when empty or not a time."""
-    if not text:
-        return None
-    try:
-        t = datetime.datetime.fromisoformat(str(text).replace("Z", "+00:00"))
-    except ValueError:
-        return None
-    return t if t.tzinfo else t.replace(tzinfo=datetime.timezone.utc)
 
 
 def image_age(mirror, now):
@@ -353,7 +342,7 @@ class Mirrorer:
         """
         uuid = primary["instance_uuid"]
         rows = self.refreshing.get(uuid) or []
-        pending = [m for m in rows if m["attributes"].get(ATTR_ROLE) == ROLE_REFRESHING]
+        pending = [m for m in rows if m["attributes"].get(ATTR_ROLE) == ROLE_REFRESHING and marker_of(m["_ref"]) == uuid]
         retired = [m for m in rows if m["attributes"].get(ATTR_ROLE) == ROLE_RETIRED]
         name = primary["name"] + self.opts.mirror_suffix + REFRESH_SUFFIX
         seen = {m["moid"] for m in rows}
@@ -361,9 +350,9 @@ class Mirrorer:
                     and not vm["attributes"].get(vsphere.ATTR_PRIMARY)
                     and vm["datacenter_moid"] == self.placement.datacenter._moId  # pylint: disable=protected-access
                     and marker_of(vm["_ref"]) == uuid]
-        pending = [m for m in pending if marker_of(m["_ref"]) == uuid]
         # of two half-made new images (two runs stopped at once) the youngest image serves; the other goes
-        pending.sort(key=lambda m: image_age(m, self.now) if image_age(m, self.now) is not None else float("inf"))
+        ages = {m["moid"]: image_age(m, self.now) for m in pending}
+        pending.sort(key=lambda m: float("inf") if ages[m["moid"]] is None else ages[m["moid"]])
         return (pending[0] if pending else None), retired + pending[1:]
 
     def state(self, primary):
@@ -411,14 +400,18 @@ class Mirrorer:
             after["level"] = before["level"]
         return actions, before, after
 
+    def _target(self, primary, level):
+        """(vCPUs, memory MB, role) of a partial or full mirror."""
+        if level == "full":
+            return primary["num_cpu"], primary["memory_mb"], "active"
+        return standby_size(primary["num_cpu"], primary["memory_mb"], self.opts.standby_size_ratio) + ("standby",)
+
     def _image_plan(self, primary, level, rpo, mirror):
         """What the mirror's image needs: (actions, needs a fresh snapshot)."""
         pending, retired = self.refresh_of(primary)
         if level == "minimal":  # a refresh stopped half-way is undone with the mirror
             return [("destroy", m) for m in ([pending] if pending else []) + retired], False
-        cpu, mem = (primary["num_cpu"], primary["memory_mb"]) if level == "full" else standby_size(
-            primary["num_cpu"], primary["memory_mb"], self.opts.standby_size_ratio)
-        role = "active" if level == "full" else "standby"
+        cpu, mem, role = self._target(primary, level)
         actions = []
         if pending is not None:
             age = image_age(pending, self.now)
@@ -501,8 +494,7 @@ class Mirrorer:
                 after["mirror"] = None if self.opts.minimal_mirror == "absent" else dict(
                     before["mirror"], power_state="poweredOff", role="deallocated", adopted=False)
         else:
-            cpu, mem = (primary["num_cpu"], primary["memory_mb"]) if level == "full" else standby_size(
-                primary["num_cpu"], primary["memory_mb"], self.opts.standby_size_ratio)
+            cpu, mem, role = self._target(primary, level)
             m = before["mirror"] or {}
             image = next((a for a in actions if a[0] in ("clone", "refresh", "swap")), None)
             synced, age = m.get("synced_at"), m.get("age_seconds")
@@ -514,7 +506,7 @@ class Mirrorer:
             renamed = image is not None or any(a[0] == "rename" for a in actions) or not m
             after["mirror"] = {"name": primary["name"] + self.opts.mirror_suffix if renamed else m["name"],
                                "power_state": "poweredOn", "num_cpu": cpu, "memory_mb": mem,
-                               "role": "active" if level == "full" else "standby",
+                               "role": role,
                                "datacenter": self.opts.secondary_datacenter, "adopted": False,
                                "synced_at": synced, "age_seconds": age}
         after["refresh"] = None
