@@ -22,7 +22,7 @@ import time
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 sys.path[:0] = [ROOT, os.path.join(ROOT, "tests"), os.path.join(ROOT, "tests", "unit")]
 
-from ansible_collections.predictive.mirroring.plugins.module_utils import mirror, policy, vsphere  # noqa: E402  pylint: disable=wrong-import-position
+from ansible_collections.predictive.mirroring.plugins.module_utils import constants, mirror, vsphere  # noqa: E402  pylint: disable=wrong-import-position
 from ansible_collections.predictive.mirroring.plugins.modules import vm_mirror  # noqa: E402  pylint: disable=wrong-import-position
 from common.utils import run_module  # noqa: E402  pylint: disable=wrong-import-position
 from rig.simulator import Simulator  # noqa: E402  pylint: disable=wrong-import-position
@@ -37,7 +37,7 @@ def compliance(conn, levels):
     for uuid, level in levels.items():
         rows = serving.get(uuid) or []
         age = mirror.image_age(rows[0], now) if rows else None
-        held = age is not None and age <= policy.DEFAULT_IMAGE_RPO[level]
+        held = age is not None and age <= constants.DEFAULT_IMAGE_RPO[level]
         within, total = out.get(level, (0, 0))
         out[level] = (within + held, total + 1)
     return out

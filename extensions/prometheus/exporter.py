@@ -36,17 +36,17 @@ def main(argv=None):
     from prometheus_client import start_http_server
     from prometheus_client.core import CollectorRegistry
 
-    from ansible_collections.predictive.mirroring.plugins.module_utils import history, metrics
+    from ansible_collections.predictive.mirroring.plugins.module_utils import constants, history, metrics
 
     parser = argparse.ArgumentParser(description=__doc__.split("\n", 1)[0])
     parser.add_argument("--listen", default="127.0.0.1:9816", help="address:port to serve /metrics on (127.0.0.1:9816)")
-    parser.add_argument("--history-path", default=history.DEFAULT_PATH,
+    parser.add_argument("--history-path", default=constants.HISTORY_PATH,
                         help="the SQLite history store, when PM_HISTORY_DSN is not set (%(default)s)")
     args = parser.parse_args(argv)
     host, _sep, port = args.listen.rpartition(":")
     if not port.isdigit() or not host:
         parser.error("--listen is address:port, not %r" % args.listen)
-    dsn = os.environ.get(history.DSN_ENV) or None
+    dsn = os.environ.get(constants.HISTORY_DSN_ENV) or None
     path = os.path.expanduser(args.history_path)
     if not dsn and not os.path.exists(path):
         parser.error("no history store: set PM_HISTORY_DSN or --history-path to an existing file (%s is not)" % path)

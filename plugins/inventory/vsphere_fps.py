@@ -12,7 +12,8 @@ description:
   - Reads every VM of one or more vCenters in bulk (one session per vCenter, one paged PropertyCollector call, batched
     QueryPerf on worker threads, one event query), scores the whole fleet in one call with the FPS model and groups the
     VMs by the mirroring level their Failure Probability Score deserves.
-  - Groups C(tier_minimal), C(tier_partial), C(tier_full), C(failover_now) (FPS at or above the failover threshold,
+  - Groups C(fps_minimal), C(fps_partial), C(fps_full) (the level the FPS alone asks for, before the cost optimizer's
+    budget and the dependency floors: the level applied is C(mirror_plan)'s), C(failover_now) (FPS at or above the failover threshold,
     within the blast-radius limit), C(failover_refused) (above the threshold but refused by the blast-radius limit),
     C(mirrors) (the standby copies), C(quarantined) (primaries failed over and not failed back yet; they are never in
     C(failover_now) again), and C(dc_<datacenter>) and C(cluster_<cluster>).
@@ -167,16 +168,18 @@ from ansible.plugins.inventory import BaseInventoryPlugin, Cacheable, Constructa
 
 from ansible_collections.predictive.mirroring.plugins.module_utils import pipeline, vsphere
 from ansible_collections.predictive.mirroring.plugins.module_utils.baseline import BaselineCache
+from ansible_collections.predictive.mirroring.plugins.module_utils.constants import ATTR_PRIMARY
 from ansible_collections.predictive.mirroring.plugins.module_utils.errors import MirroringError
-from ansible_collections.predictive.mirroring.plugins.module_utils.mirror import image_age, keep_order, mirrors_by_primary
 from ansible_collections.predictive.mirroring.plugins.module_utils.history import open_store, store_configured
 from ansible_collections.predictive.mirroring.plugins.module_utils.model import is_store_ref, load_ref
-from ansible_collections.predictive.mirroring.plugins.module_utils.policy import Policy, hosts_at_risk
+from ansible_collections.predictive.mirroring.plugins.module_utils.policy import policy_from_params
 
 DEFAULT_MODEL = os.path.join(os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__)))),
                              "models", "default", "model.joblib")
-CONNECTION_KEYS = ("hostname", "port", "username", "password", "validate_certs", "ca_path", "timeout")
-TIERS = ("minimal", "partial", "full")
+
+
+POLICY_OPTIONS = ("partial_above", "full_above", "failover_threshold", "hysteresis_margin", "min_dwell_minutes",
+                  "max_failovers", "max_failover_cluster_pct")
 
 
 def group_name(prefix, value):
@@ -265,24 +268,22 @@ class InventoryModule(BaseInventoryPlugin, Constructable, Cacheable):
         if store_configured(self._store_params()):
             with open_store(self._store_params()) as h:
                 threshold = h.tuning("failover_threshold", threshold)
-        return Policy(partial_above=o("partial_above"), full_above=o("full_above"), failover_threshold=threshold,
-                      margin=o("hysteresis_margin"), dwell=datetime.timedelta(minutes=o("min_dwell_minutes")),
-                      max_failovers=o("max_failovers"), max_failover_cluster_pct=o("max_failover_cluster_pct"))
+        return policy_from_params(dict({k: o(k) for k in POLICY_OPTIONS}, failover_threshold=threshold))
 
     def _store_params(self):
         return {"history_path": self.get_option("history_path"), "history_dsn": self.get_option("history_dsn")}
 
     def _vcenters(self):
-        top = {k: self.get_option(k) for k in CONNECTION_KEYS}
+        top = {k: self.get_option(k) for k in vsphere.CONNECTION_KEYS}
         entries = self.get_option("vcenters") or [{}]
         out = []
         for entry in entries:
             if not isinstance(entry, dict):
-                raise MirroringError("vcenters entries are mappings of %s, got %r" % (", ".join(CONNECTION_KEYS), entry))
-            unknown = set(entry) - set(CONNECTION_KEYS)
+                raise MirroringError("vcenters entries are mappings of %s, got %r" % (", ".join(vsphere.CONNECTION_KEYS), entry))
+            unknown = set(entry) - set(vsphere.CONNECTION_KEYS)
             if unknown:
                 raise MirroringError("vcenters entry has unknown keys %s (known: %s)"
-                                     % (", ".join(sorted(unknown)), ", ".join(CONNECTION_KEYS)))
+                                     % (", ".join(sorted(unknown)), ", ".join(vsphere.CONNECTION_KEYS)))
             conn = dict(top, **{k: v for k, v in entry.items() if v is not None})
             if not conn.get("hostname"):
                 raise MirroringError("no vCenter hostname: set hostname in the inventory file or VMWARE_HOST")
@@ -306,7 +307,7 @@ class InventoryModule(BaseInventoryPlugin, Constructable, Cacheable):
         with vsphere.VSphere(**conn) as vs:
             vms = pipeline.select_vms(vs.virtual_machines(), datacenters=o("datacenters"), clusters=o("clusters"),
                                       folders=o("folders"), power_states=o("power_states"), include_mirrors=True)
-            scored = [vm for vm in vms if not vm["attributes"].get(vsphere.ATTR_PRIMARY)]
+            scored = [vm for vm in vms if not vm["attributes"].get(ATTR_PRIMARY)]
             perf, events = pipeline.collect(vs, scored, samples=o("samples"), event_window_hours=o("event_window_hours"),
                                             perf_workers=o("perf_workers"), perf_batch=o("perf_batch_size"),
                                             cache=(previous or {}).get("perf"))
@@ -322,122 +323,34 @@ class InventoryModule(BaseInventoryPlugin, Constructable, Cacheable):
 
     def _populate(self, raw, model, model_path, policy):
         o = self.get_option
-        strict = o("strict")
-        for group in ["tier_" + t for t in TIERS] + ["failover_now", "failover_refused", "mirrors", "quarantined",
-                                                     "telemetry_gap", "host_at_risk"]:
+        for group in pipeline.GROUPS:
             self.inventory.add_group(group)
         # the same for every host: once, on the all group
         self.inventory.set_variable("all", "fps_model_path", model_path)
         self.inventory.set_variable("all", "fps_model_sha256", model.manifest["sha256"])
-        results = []
-        mirrors = []
+        self.inventory.set_variable("all", "mirroring_failover_threshold", policy.failover_threshold)
+        results, mirrors = [], []
         for label, data in raw.items():
             vms, perf, events = _from_cache(data)
             for vm in vms:
                 vm["vcenter"] = label
                 vm["vcenter_instance_uuid"] = data.get("instance_uuid")
-            mirrors += [vm for vm in vms if vm["attributes"].get(vsphere.ATTR_PRIMARY)]
-            primaries = [vm for vm in vms if not vm["attributes"].get(vsphere.ATTR_PRIMARY)]
+            mirrors += [vm for vm in vms if vm["attributes"].get(ATTR_PRIMARY)]
+            primaries = [vm for vm in vms if not vm["attributes"].get(ATTR_PRIMARY)]
             results += pipeline.score(primaries, perf, events, model, policy, samples=o("samples"),
                                       event_window_hours=o("event_window_hours"), min_confidence=o("min_confidence"),
                                       baselines_by_moid=data.get("baselines"))
-        # the serving mirror of each primary (not the copies of an image refresh in progress)
-        mirror_of = {u: sorted(ms, key=keep_order)[0] for u, ms in mirrors_by_primary(mirrors).items()}
-        now = vsphere.now()
-        self.inventory.set_variable("all", "mirroring_failover_threshold", policy.failover_threshold)
-        # hosts are keyed by a unique inventory name (a namesake in another vCenter gets its moid appended); every
-        # decision below is about that host, never about a bare VM name
-        names = set()
-        hosts = [self._host_name(r["vm"], names) for r in results]
-        quarantined = {h for h, r in zip(hosts, results) if r["vm"]["attributes"].get(vsphere.ATTR_QUARANTINED)}
-        gaps = {h: r["telemetry_gap"] for h, r in zip(hosts, results) if r["telemetry_gap"]}
-        # the cause on the ESXi host: its VMs are moved within the cluster (evacuate.yml), not failed over
-        risky_hosts = hosts_at_risk([dict(r["vm"], **{k: r["features"][k] for k in (
-            "host_error_events", "host_peers_cpu_ready_dev", "host_peers_disk_latency_dev")}) for r in results])
-        on_risky = {h: risky_hosts[r["vm"]["host"]] for h, r in zip(hosts, results) if r["vm"]["host"] in risky_hosts}
-        # a failed-over primary is not a candidate again, nor is one whose FPS leans on imputed values; both still
-        # count in their cluster's share
-        failover, refused, why = policy.failover_candidates(
-            [{"name": h, "fps": 0.0 if h in quarantined or h in gaps or h in on_risky else r["fps"],
-              "cluster": r["vm"]["cluster"]}
-             for h, r in zip(hosts, results)])
-        failover_names = {v["name"] for v in failover}
-        refused_names = {v["name"] for v in refused}
-        refused_why = {name: why for name in refused_names}
-        refused_reason = {name: "blast_radius" for name in refused_names}
-        for h, r in zip(hosts, results):
-            if h in gaps and h not in quarantined and r["fps"] >= policy.failover_threshold:
-                refused_names.add(h)
-                refused_why[h] = "telemetry gap, not failed over on imputed data: %s" % gaps[h]
-                refused_reason[h] = "telemetry_gap"
+        hosts, why = pipeline.inventory_hosts(results, mirrors, policy, expose_features=o("expose_features"))
         if why:
             self.display.warning("vsphere_fps: %s" % why)
-        for host, r in zip(hosts, results):
-            vm = r["vm"]
-            mirror = mirror_of.get(vm["instance_uuid"])
-            hostvars = {
-                "fps": r["fps"],
-                "fps_reasons": r["fps_reasons"],
-                "fps_missing": r["fps_missing"],
-                "mirroring_level": r["level"],
-                "mirroring_level_current": r["level_current"],
-                "mirroring_level_why": r["level_why"],
-                "mirroring_since": r["since"],
-                "mirroring_below_since": r["below_since"],
-                "failover_refused_why": refused_why.get(host),
-                "failover_refused_reason": refused_reason.get(host),
-                "fps_confidence": r["fps_confidence"],
-                "telemetry_gap_why": r["telemetry_gap"],
-                "host_at_risk_why": on_risky.get(host),
-                "depends_on": r["depends_on"],
-                "mirror_name": mirror["name"] if mirror else None,
-                "mirror_synced_at": mirror["attributes"].get(vsphere.ATTR_SYNCED_AT) or None if mirror else None,
-                "mirror_age_seconds": image_age(mirror, now) if mirror else None,
-                "mirroring_quarantined": vm["attributes"].get(vsphere.ATTR_QUARANTINED) or None,
-            }
-            if o("expose_features"):
-                hostvars["fps_features"] = r["features"]
-            hostvars.update(self._identity(vm))
-            for k, v in hostvars.items():
-                self.inventory.set_variable(host, k, v)
-            self.inventory.add_child("tier_" + r["level"], host)
-            if host in failover_names:
-                self.inventory.add_child("failover_now", host)
-            if host in refused_names:
-                self.inventory.add_child("failover_refused", host)
-            if host in quarantined:
-                self.inventory.add_child("quarantined", host)
-            if host in gaps:
-                self.inventory.add_child("telemetry_gap", host)
-            if host in on_risky:
-                self.inventory.add_child("host_at_risk", host)
-            self._place(host, vm)
-            self._construct(host, hostvars, strict)
-        for vm in mirrors:
-            host = self._host_name(vm, names)
-            hostvars = dict(self._identity(vm), mirror_of=vm["attributes"][vsphere.ATTR_PRIMARY])
-            for k, v in hostvars.items():
-                self.inventory.set_variable(host, k, v)
-            self.inventory.add_child("mirrors", host)
-            self._place(host, vm)
-            self._construct(host, hostvars, strict)
-
-    def _host_name(self, vm, taken):
-        name = vm["name"]
-        if name in taken:
-            name = "%s_%s" % (vm["name"], vm["moid"])  # same name in another vCenter
-        taken.add(name)
-        self.inventory.add_host(name)
-        return name
-
-    @staticmethod
-    def _identity(vm):
-        return {
-            "vm_name": vm["name"], "vm_moid": vm["moid"], "vm_instance_uuid": vm["instance_uuid"],
-            "vcenter": vm["vcenter"], "vcenter_instance_uuid": vm.get("vcenter_instance_uuid"),
-            "power_state": vm["power_state"], "datacenter": vm["datacenter"], "cluster": vm["cluster"],
-            "esxi_host": vm["host"], "vm_folder": vm["folder"], "num_cpu": vm["num_cpu"], "memory_mb": vm["memory_mb"],
-        }
+        for host in hosts:
+            self.inventory.add_host(host["name"])
+            for k, v in host["vars"].items():
+                self.inventory.set_variable(host["name"], k, v)
+            for group in host["groups"]:
+                self.inventory.add_child(group, host["name"])
+            self._place(host["name"], host["vm"])
+            self._construct(host["name"], host["vars"], o("strict"))
 
     def _place(self, host, vm):
         if vm["datacenter"]:

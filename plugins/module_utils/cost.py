@@ -22,7 +22,8 @@ from __future__ import annotations
 import traceback
 
 from ansible_collections.predictive.mirroring.plugins.module_utils.errors import PolicyError, require
-from ansible_collections.predictive.mirroring.plugins.module_utils.policy import LEVELS, RANK, dependency_floor, image_rpos
+from ansible_collections.predictive.mirroring.plugins.module_utils.constants import LEVELS, RANK
+from ansible_collections.predictive.mirroring.plugins.module_utils.policy import dependency_floor, image_rpos, policy_from_params
 
 try:
     import numpy as np
@@ -179,3 +180,19 @@ def plan(vms, policy, budget=None, catalogue=None, rto=None, rpo=None, image_rpo
               "levels": {lvl: sum(1 for p in out if p["level"] == lvl) for lvl in LEVELS},
               "lowered": sum(1 for p in out if RANK[p["level"]] < RANK[cap[p["name"]]])}
     return {"vms": out, "totals": totals}
+
+
+def plan_task(p, task):
+    """The mirror_plan module: the budgeted plan for the VMs given (each with a name and an fps)."""
+    vms = []
+    for i, vm in enumerate(p["vms"]):
+        if "name" not in vm or "fps" not in vm:
+            raise PolicyError("vms[%d] needs a name and an fps" % i)
+        vms.append(dict(vm, downtime_cost_hour=vm.get("downtime_cost_hour", p["downtime_cost_hour"]),
+                        data_loss_cost_hour=vm.get("data_loss_cost_hour", p["data_loss_cost_hour"])))
+    unknown = set(p["catalogue"]) - set(DEFAULT_CATALOGUE)
+    if unknown:
+        raise PolicyError("unknown catalogue keys: %s" % ", ".join(sorted(unknown)))
+    result = plan(vms, policy_from_params(p), budget=p["budget"], catalogue=p["catalogue"], rto=p["rto_hours"],
+                  rpo=p["rpo_hours"], image_rpo=p["image_rpo_seconds"])
+    return dict(result, changed=False)

@@ -12,7 +12,11 @@ from __future__ import annotations
 
 
 class MirroringError(Exception):
-    """Base of every expected failure."""
+    """Base of every expected failure. Keyword arguments are returned with the failure (what was done so far)."""
+
+    def __init__(self, message="", **result):
+        super().__init__(message)
+        self.result = result
 
 
 class VSphereError(MirroringError):
@@ -33,6 +37,14 @@ class PolicyError(MirroringError):
 
 class HistoryError(MirroringError):
     """The history store cannot be opened, read or written."""
+
+
+class TrafficError(MirroringError):
+    """A traffic provider (HAProxy, DNS) refused a change, or its state is not what was asked."""
+
+
+class ReplicationError(MirroringError):
+    """A data provider (PostgreSQL, files) cannot be reached, or its state is not what was asked."""
 
 
 class MissingDependency(MirroringError):

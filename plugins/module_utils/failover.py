@@ -1,31 +1,27 @@
 # -*- coding: utf-8 -*-
 # Copyright: (c) 2026, predictive.mirroring developers
 # GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
-"""Failover: the order VMs go in, the primary's quarantine in vSphere, and what the outcome teaches.
+"""Failover: the order VMs go in, the primary's quarantine in vSphere, drills.
 
-Post-Failover Analysis labels each recorded failover from what vCenter saw
-afterwards:
+- `dependency_order`, `stale_image`: pure decisions (what goes first; whether a mirror is too old to fail over to).
+- `Quarantine`, `Drill`: the vSphere acts.
+- `failover_step(params, task)`, `drill(params, task)`: the cores of vm_failover and vm_drill. Every act that cannot
+  be undone by re-running writes its intent to the history store before it and its outcome after.
 
-- confirmed: a predictive failover whose primary then failed within the
-  horizon (a failure event on it or its host, or it lost power that the
-  failover did not take away). A training positive.
-- unconfirmed: a predictive failover whose primary did not fail within the
-  horizon. Failing over may have prevented the failure, so this is neither a
-  positive nor a negative; it is kept out of training (treating mitigated
-  cases as positives degrades the model).
-- missed: a reactive failover - the primary failed with no failover before.
+What a failover's outcome teaches (labels, threshold tuning) is analysis.py.
 """
 
 from __future__ import annotations
 
-import datetime
+import contextlib
 
 from ansible_collections.predictive.mirroring.plugins.module_utils import pipeline, telemetry, vsphere
+from ansible_collections.predictive.mirroring.plugins.module_utils.errors import MirroringError, PolicyError, VSphereError
+from ansible_collections.predictive.mirroring.plugins.module_utils.history import open_store, store_configured
+from ansible_collections.predictive.mirroring.plugins.module_utils.lease import Writer
+from ansible_collections.predictive.mirroring.plugins.module_utils.policy import policy_from_params
 from ansible_collections.predictive.mirroring.plugins.module_utils.mirror import (
     Options, Placement, image_age, keep_order, mirrors_by_primary)
-from ansible_collections.predictive.mirroring.plugins.module_utils.errors import PolicyError, VSphereError
-from ansible_collections.predictive.mirroring.plugins.module_utils.history import outcome_metrics as metrics  # noqa: F401  pylint: disable=unused-import
-from ansible_collections.predictive.mirroring.plugins.module_utils.policy import parse_time
 
 try:
     from pyVmomi import vim, vmodl
@@ -36,11 +32,6 @@ try:
     import graphlib
 except ImportError:  # pragma: no cover - Python < 3.9 is not a controller this collection supports
     graphlib = None
-
-KINDS = ("predictive", "reactive", "drill")
-# the failover threshold the analysis may move within, and its step
-THRESHOLD_BOUNDS = (75.0, 95.0)
-THRESHOLD_STEP = 2.5
 
 
 def dependency_order(names, depends_on):
@@ -174,69 +165,181 @@ class Drill:
         return copy["name"]
 
 
-def label(failover, vm_state, events, horizon_hours, now):
-    """(outcome or None while the horizon is still open, evidence) for one recorded failover.
-
-    vm_state: the primary's row from VSphere.virtual_machines() now (None when it is gone);
-    events: failure events since the failover, as VSphere.events() rows.
-    """
-    at = parse_time(failover["at"])
-    end = at + datetime.timedelta(hours=horizon_hours)
-    if failover["kind"] == "drill":
-        return None, {"why": "a drill is not a prediction"}
-    if failover["kind"] == "reactive":
-        return "missed", {"why": "reactive failover: the primary failed with no failover before it"}
-    evidence = dict(failover.get("label_evidence") or {})
-    hits = []
-    if vm_state is not None:
-        hits = [e for e in events if at <= e["created"] <= end and (
-            e["vm"] == vm_state["moid"]
-            or (e["type"] in pipeline.HOST_FAILURE_EVENTS and e["host"] and e["host"] == vm_state["host_moid"]))]
-    if hits:
-        first = hits[0]
-        return "confirmed", dict(evidence, event=first["type"], event_at=first["created"].isoformat(),
-                                 lead_hours=round((first["created"] - at).total_seconds() / 3600.0, 3))
-    if vm_state is None:
-        return "confirmed", dict(evidence, why="the primary is gone from vCenter")
-    if vm_state["power_state"] != "poweredOn" and not evidence.get("powered_off_by_failover"):
-        return "confirmed", dict(evidence, why="the primary lost power after the failover", power_state=vm_state["power_state"])
-    if now >= end:
-        return "unconfirmed", dict(evidence, why="no failure within %.0f h of the failover: mitigated or a false alarm, "
-                                                 "kept out of training" % horizon_hours)
-    return None, dict(evidence, pending_until=end.isoformat())
+def recorded(h, primary, action, act, vcenter, detail=None):
+    """act() between an intent row in the store and its outcome (done, or failed with the error)."""
+    aid = h.begin_action(primary["name"], action, vm_uuid=primary["instance_uuid"], vcenter=vcenter, detail=detail)
+    try:
+        result = act()
+    except MirroringError as e:
+        h.end_action(aid, "failed", error=str(e))
+        raise
+    h.end_action(aid, "done", detail=result if isinstance(result, dict) else None)
+    return result
 
 
-def downtime(failover, outcome, vm_state, events, horizon_hours):
-    """Seconds the service was down, from what vCenter saw: 0 for a confirmed predictive failover (the switch was done
-    before the failure), the time from the failure to the failover for a reactive one; None when it cannot be told."""
-    at = parse_time(failover["at"])
-    if outcome == "confirmed" and failover["kind"] == "predictive":
-        return 0.0
-    if failover["kind"] == "reactive" and vm_state is not None:
-        before = [e["created"] for e in events if e["vm"] == vm_state["moid"]
-                  and at - datetime.timedelta(hours=horizon_hours) <= e["created"] <= at]
-        if before:
-            return round((at - max(before)).total_seconds(), 3)
-    return None
+def _quarantine(q, h, primary, mirror, before, p, task):
+    """Power off (optional), mark quarantined and record the failover, intent first; re-running completes a half-done one."""
+    recorded_ones = h.failovers(vm_uuid=primary["instance_uuid"], open_only=True) if h is not None else []
+    if before["quarantined"] and recorded_ones:
+        return {}  # failed over and recorded: nothing left to do
+    if task.check_mode:
+        task.changed = True
+        return {}
+    detail = {"kind": p["kind"], "power_off": p["power_off"], "fps": p["fps"], "mirror": mirror["name"]}
+
+    def act():
+        features = q.features(primary)
+        stamp = before["quarantined"] or vsphere.now().replace(microsecond=0).isoformat()
+        if p["power_off"] and q.power(primary, on=False):
+            task.changed = True
+        if not before["quarantined"]:
+            q.set_quarantine(primary, stamp)
+            primary["attributes"][vsphere.ATTR_QUARANTINED] = stamp
+            task.changed = True
+        failover_id = h.add_failover(
+            primary["name"], p["kind"], fps=p["fps"], reasons=p["reasons"], features=features, vcenter=q.vs.name,
+            downtime_s=p["downtime_s"], data_lag_bytes=p["data_lag_bytes"], data_lag_s=p["data_lag_s"], at=stamp,
+            vm_uuid=primary["instance_uuid"])
+        h.update_failover(failover_id, label_evidence={"powered_off_by_failover": p["power_off"]})
+        task.changed = True
+        return dict(detail, failover_id=failover_id)
+
+    return {"failover_id": recorded(h, primary, "quarantine", act, q.vs.name, detail)["failover_id"]}
 
 
-def tune_threshold(current, overall, target_precision=0.5, min_labels=5, bounds=THRESHOLD_BOUNDS, step=THRESHOLD_STEP):
-    """(new threshold, why): up a step when precision is below target, down a step when precision is fine but
-    failures are missed more often than caught; always within bounds; unchanged on too few labels."""
-    labelled = overall["confirmed"] + overall["unconfirmed"] + overall["missed"]
-    low, high = bounds
-    if labelled < min_labels:
-        return current, "unchanged: %d labelled failovers, fewer than the %d needed to tune" % (labelled, min_labels)
-    precision, recall = overall["precision"], overall["recall"]
-    if precision is not None and precision < target_precision:
-        new = min(high, current + step)
-        why = "precision %.2f below the target %.2f: threshold raised" % (precision, target_precision)
-    elif recall is not None and recall < 0.5 and (precision is None or precision >= target_precision):
-        new = max(low, current - step)
-        why = "precision %s on target but recall %.2f: threshold lowered" % (
-            "n/a" if precision is None else "%.2f" % precision, recall)
-    else:
-        return current, "unchanged: precision %s, recall %s" % (precision, recall)
-    if new == current:
-        return current, why + " - but it is at its bound %.1f" % current
-    return new, why
+def _power_on(q, h, primary, before, task):
+    if not before["quarantined"]:
+        raise MirroringError("%s is not quarantined: power it on in vSphere, not through failback" % primary["name"])
+    if primary["power_state"] == "poweredOn":
+        return {}
+    task.changed = True
+    if not task.check_mode:
+        recorded(h, primary, "power_on", lambda: q.power(primary, on=True) and None, q.vs.name)
+    return {}
+
+
+def _release(q, h, primary, before, task):
+    if not before["quarantined"]:
+        return {}
+    task.changed = True
+    if task.check_mode:
+        return {}
+
+    def act():
+        q.set_quarantine(primary, "")
+        primary["attributes"][vsphere.ATTR_QUARANTINED] = ""
+        # records from before schema v3 carry no UUID: only those are matched by name
+        open_ones = h.failovers(vm_uuid=primary["instance_uuid"], open_only=True) or [
+            f for f in h.failovers(vm=primary["name"], open_only=True) if not f.get("vm_uuid")]
+        for f in open_ones:
+            h.update_failover(f["id"], failback_at=vsphere.now().replace(microsecond=0).isoformat())
+        return open_ones[-1]["id"] if open_ones else None
+
+    return {"failover_id": recorded(h, primary, "release", act, q.vs.name)}
+
+
+def predicted_after(after, state, power_off, task):
+    """What check mode says the primary would look like."""
+    if not (task.check_mode and task.changed):
+        return after
+    after = dict(after, quarantined="(now)" if state == "quarantined" else
+                 (None if state == "released" else after["quarantined"]))
+    if state == "powered_on" or (state == "quarantined" and power_off):
+        after["power_state"] = "poweredOn" if state == "powered_on" else "poweredOff"
+    return after
+
+
+def failover_step(p, task):
+    """The vm_failover module: one step of a failover or failback on the vSphere side (see its documentation)."""
+    state = p["state"]
+    if state == "aborted":
+        if not task.check_mode:
+            with open_store(p) as h:
+                h.end_action(p["action_id"], "failed", error=p["error"] or "a step of the failover failed")
+        return {"changed": False, "action_id": p["action_id"]}
+    acting = state not in ("preflight", "intent") or (state == "intent" and not task.check_mode)
+    # the store is opened before anything changes: no irreversible act without a place to record it. A dry run
+    # reads it when it exists and never creates it.
+    h = open_store(p) if acting and (not task.check_mode or store_configured(p)) else None
+    out = {}
+    with (h or contextlib.nullcontext()), vsphere.VSphere(**vsphere.connection_params(p)) as vs, \
+            Writer(vs, p["lease_owner"], p["lease_ttl"], p["lease_wait"], task.check_mode or not acting):
+        q = Quarantine(vs)
+        primary = q.primary(uuid=p["uuid"], name=p["name"])
+        mirror = q.mirror(primary)
+        before = Quarantine.state(primary)
+        mirror_state = Quarantine.state(mirror)
+        if state in ("preflight", "quarantined") and mirror is None:
+            raise MirroringError("%s has no mirror to fail over to (its level is %s): failover refused"
+                                 % (primary["name"], before["level"] or "not set"))
+        if state == "preflight" and p["image_rpo_seconds"] is not None:
+            refusal = stale_image(primary, mirror, p["image_rpo_seconds"], vsphere.now())
+            if refusal:
+                raise MirroringError(refusal)
+        if state == "intent" and h is not None:
+            out["action_id"] = h.begin_action(primary["name"], "failover", vm_uuid=primary["instance_uuid"],
+                                              vcenter=vs.name, detail={"kind": p["kind"], "fps": p["fps"],
+                                                                       "mirror": mirror["name"],
+                                                                       "mirror_image_age_s": mirror_state[
+                                                                           "image_age_seconds"]})
+        elif state == "quarantined":
+            out = _quarantine(q, h, primary, mirror, before, p, task)
+            if p["action_id"] and h is not None and not task.check_mode:
+                h.end_action(p["action_id"], "done", detail={"failover_id": out.get("failover_id")})
+        elif state == "powered_on":
+            out = _power_on(q, h, primary, before, task)
+        elif state == "released":
+            out = _release(q, h, primary, before, task)
+        after = predicted_after(Quarantine.state(primary), state, p["power_off"], task)
+    return dict(out, primary=after, mirror=mirror_state, diff={"before": before, "after": after})
+
+
+def drill(p, task):
+    """The vm_drill module: an isolated, recorded copy of the mirror up (present), or down (absent)."""
+    h = None if task.check_mode else open_store(p)
+    with (h or contextlib.nullcontext()), vsphere.VSphere(**vsphere.connection_params(p)) as vs, \
+            Writer(vs, p["lease_owner"], p["lease_ttl"], p["lease_wait"], task.check_mode):
+        q = Quarantine(vs)
+        primary = q.primary(uuid=p["uuid"], name=p["name"])
+        copies = Drill(q, p["suffix"])
+        existing = copies.copy_of(primary)
+        if p["state"] == "present":
+            mirror = q.mirror(primary)
+            if mirror is None:
+                raise MirroringError("%s has no mirror to drill" % primary["name"])
+            if existing is not None:
+                return {"changed": False, "copy": existing["name"]}
+            name = mirror["name"] + p["suffix"]
+            if not task.check_mode:
+                name = recorded(h, primary, "drill_up", lambda: copies.up(primary, mirror, p["drill_network"]), vs.name)
+            return {"changed": True, "copy": name, "diff": {"before": {"copy": None}, "after": {"copy": name}}}
+        if existing is None:
+            return {"changed": False, "copy": None}
+        if not task.check_mode:
+            recorded(h, primary, "drill_down", lambda: copies.down(primary) and None, vs.name)
+            if p["rto_s"] is not None:
+                h.add_failover(primary["name"], "drill", vcenter=vs.name, downtime_s=p["rto_s"],
+                               data_lag_s=p["data_lag_s"], vm_uuid=primary["instance_uuid"])
+        return {"changed": True, "copy": None, "diff": {"before": {"copy": existing["name"]}, "after": {"copy": None}}}
+
+
+def order_task(p, task):
+    """The failover_plan module: the order the VMs fail over in, or a refusal when the blast radius is too wide."""
+    policy = policy_from_params(p)
+    targets = []
+    for i, vm in enumerate(p["vms"]):
+        # hostvars carry inventory_hostname (what the playbook needs back) and vm_name (what depends_on names)
+        name = vm.get("inventory_hostname") or vm.get("name")
+        if not name:
+            raise MirroringError("vms[%d] has no name" % i)
+        targets.append({"name": name, "vm_name": vm.get("vm_name") or name, "cluster": vm.get("cluster"),
+                        "depends_on": vm.get("depends_on") or []})
+    fleet = [{"name": vm.get("inventory_hostname") or vm.get("name"), "cluster": vm.get("cluster")}
+             for vm in p["fleet"]] or targets
+    why = policy.blast_radius(targets, fleet)
+    if why:
+        raise PolicyError(why, refused=[t["name"] for t in targets], order=[])
+    by_vm = {t["vm_name"]: t["name"] for t in targets}
+    order = dependency_order([t["name"] for t in targets],
+                             {t["name"]: [by_vm.get(d, d) for d in t["depends_on"]] for t in targets})
+    return dict(changed=False, order=order, refused=[])

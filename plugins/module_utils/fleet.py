@@ -478,17 +478,10 @@ def fleet_windows(fleet, sim, step_idx, vm_idx, samples=30, interval=20, no_base
     host_sev = sev_end["host"]
     health = np.where(host_sev > 0.7, 2.0, np.where(host_sev > 0.3, 1.0, 0.0))
     health = np.maximum(health, fleet.host_yellow[host].astype(float))
-    return {
-        "interval": interval,
-        "samples": raw_samples,
-        "num_cpu": norm["num_cpu"],
-        "uptime_seconds": rng.uniform(1, 200, w) * 86400.0,
-        "host_connected": (rng.random(w) > np.clip(host_sev - 0.9, 0, 1) * 5).astype(float),
-        "host_health": health,
-        "events": fleet.trailing_event_counts(sim["events"], step_idx, vm_idx),
-        "baseline": {"centre": centre, "spread": spread, "days": days},
-        "peer_values": peer_values,
-    }
+    return telemetry.raw(interval, raw_samples, num_cpu=norm["num_cpu"], uptime_seconds=rng.uniform(1, 200, w) * 86400.0,
+                         host_connected=(rng.random(w) > np.clip(host_sev - 0.9, 0, 1) * 5).astype(float),
+                         host_health=health, events=fleet.trailing_event_counts(sim["events"], step_idx, vm_idx),
+                         baseline={"centre": centre, "spread": spread, "days": days}, peer_values=peer_values)
 
 
 def bootstrap_set(seed=20261128, n_vms=2000, days=30, windows=120000, horizon_hours=12.0, samples=30,

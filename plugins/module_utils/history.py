@@ -26,6 +26,7 @@ import re
 import sqlite3
 import uuid
 
+from ansible_collections.predictive.mirroring.plugins.module_utils.constants import HISTORY_DSN_ENV, HISTORY_PATH
 from ansible_collections.predictive.mirroring.plugins.module_utils.errors import HistoryError
 
 
@@ -41,8 +42,6 @@ def _psycopg():
 
 
 SCHEMA_VERSION = 5
-DEFAULT_PATH = "~/.local/share/predictive.mirroring/history.sqlite"
-DSN_ENV = "PM_HISTORY_DSN"
 MIGRATION_LOCK = 0x706D6869  # pg_advisory_xact_lock key: "pmhi"
 CONNECT_TIMEOUT = 10
 
@@ -244,13 +243,6 @@ def describe_dsn(dsn):
         "%s=%s" % (k, d[k]) for k in ("host", "port", "dbname", "user") if d.get(k)) if d else "the PostgreSQL history store"
 
 
-def store_argument_spec(default_path=DEFAULT_PATH):
-    """The store options every module that reads or writes the history shares (doc fragment: history)."""
-    from ansible.module_utils.basic import env_fallback  # pylint: disable=import-outside-toplevel
-    return dict(history_path=dict(type="path", default=default_path),
-                history_dsn=dict(type="str", no_log=True, fallback=(env_fallback, [DSN_ENV])))
-
-
 def store_configured(params):
     """Whether the params name a store that may already hold something (a DSN, or a SQLite file that exists)."""
     if params.get("history_dsn"):
@@ -261,13 +253,13 @@ def store_configured(params):
 
 def open_store(params, **kwargs):
     """The History the module or plugin params name: the DSN when given, else the SQLite path."""
-    return History(params.get("history_path") or DEFAULT_PATH, dsn=params.get("history_dsn") or None, **kwargs)
+    return History(params.get("history_path") or HISTORY_PATH, dsn=params.get("history_dsn") or None, **kwargs)
 
 
 class History:
     """One connection to the store (SQLite file or PostgreSQL DSN). Use as a context manager."""
 
-    def __init__(self, path=DEFAULT_PATH, timeout=30.0, dsn=None):
+    def __init__(self, path=HISTORY_PATH, timeout=30.0, dsn=None):
         self.kind = "postgresql" if dsn else "sqlite"
         self._secret = None
         if dsn:
@@ -744,3 +736,26 @@ def copy_history(source, target, check=False):
     except _Rollback:
         pass
     return copied
+
+
+def info(p, task):
+    """The history_info module: what the store holds (check mode never creates one)."""
+    if task.check_mode and not store_configured(p):
+        return dict(changed=False, backend="sqlite", store=p["history_path"], schema_version=None, counts={}, tuning={},
+                    current_model=None)
+    with open_store(p) as h:
+        return dict(changed=False, backend=h.kind, store=h.where, schema_version=h.schema_version(), counts=h.counts(),
+                    tuning=h.all_tuning(), current_model=h.current_model_sha())
+
+
+def migrate(p, task):
+    """The history_migrate module: copy a SQLite store into PostgreSQL, once (rows already there are skipped)."""
+    if not p["history_dsn"]:
+        raise HistoryError("history_dsn (or %s) is required: it is the PostgreSQL store to copy into" % HISTORY_DSN_ENV)
+    if not os.path.isfile(p["source_path"]):
+        raise HistoryError("The SQLite history store %s does not exist" % p["source_path"])
+    with History(p["source_path"]) as source, History(dsn=p["history_dsn"]) as target:
+        copied = copy_history(source, target, check=task.check_mode)
+    changed = any(copied.values())
+    return dict(changed=changed, copied=copied,
+                diff={"before": {}, "after": {"copied": copied}} if changed else {"before": {}, "after": {}})

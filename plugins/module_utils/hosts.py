@@ -14,14 +14,16 @@ that neither this nor the mirror placement puts a VM back on it.
 from __future__ import annotations
 
 from ansible_collections.predictive.mirroring.plugins.module_utils import vsphere
-from ansible_collections.predictive.mirroring.plugins.module_utils.errors import VSphereError
+from ansible_collections.predictive.mirroring.plugins.module_utils.constants import ATTR_HOST_AT_RISK
+from ansible_collections.predictive.mirroring.plugins.module_utils.errors import MirroringError, VSphereError
+from ansible_collections.predictive.mirroring.plugins.module_utils.history import open_store
+from ansible_collections.predictive.mirroring.plugins.module_utils.lease import Writer
 
 try:
     from pyVmomi import vim, vmodl
 except ImportError:
     pass  # vsphere.VSphere() reports the missing library
 
-ATTR_HOST_AT_RISK = "mirroring.host_at_risk"
 
 
 def marked_at_risk(vs, host_ref, fields=None):
@@ -101,3 +103,49 @@ class Evacuation:
                 finish(None)
             done.append({"vm": vm_name, "from": host_name, "to": target})
         return done, failed
+
+
+def _recorder(h, vcenter):
+    def record(action, vm, uuid, detail):
+        aid = h.begin_action(vm, action, vm_uuid=uuid, vcenter=vcenter, detail=detail)
+        return lambda error: h.end_action(aid, "failed" if error else "done", error=error)
+    return record
+
+
+def evacuate(p, task):
+    """The host_evacuate module: every host checked before any move, then each host's VMs moved to its peers."""
+    moved, failed, marked = [], [], []
+    diff = {"before": {}, "after": {}}
+    h = None if task.check_mode else open_store(p)
+    try:
+        with vsphere.VSphere(**vsphere.connection_params(p)) as vs, \
+                Writer(vs, p["lease_owner"], p["lease_ttl"], p["lease_wait"], task.check_mode) as writer:
+            evacuation = Evacuation(vs)
+            for plan in evacuation.plan(sorted(set(p["hosts"])), why=p["why"]):
+                name, moves, mark = plan
+                if not moves and not mark:
+                    continue
+                diff["before"][name] = sorted(m[1] for m in moves)
+                diff["after"][name] = []
+                if mark:
+                    marked.append(name)
+                if task.check_mode:
+                    moved += [{"vm": vm_name, "from": name, "to": target} for _vm, vm_name, target in moves]
+                    continue
+                writer.renew()
+                done, bad = evacuation.apply(plan, record=_recorder(h, vs.name))
+                moved += done
+                failed += bad
+                task.changed = bool(moved or marked)
+    except MirroringError as e:
+        e.result.update(changed=bool(moved or marked), moved=moved, failed=failed, marked=marked)
+        raise
+    finally:
+        if h is not None:
+            h.close()
+    task.changed = bool(moved or marked)
+    if failed:
+        raise MirroringError("%d VMs could not be moved off the hosts at risk: %s" % (
+            len(failed), "; ".join("%s: %s" % (f["vm"], f["msg"]) for f in failed)),
+            changed=task.changed, moved=moved, failed=failed, marked=marked, diff=diff)
+    return dict(changed=task.changed, moved=moved, failed=[], marked=marked, diff=diff)

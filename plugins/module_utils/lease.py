@@ -26,7 +26,9 @@ import socket
 import time
 import uuid
 
+from ansible_collections.predictive.mirroring.plugins.module_utils.constants import ATTR_LEASE
 from ansible_collections.predictive.mirroring.plugins.module_utils.errors import MirroringError, VSphereError
+from ansible_collections.predictive.mirroring.plugins.module_utils.vsphere import VSphere, connection_params
 
 try:
     from pyVmomi import vim, vmodl
@@ -34,7 +36,6 @@ except ImportError:
     pass  # vsphere.VSphere() reports the missing library
 
 LEASE_FOLDER = "predictive.mirroring.lease"
-ATTR_LEASE = "mirroring.lease"
 DEFAULT_TTL = 900
 DEFAULT_WAIT = 300
 # a lease folder whose record was never written (its creator died in between) is stale after this
@@ -179,12 +180,6 @@ class Lease:
         return rec or {}
 
 
-def lease_argument_spec():
-    """The lease options of every module that writes to vCenter (doc fragment: lease)."""
-    return dict(lease_owner=dict(type="str"), lease_ttl=dict(type="int", default=DEFAULT_TTL),
-                lease_wait=dict(type="int", default=DEFAULT_WAIT))
-
-
 class Writer:
     """The lease around one module's writes.
 
@@ -219,3 +214,17 @@ class Writer:
                 self.lease.release()
             except MirroringError:
                 pass  # it expires by itself
+
+
+def lease_task(p, task):
+    """The vcenter_lease module: take (held) or give back (released) the writer lease of a vCenter."""
+    with VSphere(**connection_params(p)) as vs:
+        lease = Lease(vs, p["owner"] or new_owner(p["purpose"]), p["ttl"])
+        if task.check_mode:
+            current = lease.read()
+            return dict(changed=False, owner=lease.owner, holder=current["owner"] if current else None)
+        if p["state"] == "held":
+            rec = lease.acquire(p["wait"])
+            return dict(changed=True, owner=lease.owner, expires=rec["expires"], took_over=rec.get("took_over"))
+        released = lease.release(force=p["force"])
+        return dict(changed=released is not None, owner=(released or {}).get("owner") or lease.owner)

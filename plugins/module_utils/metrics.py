@@ -24,11 +24,11 @@ import collections
 import datetime
 import os
 import sys
-import tempfile
 
 from ansible_collections.predictive.mirroring.plugins.module_utils.errors import MirroringError
-from ansible_collections.predictive.mirroring.plugins.module_utils.history import outcome_metrics
-from ansible_collections.predictive.mirroring.plugins.module_utils.policy import LEVELS, RANK
+from ansible_collections.predictive.mirroring.plugins.module_utils.fileio import read_bytes, write_atomic
+from ansible_collections.predictive.mirroring.plugins.module_utils.history import open_store, outcome_metrics, store_configured
+from ansible_collections.predictive.mirroring.plugins.module_utils.constants import LEVELS, RANK
 
 try:
     from prometheus_client import CollectorRegistry, generate_latest
@@ -230,18 +230,119 @@ def check_textfile(path):
 
 
 def write_textfile(path, data):
-    """Write the exposition atomically (a temp file in the same directory, fsync, rename): node_exporter never reads a
-    half-written file. The file is 0644: metrics hold VM names, no secret."""
-    directory = check_textfile(path)
-    fd, tmp = tempfile.mkstemp(prefix=".%s." % os.path.basename(path), suffix=".tmp", dir=directory)
+    """Write the exposition atomically: node_exporter never reads a half-written file. The file is 0644: metrics hold
+    VM names, no secret."""
+    check_textfile(path)
+    write_atomic(path, data, 0o644)
+
+
+def parse_started(value):
+    """Unix seconds or an ISO 8601 time with a zone, as an aware UTC datetime."""
+    text = str(value).strip()
     try:
-        with os.fdopen(fd, "wb") as f:
-            f.write(data)
-            f.flush()
-            os.fsync(f.fileno())
-        os.chmod(tmp, 0o644)
-        os.replace(tmp, path)
-    except BaseException:
-        if os.path.exists(tmp):
-            os.unlink(tmp)
+        return datetime.datetime.fromtimestamp(float(text), datetime.timezone.utc)
+    except (ValueError, OverflowError):
+        pass
+    try:
+        t = datetime.datetime.fromisoformat(text.replace("Z", "+00:00"))
+    except ValueError:
+        raise MirroringError("started must be Unix seconds or an ISO 8601 time, not %r" % text) from None
+    if t.tzinfo is None:
+        raise MirroringError("started %r has no time zone: give it in UTC (now(utc=true)) or with its offset" % text)
+    return t.astimezone(datetime.timezone.utc)
+
+
+def vm_states(vms, plan, failover_now, rpo_seconds):
+    """The store's vm_status rows for the VMs a run scored (those with an instance UUID)."""
+    planned = {p.get("uuid"): p["level"] for p in (plan or {}).get("vms") or [] if p.get("uuid")}
+    waiting = set(failover_now)
+    rows = []
+    for v in vms:
+        uuid = v.get("vm_instance_uuid")
+        if not uuid:
+            continue
+        quarantined = bool(v.get("mirroring_quarantined"))
+        level = v.get("mirroring_level_current") if quarantined else planned.get(uuid, v.get("mirroring_level"))
+        rpo = float(v.get("mirroring_rpo_seconds") or rpo_seconds)
+        own = v.get("mirroring_data_rpo") or {}  # a provider's own RPO (the file data's at its level)
+        data = {provider: {"lag_seconds": float(lag), "rpo_seconds": float(own.get(provider) or rpo)}
+                for provider, lag in sorted((v.get("mirroring_data_lag") or {}).items()) if lag is not None}
+        rows.append({"vcenter": v.get("vcenter") or "", "vm_uuid": uuid, "vm": v.get("vm_name") or v.get("inventory_hostname"),
+                     "datacenter": v.get("datacenter"), "cluster": v.get("cluster"), "fps": v.get("fps"), "level": level,
+                     "quarantined": quarantined, "failover_now": v.get("inventory_hostname") in waiting and not quarantined,
+                     "data": data})
+    return rows
+
+
+def rpo_violations(states, before):
+    """(all, new): the data providers of states behind their RPO; new when the VM's previous state was not."""
+    found, new = [], []
+    for r in states:
+        for provider, f in sorted(r["data"].items()):
+            if f["lag_seconds"] > f["rpo_seconds"]:
+                v = {"vm": r["vm"], "uuid": r["vm_uuid"], "vcenter": r["vcenter"], "provider": provider,
+                     "lag_seconds": f["lag_seconds"], "rpo_seconds": f["rpo_seconds"]}
+                found.append(v)
+                was = before.get((r["vcenter"], r["vm_uuid"]), {}).get(provider) or {}
+                if not was or was.get("lag_seconds", 0) <= was.get("rpo_seconds", float("inf")):
+                    new.append(v)
+    return found, new
+
+
+def refusal_rows(refusals):
+    rows = []
+    for r in refusals:
+        vm = r.get("vm_name") or r.get("vm") or r.get("inventory_hostname")
+        if not vm:
+            raise MirroringError("each refusal names its VM (inventory_hostname or vm): %r" % (r,))
+        reason = r.get("reason") or r.get("failover_refused_reason")
+        if reason not in REFUSAL_REASONS:
+            raise MirroringError("a refusal's reason is one of %s, not %r (VM %s)"
+                                 % (", ".join(REFUSAL_REASONS), reason, vm))
+        rows.append({"vm": vm, "vm_uuid": r.get("vm_instance_uuid") or r.get("vm_uuid"), "vcenter": r.get("vcenter"),
+                     "reason": reason, "why": r.get("why") or r.get("failover_refused_why"),
+                     "given": dict(r, reason=reason, why=r.get("why") or r.get("failover_refused_why"))})
+    return rows
+
+
+def record_task(p, task):
+    """The run_metrics module: record the run, the VMs' states and refusals in the store, write the textfile."""
+    out = dict(changed=False, textfile=p["textfile"], refusals_new=[], rpo_violations=[], rpo_violations_new=[], vms=0,
+               series=0)
+    try:
+        started = parse_started(p["started"])
+        finished = datetime.datetime.now(datetime.timezone.utc)
+        states = vm_states(p["vms"], p["plan"], p["failover_now"], p["rpo_seconds"])
+        refusals = refusal_rows(p["refusals"])
+        if p["textfile"]:
+            check_textfile(p["textfile"])  # before the store is written: a bad path changes nothing
+        if task.check_mode and not store_configured(p):
+            return out
+        with open_store(p) as h:
+            before = {(v["vcenter"], v["vm_uuid"]): v["data"] for v in h.vm_status()} if states else {}
+            out["rpo_violations"], out["rpo_violations_new"] = rpo_violations(states, before)
+            if not task.check_mode:
+                if states:
+                    h.put_vm_status(states)
+                out["refusals_new"] = [n["given"] for n in h.add_refusals(refusals, p["refusal_repeat_hours"] * 3600)]
+                detail = {"plan": (p["plan"] or {}).get("totals")} if p["plan"] else {}
+                h.add_run(p["job"], started.replace(microsecond=0).isoformat(),
+                          finished.replace(microsecond=0).isoformat(), p["status"], detail)
+            found = families(h)
+        out["vms"] = len(states)
+        out["series"] = sum(len(f.samples) for f in found)
+        if p["textfile"]:
+            data = render(found)
+            before = comparable(read_bytes(p["textfile"]) or b"")
+            out["changed"] = before != comparable(data)
+            if task.diff and out["changed"]:
+                out["diff"] = {"before_header": p["textfile"], "after_header": p["textfile"],
+                               "before": "\n".join(before) + "\n", "after": "\n".join(comparable(data)) + "\n"}
+            if not task.check_mode:
+                write_textfile(p["textfile"], data)
+    except MirroringError as e:
+        e.result.update(out)
         raise
+    except OSError as e:
+        raise MirroringError("Cannot write the metrics file %s: %s" % (p["textfile"], e.strerror or e), **out) from e
+    return out

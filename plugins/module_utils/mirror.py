@@ -27,6 +27,7 @@ next run, never mistaken for someone else's VM, and never duplicated.
 
 from __future__ import annotations
 
+import contextlib
 import datetime
 import math
 import threading
@@ -35,8 +36,11 @@ from concurrent.futures import ThreadPoolExecutor
 
 from ansible_collections.predictive.mirroring.plugins.module_utils import vsphere
 from ansible_collections.predictive.mirroring.plugins.module_utils.errors import MirroringError, VSphereError
+from ansible_collections.predictive.mirroring.plugins.module_utils.constants import ATTR_ROLE, LEVELS, MARKER_KEY
+from ansible_collections.predictive.mirroring.plugins.module_utils.history import open_store
 from ansible_collections.predictive.mirroring.plugins.module_utils.hosts import marked_at_risk
-from ansible_collections.predictive.mirroring.plugins.module_utils.policy import LEVELS, image_rpos, parse_time
+from ansible_collections.predictive.mirroring.plugins.module_utils.lease import Writer
+from ansible_collections.predictive.mirroring.plugins.module_utils.policy import image_rpos, parse_time
 
 try:
     from pyVmomi import vim, vmodl
@@ -45,8 +49,6 @@ except ImportError:
 
 SNAPSHOT_PREFIX = "mirroring-"
 SCOPES = ("snapshots", "mirror", "attributes")
-MARKER_KEY = "predictive.mirroring.primary"
-ATTR_ROLE = "mirroring.role"
 # a refresh in progress: the new image being readied, the old one on its way out (neither is a serving mirror)
 ROLE_REFRESHING = "refreshing"
 ROLE_RETIRED = "retired"
@@ -727,3 +729,98 @@ def apply_window(mirrorer, jobs, window=DEFAULT_WINDOW, per_host=DEFAULT_PER_HOS
         return []
     with ThreadPoolExecutor(max_workers=min(window, len(jobs))) as pool:
         return list(pool.map(work, jobs))
+
+
+OPTION_NAMES = ("secondary_datacenter", "secondary_cluster", "secondary_resource_pool", "secondary_datastore",
+                "secondary_folder", "secondary_network", "mirror_suffix", "minimal_mirror", "standby_size_ratio",
+                "snapshot_interval_hours", "snapshot_retention", "snapshot_max_age_hours", "image_rpo_seconds")
+TARGET_KEYS = ("uuid", "name", "level", "fps", "below_since", "depends_on", "num_cpu", "memory_mb", "image_rpo_seconds")
+
+
+def targets(p):
+    """The VMs a vm_mirror call is about: one (name/uuid and level) or a list; refused whole on a bad or repeated
+    entry, before anything is read."""
+    if p.get("name") or p.get("uuid"):
+        return [{"uuid": p.get("uuid"), "name": p.get("name"), "level": p["level"], "fps": p.get("fps"),
+                 "below_since": p.get("below_since")}]
+    out = []
+    for i, vm in enumerate(p.get("vms") or []):
+        if not isinstance(vm, dict) or not (vm.get("uuid") or vm.get("name")) or vm.get("level") not in LEVELS:
+            raise MirroringError("vms[%d] needs a uuid (or a name) and a level (minimal, partial or full): got %r"
+                                 % (i, vm))
+        unknown = set(vm) - set(TARGET_KEYS)
+        if unknown:
+            raise MirroringError("vms[%d] has unknown keys %s (known: %s)"
+                                 % (i, ", ".join(sorted(unknown)), ", ".join(TARGET_KEYS)))
+        out.append(vm)
+    # a VM is named by its uuid, or by its name where no uuid is given (namesakes have different uuids)
+    seen = [t.get("uuid") or "name:" + t["name"] for t in out]
+    twice = sorted({v for v in seen if seen.count(v) > 1})
+    if twice:
+        raise MirroringError("vms names a VM twice: %s" % ", ".join(twice))
+    return out
+
+
+def outcome(t, primary, actions, before, after, seconds, opts):
+    """One VM's row in vm_mirror's result."""
+    return {"name": primary["name"], "uuid": primary["instance_uuid"], "level": t["level"], "changed": bool(actions),
+            "actions": [a[0] for a in actions], "mirror": after["mirror"],
+            "mirror_age_seconds": (after["mirror"] or {}).get("age_seconds"),
+            "image_rpo_seconds": None if t["level"] == "minimal" else
+            t.get("image_rpo_seconds") or opts.image_rpo[t["level"]],
+            "duplicates_removed": before.get("duplicates") or [], "seconds": seconds}
+
+
+def mirror_task(p, task):
+    """The vm_mirror module: plan every VM first (reads only), then apply the plans in a bounded window; one VM's
+    failure is reported by name and never stops the others."""
+    wanted = targets(p)
+    opts = Options(**{k: p[k] for k in OPTION_NAMES})
+    results, failures, diffs = [], [], {"before": {}, "after": {}}
+    history = open_store(p) if (p["history_path"] or p["history_dsn"]) and not task.check_mode else None
+    try:
+        with (history or contextlib.nullcontext()), vsphere.VSphere(**vsphere.connection_params(p)) as vs, \
+                Writer(vs, p["lease_owner"], p["lease_ttl"], p["lease_wait"], task.check_mode) as writer:
+            mirrorer = Mirrorer(vs, opts)
+            planned = []
+            for t in wanted:
+                label = t.get("name") or t.get("uuid")
+                try:
+                    primary = mirrorer.primary(uuid=t.get("uuid"), name=t.get("name"))
+                    label = primary["name"]
+                    actions, before, after = mirrorer.plan(primary, t["level"], t.get("fps"), t.get("below_since"),
+                                                           scope=p["scope"], image_rpo=t.get("image_rpo_seconds"))
+                except MirroringError as e:
+                    failures.append({"name": label, "uuid": t.get("uuid"), "msg": str(e)})
+                    continue
+                planned.append((t, primary, actions, before, after))
+            outcomes = [(None, 0.0)] * len(planned)
+            if not task.check_mode:
+                jobs = [(primary, actions) for _t, primary, actions, _b, _a in planned if actions]
+                done = iter(apply_window(mirrorer, jobs, p["window"], p["per_host"], p["per_datastore"],
+                                         before_each=writer.renew))
+                outcomes = [next(done) if item[2] else (None, 0.0) for item in planned]
+            for (t, primary, actions, before, after), (error, seconds) in zip(planned, outcomes):
+                if error is not None:
+                    failures.append({"name": primary["name"], "uuid": primary["instance_uuid"], "msg": error})
+                    continue
+                if history is not None and before["level"] != after["level"]:
+                    history.add_decision(primary["name"], t.get("fps"), before["level"], after["level"],
+                                         vcenter=vs.name, note="vm_mirror", vm_uuid=primary["instance_uuid"])
+                if before.get("foreign_duplicates"):
+                    task.warn("%s has more mirrors without our marker, left alone: %s"
+                              % (primary["name"], ", ".join(before["foreign_duplicates"])))
+                results.append(outcome(t, primary, actions, before, after, seconds, opts))
+                if actions:
+                    diffs["before"][primary["name"]] = before
+                    diffs["after"][primary["name"]] = after
+    except MirroringError as e:
+        task.changed = any(r["changed"] for r in results)
+        e.result.setdefault("vms", results)
+        raise
+    task.changed = any(r["changed"] for r in results)
+    if failures:
+        raise MirroringError("%d of %d VMs could not be brought to their level: %s" % (
+            len(failures), len(results) + len(failures), "; ".join("%s: %s" % (f["name"], f["msg"]) for f in failures)),
+            vms=results, failed_vms=failures, diff=diffs)
+    return dict(vms=results, failed_vms=[], diff=diffs)

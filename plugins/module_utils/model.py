@@ -35,6 +35,7 @@ import os
 import tempfile
 import traceback
 
+from ansible_collections.predictive.mirroring.plugins.module_utils.constants import DEFAULT_FAILOVER_THRESHOLD
 from ansible_collections.predictive.mirroring.plugins.module_utils.errors import ModelError, TrainingError, require
 from ansible_collections.predictive.mirroring.plugins.module_utils import history, telemetry
 
@@ -76,7 +77,6 @@ BUNDLED_MANIFESTS = frozenset((
     "a6542dca2dc216fe3ca6c85b6787739a86eb83fe85dffb0b3d82d44c4d783da8",  # models/default
 ))
 MANIFEST_FORMAT = 1
-DEFAULT_FAILOVER_THRESHOLD = 85.0
 MIN_POSITIVES = 50
 MIN_HOLDOUT_POSITIVES = 10
 ESTIMATOR_PARAMS = {"max_iter": 300, "learning_rate": 0.08, "max_leaf_nodes": 15, "min_samples_leaf": 20,

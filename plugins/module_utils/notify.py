@@ -13,6 +13,8 @@ from __future__ import annotations
 import datetime
 import time
 
+from ansible_collections.predictive.mirroring.plugins.module_utils.errors import MirroringError
+
 try:
     import requests
     HAS_REQUESTS, REQUESTS_IMPORT_ERROR = True, None
@@ -94,3 +96,21 @@ def send(url, body, timeout=10.0, retries=3, backoff=1.0, verify=True, sleep=tim
             sleep(pause)
         wait *= 2
     return dict(result, seconds=round(clock() - started, 3))
+
+
+def webhook(p, task):
+    """The notify_webhook module: one notification, retried; a failed delivery warns and never fails the play."""
+    if not p["url"].startswith(("https://", "http://")):
+        raise MirroringError("url must be an http:// or https:// webhook")
+    if p["timeout"] <= 0 or p["retries"] < 0 or p["backoff"] < 0:
+        raise MirroringError("timeout must be above 0, retries and backoff 0 or more")
+    body = payload(p["format"], p["event"], p["summary"], p["details"])
+    if task.check_mode:
+        return dict(changed=False, delivered=False, attempts=0, status=None, error=None, seconds=0.0,
+                    msg="check mode: nothing sent")
+    verify = p["ca_path"] if p["validate_certs"] and p["ca_path"] else p["validate_certs"]
+    result = send(p["url"], body, timeout=p["timeout"], retries=p["retries"], backoff=p["backoff"], verify=verify)
+    if not result["delivered"]:
+        task.warn("The %s notification was not delivered after %d attempt(s) in %.1f s: %s"
+                  % (p["event"], result["attempts"], result["seconds"], result["error"]))
+    return dict(result, changed=False)

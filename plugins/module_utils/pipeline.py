@@ -14,7 +14,13 @@ import fnmatch
 
 from ansible_collections.predictive.mirroring.plugins.module_utils import baseline as baselines
 from ansible_collections.predictive.mirroring.plugins.module_utils import telemetry, vsphere
-from ansible_collections.predictive.mirroring.plugins.module_utils.policy import parse_time
+from ansible_collections.predictive.mirroring.plugins.module_utils.constants import (
+    ATTR_PRIMARY, ATTR_QUARANTINED, ATTR_SYNCED_AT, LEVELS)
+from ansible_collections.predictive.mirroring.plugins.module_utils.errors import MirroringError
+from ansible_collections.predictive.mirroring.plugins.module_utils.mirror import image_age, keep_order, mirrors_by_primary
+from ansible_collections.predictive.mirroring.plugins.module_utils.model import load_ref
+from ansible_collections.predictive.mirroring.plugins.module_utils.policy import (
+    hosts_at_risk, parse_time, policy_from_params)
 
 
 def select_vms(vms, datacenters=None, clusters=None, folders=None, power_states=None, names=None, include_mirrors=False):
@@ -168,91 +174,140 @@ def score(vms, perf, events, model, policy, samples=30, event_window_hours=24, n
     return results
 
 
-# Failure events that label a window: one of these on the VM (or, for the
-# host-level ones, on its host) within the horizon after the window's end.
-FAILURE_EVENTS = ("VmGuestOSCrashedEvent", "VmDasBeingResetEvent", "VmDasBeingResetWithScreenshotEvent",
-                  "VmFailoverFailed", "VmOrphanedEvent", "HostConnectionLostEvent", "DasHostFailedEvent")
-HOST_FAILURE_EVENTS = ("HostConnectionLostEvent", "DasHostFailedEvent")
-HISTORICAL_INTERVAL = 300
+def score_given(entries, model, policy):
+    """Score given telemetry rows (fps_info's telemetry option) without vCenter."""
+    raw = telemetry.raw_from_rows(entries)
+    X, missing = telemetry.features(raw)
+    # no baseline comes with given telemetry: the confidence says so
+    confidence = telemetry.coverage(raw) * baselines.confidence_factor([0.0] * len(entries), NO_BASELINE_CONFIDENCE)
+    fps = model.score(X)
+    reasons = model.reasons(X, fps)
+    out = []
+    for i, entry in enumerate(entries):
+        level, _since, why = policy.decide(float(fps[i]), entry.get("level_current"))
+        out.append({"name": entry["name"], "fps": float(fps[i]), "level": level, "level_band": policy.band(fps[i]),
+                    "level_why": why, "failover": bool(fps[i] >= policy.failover_threshold), "reasons": reasons[i],
+                    "missing": missing[i], "confidence": round(float(confidence[i]), 2)})
+    return out
 
 
-def harvest_windows(vs, vms, hours=24 * 7, window_samples=6, horizon_hours=12.0, interval=HISTORICAL_INTERVAL,
-                    failure_events=FAILURE_EVENTS, event_window_hours=24, now=None, perf_workers=2):
-    """Labelled feature windows from a vCenter's historical stats and events.
+def info_task(p, task):
+    """The fps_info module: FPS, level and reasons of VMs read from vCenter now, or of given telemetry; read-only."""
+    if p["samples"] < 3 or p["event_window_hours"] < 1:
+        raise MirroringError("samples must be >= 3 and event_window_hours >= 1")
+    policy = policy_from_params(p)
+    model = load_ref(p["model_path"], p, trusted_keys=p["trusted_keys"], allow_unsigned=p["allow_unsigned_model"])
+    if p["allow_unsigned_model"] and model.origin.startswith("origin not proven"):
+        task.warn("Model %s: %s" % (p["model_path"], model.origin))
+    if p["telemetry"] is not None:
+        vms = score_given(p["telemetry"], model, policy)
+    else:
+        with vsphere.VSphere(**vsphere.connection_params(p)) as vs:
+            rows = select_vms(vs.virtual_machines(), names=p["names"])
+            perf, events = collect(vs, rows, samples=p["samples"], event_window_hours=p["event_window_hours"])
+            # read-only: the baselines are learned afresh from the rollups, nothing is cached
+            learned = refresh_baselines(vs, rows, baselines.BaselineCache(None))[0]
+            results = score(rows, perf, events, model, policy, samples=p["samples"],
+                            event_window_hours=p["event_window_hours"], baselines_by_moid=learned)
+        vms = [{"name": r["vm"]["name"], "moid": r["vm"]["moid"], "fps": r["fps"], "level": r["level"],
+                "level_band": policy.band(r["fps"]), "level_why": r["level_why"],
+                "failover": r["fps"] >= policy.failover_threshold, "reasons": r["fps_reasons"],
+                "missing": r["fps_missing"], "confidence": r["fps_confidence"],
+                "telemetry_gap": r["telemetry_gap"]} for r in results]
+    m = model.manifest
+    return dict(changed=False, vms=vms, model={"path": model.path, "sha256": m["sha256"], "created": m.get("created"),
+                                               "horizon_hours": m.get("horizon_hours")})
 
-    Windows of `window_samples` samples at `interval` seconds are cut from
-    the last `hours`; a window is kept only when its whole horizon has
-    passed (its label is known). Returns rows for History.add_windows.
+
+# -- the inventory's decisions, as plain data ---------------------------------------------------------------------
+LEVEL_GROUP = "fps_"  # fps_minimal, fps_partial, fps_full: the level the FPS alone asks for (before budget and floors)
+GROUPS = tuple(LEVEL_GROUP + level for level in LEVELS) + (
+    "failover_now", "failover_refused", "mirrors", "quarantined", "telemetry_gap", "host_at_risk")
+
+
+def host_names(vms):
+    """A unique inventory name per VM, in order: a namesake (another vCenter, another folder) gets its moid appended,
+    so every decision is about one host, never about a bare VM name."""
+    taken, out = set(), []
+    for vm in vms:
+        name = vm["name"] if vm["name"] not in taken else "%s_%s" % (vm["name"], vm["moid"])
+        taken.add(name)
+        out.append(name)
+    return out
+
+
+def identity(vm):
+    """Where a VM is and what it is: the hostvars every host carries, primary or mirror."""
+    return {
+        "vm_name": vm["name"], "vm_moid": vm["moid"], "vm_instance_uuid": vm["instance_uuid"],
+        "vcenter": vm.get("vcenter"), "vcenter_instance_uuid": vm.get("vcenter_instance_uuid"),
+        "power_state": vm["power_state"], "datacenter": vm["datacenter"], "cluster": vm["cluster"],
+        "esxi_host": vm["host"], "vm_folder": vm["folder"], "num_cpu": vm["num_cpu"], "memory_mb": vm["memory_mb"],
+    }
+
+
+def inventory_hosts(results, mirrors, policy, now=None, expose_features=False):
+    """The inventory from scored primaries (score()'s rows) and the mirrors: ([{name, vars, groups}], warning).
+
+    Decides, per host: its level group; whether it fails over now, or is refused (blast radius, a telemetry gap,
+    the cause on its ESXi host, already quarantined); and pairs it with its serving mirror (not the copy of an
+    image refresh in progress). Mirrors are hosts of their own in `mirrors`.
     """
     now = now or vsphere.now()
-    start = now - datetime.timedelta(hours=hours)
-    refs = [vm["_ref"] for vm in vms]
-    perf = vs.query_perf(refs, telemetry.COUNTERS, max_sample=int(hours * 3600 // interval), start_time=start,
-                         interval_id=interval, workers=perf_workers) if refs else {}
-    wanted = sorted(set(telemetry.SIGNAL_EVENTS) | set(failure_events))
-    events = vs.events(begin_time=start - datetime.timedelta(hours=event_window_hours), event_types=wanted)
-    host_failures = set(HOST_FAILURE_EVENTS) & set(failure_events)
-    window = datetime.timedelta(seconds=window_samples * interval)
-    horizon = datetime.timedelta(hours=horizon_hours)
-
-    pairs = []  # (vm index, window end, {counter: values})
-    for i, vm in enumerate(vms):
-        row = perf.get(vm["moid"]) or {}
-        stamps = row.get("timestamps") or []
-        if not stamps:
-            continue
-        series = {}
-        for counter in telemetry.COUNTERS:
-            values = row.get(counter) or []
-            # a series shorter than its timestamps lacks its oldest samples
-            series[counter] = dict(zip(stamps[len(stamps) - len(values):], values))
-        end = stamps[-1]
-        while end - window >= stamps[0] - datetime.timedelta(seconds=interval):
-            if end + horizon <= now:
-                lo = end - window
-                pairs.append((i, end, {c: [v for t, v in sorted(series[c].items()) if lo < t <= end]
-                                       for c in telemetry.COUNTERS}))
-            end -= window
-    if not pairs:
-        return []
-    raw = {
-        "interval": interval,
-        "samples": {c: telemetry.pad_series([p[2][c] for p in pairs], window_samples) for c in telemetry.COUNTERS},
-        "num_cpu": [vms[pair[0]].get("num_cpu") or 1 for pair in pairs],
-        "uptime_seconds": [float("nan")] * len(pairs),
-        "host_connected": [1.0] * len(pairs),
-        "host_health": [0.0] * len(pairs),
-        "events": {k: [] for k in telemetry.EVENT_KEYS},
-    }
-    # event counts in the trailing window before each window's end
-    by_end = {}
-    for idx, pair in enumerate(pairs):
-        by_end.setdefault(pair[1], []).append((idx, pair[0]))
-    counts = {k: [0.0] * len(pairs) for k in telemetry.EVENT_KEYS}
-    for end, members in by_end.items():
-        since = end - datetime.timedelta(hours=event_window_hours)
-        past = [e for e in events if e["created"] <= end]
-        got = telemetry.count_events(past, [vms[m[1]] for m in members], since)
-        for k in telemetry.EVENT_KEYS:
-            for member, v in zip(members, got[k]):
-                counts[k][member[0]] = float(v)
-    raw["events"] = counts
-    X = telemetry.features(raw)[0]
-
-    failures = [e for e in events if e["type"] in failure_events]
-    rows = []
-    for idx, (i, end, _samples) in enumerate(pairs):
-        vm = vms[i]
-        hit = None
-        for e in failures:
-            if end < e["created"] <= end + horizon and (
-                    e["vm"] == vm["moid"] or (e["type"] in host_failures and e["host"] and e["host"] == vm["host_moid"])):
-                if hit is None or e["created"] < hit["created"]:
-                    hit = e
-        rows.append({
-            "vcenter": vs.name, "vm": vm["moid"], "vm_name": vm["name"], "window_end": end.isoformat(),
-            "features": X[idx], "label": int(hit is not None),
-            "time_to_failure_h": (hit["created"] - end).total_seconds() / 3600.0 if hit else None,
-            "failure_event": hit["type"] if hit else None, "source": "vcenter",
-        })
-    return rows
+    names = host_names([r["vm"] for r in results] + list(mirrors))
+    hosts, mirror_hosts = names[:len(results)], names[len(results):]
+    mirror_of = {u: sorted(ms, key=keep_order)[0] for u, ms in mirrors_by_primary(mirrors).items()}
+    quarantined = {h for h, r in zip(hosts, results) if r["vm"]["attributes"].get(ATTR_QUARANTINED)}
+    gaps = {h: r["telemetry_gap"] for h, r in zip(hosts, results) if r["telemetry_gap"]}
+    # the cause on the ESXi host: its VMs are moved within the cluster (evacuate.yml), not failed over
+    risky_hosts = hosts_at_risk([dict(r["vm"], **{k: r["features"][k] for k in (
+        "host_error_events", "host_peers_cpu_ready_dev", "host_peers_disk_latency_dev")}) for r in results])
+    on_risky = {h: risky_hosts[r["vm"]["host"]] for h, r in zip(hosts, results) if r["vm"]["host"] in risky_hosts}
+    # a failed-over primary is not a candidate again, nor is one whose FPS leans on imputed values; both still count
+    # in their cluster's share
+    failover, refused, why = policy.failover_candidates(
+        [{"name": h, "fps": 0.0 if h in quarantined or h in gaps or h in on_risky else r["fps"],
+          "cluster": r["vm"]["cluster"]} for h, r in zip(hosts, results)])
+    failover_names = {v["name"] for v in failover}
+    refused_why = {v["name"]: why for v in refused}
+    refused_reason = {v["name"]: "blast_radius" for v in refused}
+    for h, r in zip(hosts, results):
+        if h in gaps and h not in quarantined and r["fps"] >= policy.failover_threshold:
+            refused_why[h] = "telemetry gap, not failed over on imputed data: %s" % gaps[h]
+            refused_reason[h] = "telemetry_gap"
+    out = []
+    for host, r in zip(hosts, results):
+        vm = r["vm"]
+        mirror = mirror_of.get(vm["instance_uuid"])
+        hostvars = {
+            "fps": r["fps"],
+            "fps_reasons": r["fps_reasons"],
+            "fps_missing": r["fps_missing"],
+            "mirroring_level": r["level"],
+            "mirroring_level_current": r["level_current"],
+            "mirroring_level_why": r["level_why"],
+            "mirroring_since": r["since"],
+            "mirroring_below_since": r["below_since"],
+            "failover_refused_why": refused_why.get(host),
+            "failover_refused_reason": refused_reason.get(host),
+            "fps_confidence": r["fps_confidence"],
+            "telemetry_gap_why": r["telemetry_gap"],
+            "host_at_risk_why": on_risky.get(host),
+            "depends_on": r["depends_on"],
+            "mirror_name": mirror["name"] if mirror else None,
+            "mirror_synced_at": (mirror["attributes"].get(ATTR_SYNCED_AT) or None) if mirror else None,
+            "mirror_age_seconds": image_age(mirror, now) if mirror else None,
+            "mirroring_quarantined": vm["attributes"].get(ATTR_QUARANTINED) or None,
+        }
+        if expose_features:
+            hostvars["fps_features"] = r["features"]
+        hostvars.update(identity(vm))
+        groups = [LEVEL_GROUP + r["level"]]
+        groups += [g for g, member in (("failover_now", host in failover_names),
+                                       ("failover_refused", host in refused_why), ("quarantined", host in quarantined),
+                                       ("telemetry_gap", host in gaps), ("host_at_risk", host in on_risky)) if member]
+        out.append({"name": host, "vars": hostvars, "groups": groups, "vm": vm})
+    for host, vm in zip(mirror_hosts, mirrors):
+        out.append({"name": host, "vars": dict(identity(vm), mirror_of=vm["attributes"][ATTR_PRIMARY]),
+                    "groups": ["mirrors"], "vm": vm})
+    return out, why

@@ -22,20 +22,16 @@ from __future__ import annotations
 import datetime
 import math
 
+from ansible_collections.predictive.mirroring.plugins.module_utils import constants as c
+from ansible_collections.predictive.mirroring.plugins.module_utils.constants import DEFAULT_IMAGE_RPO, RANK
 from ansible_collections.predictive.mirroring.plugins.module_utils.errors import PolicyError
-
-LEVELS = ("minimal", "partial", "full")
-# How old a mirror's image may grow at each level before it is rebuilt from a fresh snapshot (seconds). A day at
-# both: a refresh is a full clone of the VM's disks across sites, and the data that changes by the minute is the
-# data providers' (PostgreSQL streaming, files by rsync/lsyncd); the image is the system around it. At a 4 h
-# cadence a 40 GB VM would copy 7 TB a month (the cost optimizer prices refreshes: cost.level_costs).
-DEFAULT_IMAGE_RPO = {"partial": 24 * 3600, "full": 24 * 3600}
-RANK = {name: i for i, name in enumerate(LEVELS)}
 
 
 class Policy:
-    def __init__(self, partial_above=30.0, full_above=70.0, failover_threshold=85.0, margin=5.0,
-                 dwell=datetime.timedelta(hours=1), max_failovers=2, max_failover_cluster_pct=25.0):
+    def __init__(self, partial_above=c.DEFAULT_PARTIAL_ABOVE, full_above=c.DEFAULT_FULL_ABOVE,
+                 failover_threshold=c.DEFAULT_FAILOVER_THRESHOLD, margin=c.DEFAULT_HYSTERESIS_MARGIN,
+                 dwell=datetime.timedelta(minutes=c.DEFAULT_MIN_DWELL_MINUTES), max_failovers=c.DEFAULT_MAX_FAILOVERS,
+                 max_failover_cluster_pct=c.DEFAULT_MAX_FAILOVER_CLUSTER_PCT):
         for name, v in (("partial_above", partial_above), ("full_above", full_above),
                         ("failover_threshold", failover_threshold)):
             if not 0.0 <= float(v) <= 100.0:
@@ -227,19 +223,6 @@ def parse_time(value):
     except ValueError:
         return None
     return t if t.tzinfo else t.replace(tzinfo=datetime.timezone.utc)
-
-
-def policy_argument_spec():
-    """Policy options shared by modules (doc fragment: policy)."""
-    return dict(
-        partial_above=dict(type="float", default=30.0),
-        full_above=dict(type="float", default=70.0),
-        failover_threshold=dict(type="float", default=85.0),
-        hysteresis_margin=dict(type="float", default=5.0),
-        min_dwell_minutes=dict(type="int", default=60),
-        max_failovers=dict(type="int", default=2),
-        max_failover_cluster_pct=dict(type="float", default=25.0),
-    )
 
 
 def policy_from_params(p):

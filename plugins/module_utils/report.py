@@ -13,9 +13,14 @@ from __future__ import annotations
 import base64
 import html
 import io
+import os
 import traceback
 
-from ansible_collections.predictive.mirroring.plugins.module_utils.errors import require
+from ansible_collections.predictive.mirroring.plugins.module_utils.constants import LEVELS
+from ansible_collections.predictive.mirroring.plugins.module_utils.errors import MirroringError, require
+from ansible_collections.predictive.mirroring.plugins.module_utils.fileio import read_bytes, write_atomic
+from ansible_collections.predictive.mirroring.plugins.module_utils.history import open_store, store_configured
+from ansible_collections.predictive.mirroring.plugins.module_utils.model import manifest_of
 
 try:
     import matplotlib
@@ -27,7 +32,6 @@ except ImportError:
     HAS_MATPLOTLIB = False
     MATPLOTLIB_IMPORT_ERROR = traceback.format_exc()
 
-LEVELS = ("minimal", "partial", "full")
 COLOURS = {"minimal": "#9bb7d4", "partial": "#f2b134", "full": "#d1495b"}
 
 
@@ -179,3 +183,40 @@ td,th{border:1px solid #ccc;padding:3px 8px;text-align:left}th{background:#f3f3f
     files = {"index.html": page.encode()}
     files.update({name: png for name, (png, _alt) in plots.items()})
     return files
+
+
+def report_rows(vms):
+    """The report's rows from inventory hostvars (vm_name/name, fps, mirroring_level/level, fps_reasons/reason)."""
+    rows = []
+    for i, vm in enumerate(vms):
+        name = vm.get("vm_name") or vm.get("name")
+        level = vm.get("mirroring_level") or vm.get("level")
+        if name is None or vm.get("fps") is None or level is None:
+            raise MirroringError("vms[%d] needs a name, an fps and a level" % i)
+        reasons = vm.get("fps_reasons") or []
+        reason = vm.get("reason") or (reasons[0].get("feature") if reasons and isinstance(reasons[0], dict) else None)
+        rows.append({"name": name, "fps": float(vm["fps"]), "level": level, "reason": reason})
+    return rows
+
+
+def write_task(p, task):
+    """The fps_report module: build the report's files and write those that differ, each atomically."""
+    vms = report_rows(p["vms"])
+    manifest = manifest_of(p["model_path"], p)
+    decisions, failovers = [], []
+    if store_configured(p):
+        with open_store(p) as h:
+            decisions, failovers = h.decisions(), h.failovers()
+    files = build(vms, p["plan_totals"], decisions, failovers, manifest,
+                  {k: p[k] for k in ("partial_above", "full_above", "failover_threshold")})
+    changed_files = [name for name, data in files.items() if read_bytes(os.path.join(p["dest"], name)) != data]
+    if changed_files and not task.check_mode:
+        try:
+            os.makedirs(p["dest"], exist_ok=True)
+            for name in changed_files:
+                write_atomic(os.path.join(p["dest"], name), files[name])
+        except OSError as e:
+            raise MirroringError("Cannot write the report in %s: %s" % (p["dest"], e.strerror or e)) from e
+        task.changed = True
+    return dict(changed=bool(changed_files), path=os.path.join(p["dest"], "index.html"), files=sorted(files),
+                diff={"before": {"changed_files": []}, "after": {"changed_files": changed_files}})

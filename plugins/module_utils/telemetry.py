@@ -37,7 +37,7 @@ import datetime
 import traceback
 
 from ansible_collections.predictive.mirroring.plugins.module_utils import baseline as baselines
-from ansible_collections.predictive.mirroring.plugins.module_utils.errors import require
+from ansible_collections.predictive.mirroring.plugins.module_utils.errors import MirroringError, require
 
 try:
     import numpy as np
@@ -135,21 +135,6 @@ IMPUTE = {
     "disk_latency_spread_ratio": 1.0,
     "host_peers_disk_latency_dev": 0.0,
     "host_peers_cpu_ready_dev": 0.0,
-}
-
-# Which counter each measured feature comes from.
-FEATURE_COUNTER = {
-    "cpu_usage_pct_mean": "cpu.usage.average",
-    "cpu_usage_pct_p95": "cpu.usage.average",
-    "cpu_ready_pct_mean": "cpu.ready.summation",
-    "mem_usage_pct_mean": "mem.usage.average",
-    "mem_usage_pct_slope_per_h": "mem.usage.average",
-    "mem_balloon_mb_mean": "mem.vmmemctl.average",
-    "mem_swapin_kbps_mean": "mem.swapinRate.average",
-    "disk_latency_ms_mean": "disk.maxTotalLatency.latest",
-    "disk_latency_ms_p95": "disk.maxTotalLatency.latest",
-    "disk_latency_ms_slope_per_h": "disk.maxTotalLatency.latest",
-    "net_dropped_per_interval_mean": "net.droppedRx.summation",
 }
 
 # Event types counted as component, network or regional signals. vCenter's
@@ -403,25 +388,41 @@ def count_events(records, vms, since):
     return {key: np.array([by[key].get(vm.get(ent_of[key]), 0) for vm in vms], dtype=float) for key in EVENT_KEYS}
 
 
+def raw(interval, samples, num_cpu, uptime_seconds, host_connected, host_health, events, **extra):
+    """The raw telemetry dict features() reads: the one shape every source (vCenter now, vCenter's rollups, given
+    telemetry, the bootstrap fleet) is put in. samples {counter: (n, length) array}; events {key: n counts}."""
+    require("numpy", HAS_NUMPY, NUMPY_IMPORT_ERROR)
+    return dict(extra, interval=interval, samples=samples, num_cpu=np.asarray(num_cpu, dtype=float),
+                uptime_seconds=np.asarray(uptime_seconds, dtype=float),
+                host_connected=np.asarray(host_connected, dtype=float), host_health=np.asarray(host_health, dtype=float),
+                events=events)
+
+
 def raw_from_vsphere(vms, perf, events, samples, interval=20, event_window_hours=24, now=None):
     """The raw telemetry dict for `vms` (vsphere.VSphere.virtual_machines rows)."""
-    require("numpy", HAS_NUMPY, NUMPY_IMPORT_ERROR)
     now = now or datetime.datetime.now(datetime.timezone.utc)
     since = now - datetime.timedelta(hours=event_window_hours)
-    raw_samples = {}
-    for counter in COUNTERS:
-        raw_samples[counter] = pad_series([(perf.get(vm["moid"]) or {}).get(counter) or [] for vm in vms], samples)
-    uptime = np.array([vm.get("uptime_seconds") if vm.get("uptime_seconds") is not None else np.nan for vm in vms],
-                      dtype=float)
-    return {
-        "interval": interval,
-        "samples": raw_samples,
-        "num_cpu": np.array([vm.get("num_cpu") or 1 for vm in vms], dtype=float),
-        "uptime_seconds": uptime,
-        "host_connected": np.array([1.0 if vm.get("host_connection_state") in ("connected", "") else 0.0 for vm in vms]),
-        "host_health": np.array([HEALTH.get(vm.get("host_overall_status") or "", 0) for vm in vms], dtype=float),
-        "events": count_events(events, vms, since),
-    }
+    return raw(interval, {c: pad_series([(perf.get(vm["moid"]) or {}).get(c) or [] for vm in vms], samples) for c in COUNTERS},
+               num_cpu=[vm.get("num_cpu") or 1 for vm in vms],
+               uptime_seconds=[vm["uptime_seconds"] if vm.get("uptime_seconds") is not None else float("nan") for vm in vms],
+               host_connected=[1.0 if vm.get("host_connection_state") in ("connected", "") else 0.0 for vm in vms],
+               host_health=[HEALTH.get(vm.get("host_overall_status") or "", 0) for vm in vms],
+               events=count_events(events, vms, since))
+
+
+def raw_from_rows(entries, interval=20):
+    """The raw telemetry dict for given rows (fps_info's telemetry option): samples per counter, num_cpu, uptime,
+    host state, event counts. Unknown counters are refused."""
+    unknown = sorted({c for e in entries for c in (e.get("samples") or {}) if c not in COUNTERS})
+    if unknown:
+        raise MirroringError("Unknown counters in telemetry: %s (known: %s)" % (", ".join(unknown), ", ".join(COUNTERS)))
+    length = max([len(v) for e in entries for v in (e.get("samples") or {}).values()] + [1])
+    return raw(interval, {c: pad_series([(e.get("samples") or {}).get(c) or [] for e in entries], length) for c in COUNTERS},
+               num_cpu=[e.get("num_cpu") or 1 for e in entries],
+               uptime_seconds=[e["uptime_seconds"] if e.get("uptime_seconds") is not None else float("nan") for e in entries],
+               host_connected=[1.0 if e.get("host_connected", True) else 0.0 for e in entries],
+               host_health=[HEALTH[e.get("host_health") or "green"] for e in entries],
+               events={k: [float((e.get("events") or {}).get(k, 0)) for e in entries] for k in EVENT_KEYS})
 
 
 # How each feature reads in a reason: (template for its value, what it is). Deviations are in robust units (σ).

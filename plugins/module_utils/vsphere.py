@@ -21,6 +21,9 @@ import traceback
 from concurrent.futures import ThreadPoolExecutor
 from xml.etree import ElementTree
 
+from ansible_collections.predictive.mirroring.plugins.module_utils.constants import (  # pylint: disable=unused-import
+    ATTR_BELOW_SINCE, ATTR_DEPENDS_ON, ATTR_DRILL_OF, ATTR_FPS, ATTR_LEVEL, ATTR_PRIMARY, ATTR_QUARANTINED, ATTR_SINCE,
+    ATTR_SYNCED_AT)
 from ansible_collections.predictive.mirroring.plugins.module_utils.errors import VSphereError, require
 
 try:
@@ -33,22 +36,6 @@ except ImportError:
     PYVMOMI_IMPORT_ERROR = traceback.format_exc()
 
 
-# Custom attributes that hold the mirroring state on the VMs themselves.
-ATTR_LEVEL = "mirroring.level"
-ATTR_FPS = "mirroring.fps"
-ATTR_SINCE = "mirroring.since"
-ATTR_PRIMARY = "mirroring.primary"
-ATTR_DEPENDS_ON = "mirroring.depends_on"
-ATTR_BELOW_SINCE = "mirroring.below_since"
-# set on a primary when it is failed over (the time); empty again after failback
-ATTR_QUARANTINED = "mirroring.quarantined"
-# set on a drill's isolated copy of a mirror (the primary's instance UUID); such a VM is never scored or mirrored
-ATTR_DRILL_OF = "mirroring.drill_of"
-# set on a mirror: the moment its image stands for (the primary's snapshot it was cloned from), ISO 8601 UTC
-ATTR_SYNCED_AT = "mirroring.synced_at"
-STATE_ATTRIBUTES = (ATTR_LEVEL, ATTR_FPS, ATTR_SINCE, ATTR_PRIMARY, ATTR_DEPENDS_ON, ATTR_BELOW_SINCE, ATTR_QUARANTINED,
-                    ATTR_DRILL_OF, ATTR_SYNCED_AT)
-
 VM_PROPERTIES = [
     "name", "parent", "resourcePool", "config.instanceUuid", "config.template", "config.hardware.numCPU",
     "config.hardware.memoryMB", "runtime.powerState", "runtime.connectionState", "runtime.host",
@@ -57,21 +44,6 @@ VM_PROPERTIES = [
 HOST_PROPERTIES = ["name", "parent", "runtime.connectionState", "runtime.inMaintenanceMode", "overallStatus"]
 REALTIME_INTERVAL = 20
 DEFAULT_TIMEOUT = 60
-
-
-def connection_argument_spec():
-    """Connection options shared by every module (doc fragment: vsphere)."""
-    from ansible.module_utils.basic import env_fallback  # pylint: disable=import-outside-toplevel
-    return dict(
-        hostname=dict(type="str", fallback=(env_fallback, ["VMWARE_HOST"])),
-        username=dict(type="str", aliases=["user"], fallback=(env_fallback, ["VMWARE_USER"])),
-        password=dict(type="str", aliases=["pass", "pwd"], no_log=True,
-                      fallback=(env_fallback, ["VMWARE_PASSWORD"])),
-        port=dict(type="int", default=443, fallback=(env_fallback, ["VMWARE_PORT"])),
-        validate_certs=dict(type="bool", default=True, fallback=(env_fallback, ["VMWARE_VALIDATE_CERTS"])),
-        ca_path=dict(type="path", fallback=(env_fallback, ["VMWARE_CA_PATH"])),
-        timeout=dict(type="int", default=DEFAULT_TIMEOUT, fallback=(env_fallback, ["VMWARE_TIMEOUT"])),
-    )
 
 
 CONNECTION_KEYS = ("hostname", "username", "password", "port", "validate_certs", "ca_path", "timeout")

@@ -107,102 +107,22 @@ retrain:
   type: bool
 """
 
-import datetime
-
-from ansible.module_utils.basic import AnsibleModule
-
-from ansible_collections.predictive.mirroring.plugins.module_utils import failover, pipeline, telemetry, vsphere
-from ansible_collections.predictive.mirroring.plugins.module_utils.errors import MirroringError
-from ansible_collections.predictive.mirroring.plugins.module_utils.history import open_store, store_argument_spec
-from ansible_collections.predictive.mirroring.plugins.module_utils.policy import parse_time
-from ansible_collections.predictive.mirroring.plugins.module_utils.vsphere import VSphere, connection_argument_spec, connection_params
-
-
-def observe(p, pending):
-    """The primaries' rows and the failure events from a horizon before the oldest pending failover, from vCenter."""
-    with VSphere(**connection_params(p)) as vs:
-        vms = {vm["name"]: vm for vm in vs.virtual_machines()}
-        since = min(parse_time(f["at"]) for f in pending) - datetime.timedelta(hours=p["horizon_hours"])
-        events = vs.events(begin_time=since, event_types=sorted(pipeline.FAILURE_EVENTS))
-        return vms, events, vs.name
+from ansible_collections.predictive.mirroring.plugins.module_utils.analysis import THRESHOLD_BOUNDS, analyse
+from ansible_collections.predictive.mirroring.plugins.module_utils.constants import DEFAULT_FAILOVER_THRESHOLD, DEFAULT_FULL_ABOVE
+from ansible_collections.predictive.mirroring.plugins.module_utils.runner import run
 
 
 def main():
-    argument_spec = connection_argument_spec()
-    argument_spec.update(store_argument_spec())
-    argument_spec.update(
+    run(analyse, dict(
         horizon_hours=dict(type="float", default=12.0),
-        failover_threshold=dict(type="float", default=85.0),
-        full_above=dict(type="float", default=70.0),
-        threshold_bounds=dict(type="list", elements="float", default=[75.0, 95.0]),
+        failover_threshold=dict(type="float", default=DEFAULT_FAILOVER_THRESHOLD),
+        full_above=dict(type="float", default=DEFAULT_FULL_ABOVE),
+        threshold_bounds=dict(type="list", elements="float", default=list(THRESHOLD_BOUNDS)),
         target_precision=dict(type="float", default=0.5),
         min_labels=dict(type="int", default=5),
         retrain_min_labels=dict(type="int", default=20),
         mark_trained=dict(type="bool", default=False),
-    )
-    module = AnsibleModule(argument_spec=argument_spec, supports_check_mode=True)
-    p = module.params
-    low, high = (p["threshold_bounds"] + [None, None])[:2]
-    if low is None or high is None or not p["full_above"] < low <= high <= 100:
-        module.fail_json(msg="threshold_bounds must be [low, high] with full_above (%s) < low <= high <= 100, got %s"
-                         % (p["full_above"], p["threshold_bounds"]))
-    changed = False
-    labelled_now = []
-    try:
-        with open_store(p) as h:
-            records = h.failovers()
-            pending = [f for f in records if f["outcome"] is None and f["kind"] != "drill"]
-            if pending:
-                vms, events, vcenter = observe(p, pending)
-                now = vsphere.now()
-                for f in pending:
-                    vm = vms.get(f["vm"])
-                    outcome, evidence = failover.label(f, vm, events, p["horizon_hours"], now)
-                    if outcome is None:
-                        continue
-                    labelled_now.append({"id": f["id"], "vm": f["vm"], "kind": f["kind"], "outcome": outcome,
-                                         "evidence": evidence})
-                    changed = True
-                    if module.check_mode:
-                        continue
-                    stamp = now.replace(microsecond=0).isoformat()
-                    fields = {"outcome": outcome, "labelled_at": stamp, "label_evidence": evidence}
-                    if f["downtime_s"] is None:
-                        fields["downtime_s"] = failover.downtime(f, outcome, vm, events, p["horizon_hours"])
-                    h.update_failover(f["id"], **fields)
-                    if outcome == "confirmed" and f["features"] and list(f["features"]) == list(telemetry.FEATURE_NAMES):
-                        h.add_windows([{"vcenter": f["vcenter"] or vcenter, "vm": vm["moid"] if vm else f["vm"],
-                                        "vm_name": f["vm"], "window_end": f["at"], "features": list(f["features"].values()),
-                                        "label": 1, "time_to_failure_h": evidence.get("lead_hours"),
-                                        "failure_event": evidence.get("event"), "source": "failover"}],
-                                      telemetry.FEATURE_NAMES)
-                records = h.failovers() if not module.check_mode else [
-                    dict(f, outcome=next((x["outcome"] for x in labelled_now if x["id"] == f["id"]), f["outcome"]))
-                    for f in records]
-            overall, by_month = failover.metrics(records)
-            current = h.tuning("failover_threshold", p["failover_threshold"])
-            if labelled_now and not p["mark_trained"]:
-                threshold, why = failover.tune_threshold(current, overall, p["target_precision"], p["min_labels"],
-                                                         (low, high))
-            else:  # tuned once per new evidence: a re-run, or the mark_trained call, moves nothing
-                threshold, why = current, "unchanged: no failover was labelled in this run"
-            if threshold != current:
-                changed = True
-                if not module.check_mode:
-                    h.set_tuning("failover_threshold", threshold, why)
-            trained_at = h.tuning("trained_at")
-            new_labels = sum(1 for f in records if f["outcome"] == "confirmed"
-                             and (trained_at is None or (f["labelled_at"] or "9999") > trained_at))
-            if p["mark_trained"]:
-                changed = True
-                if not module.check_mode:
-                    h.set_tuning("trained_at", vsphere.now().replace(microsecond=0).isoformat(), "fps_train")
-                new_labels = 0
-    except MirroringError as e:
-        module.fail_json(msg=str(e))
-    module.exit_json(changed=changed, failovers=records, labelled_now=labelled_now, metrics=overall, by_month=by_month,
-                     failover_threshold=threshold, threshold_was=current, threshold_why=why,
-                     retrain=new_labels >= p["retrain_min_labels"], new_labels=new_labels)
+    ), shared=("vsphere", "history"))
 
 
 if __name__ == "__main__":

@@ -51,40 +51,15 @@ order:
   elements: str
 """
 
-from ansible.module_utils.basic import AnsibleModule
-
-from ansible_collections.predictive.mirroring.plugins.module_utils.errors import MirroringError
-from ansible_collections.predictive.mirroring.plugins.module_utils.failover import dependency_order
-from ansible_collections.predictive.mirroring.plugins.module_utils.policy import policy_argument_spec, policy_from_params
+from ansible_collections.predictive.mirroring.plugins.module_utils.failover import order_task
+from ansible_collections.predictive.mirroring.plugins.module_utils.runner import run
 
 
 def main():
-    argument_spec = policy_argument_spec()
-    argument_spec.update(vms=dict(type="list", elements="dict", required=True),
-                         fleet=dict(type="list", elements="dict", default=[]))
-    module = AnsibleModule(argument_spec=argument_spec, supports_check_mode=True)
-    p = module.params
-    try:
-        policy = policy_from_params(p)
-        targets = []
-        for i, vm in enumerate(p["vms"]):
-            # hostvars carry inventory_hostname (what the playbook needs back) and vm_name (what depends_on names)
-            name = vm.get("inventory_hostname") or vm.get("name")
-            if not name:
-                raise MirroringError("vms[%d] has no name" % i)
-            targets.append({"name": name, "vm_name": vm.get("vm_name") or name, "cluster": vm.get("cluster"),
-                            "depends_on": vm.get("depends_on") or []})
-        fleet = [{"name": vm.get("inventory_hostname") or vm.get("name"), "cluster": vm.get("cluster")}
-                 for vm in p["fleet"]] or targets
-        why = policy.blast_radius(targets, fleet)
-        if why:
-            module.fail_json(msg=why, refused=[t["name"] for t in targets], order=[])
-        by_vm = {t["vm_name"]: t["name"] for t in targets}
-        order = dependency_order([t["name"] for t in targets],
-                                 {t["name"]: [by_vm.get(d, d) for d in t["depends_on"]] for t in targets})
-    except MirroringError as e:
-        module.fail_json(msg=str(e))
-    module.exit_json(changed=False, order=order, refused=[])
+    run(order_task, dict(
+        vms=dict(type="list", elements="dict", required=True),
+        fleet=dict(type="list", elements="dict", default=[]),
+    ), shared=("policy",))
 
 
 if __name__ == "__main__":

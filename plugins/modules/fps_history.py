@@ -93,50 +93,20 @@ store:
   sample: {windows: 5000, positives: 40}
 """
 
-
-from ansible.module_utils.basic import AnsibleModule
-
-from ansible_collections.predictive.mirroring.plugins.module_utils import telemetry
-from ansible_collections.predictive.mirroring.plugins.module_utils.errors import MirroringError
-from ansible_collections.predictive.mirroring.plugins.module_utils.history import open_store, store_argument_spec, store_configured
-from ansible_collections.predictive.mirroring.plugins.module_utils.pipeline import FAILURE_EVENTS, harvest_windows, select_vms
-from ansible_collections.predictive.mirroring.plugins.module_utils.vsphere import VSphere, connection_argument_spec, connection_params
+from ansible_collections.predictive.mirroring.plugins.module_utils.analysis import harvest
+from ansible_collections.predictive.mirroring.plugins.module_utils.constants import FAILURE_EVENTS
+from ansible_collections.predictive.mirroring.plugins.module_utils.runner import run
 
 
 def main():
-    argument_spec = connection_argument_spec()
-    argument_spec.update(store_argument_spec())
-    argument_spec.update(
+    run(harvest, dict(
         names=dict(type="list", elements="str", default=[]),
         hours=dict(type="int", default=168),
         interval=dict(type="int", default=300),
         window_samples=dict(type="int", default=6),
         horizon_hours=dict(type="float", default=12.0),
         failure_events=dict(type="list", elements="str", default=list(FAILURE_EVENTS)),
-    )
-    module = AnsibleModule(argument_spec=argument_spec, supports_check_mode=True)
-    p = module.params
-    try:
-        if p["hours"] < 1 or p["window_samples"] < 3 or p["interval"] < 20 or p["horizon_hours"] <= 0:
-            raise MirroringError("hours must be >= 1, window_samples >= 3, interval >= 20 and horizon_hours > 0")
-        with VSphere(**connection_params(p)) as vs:
-            vms = select_vms(vs.virtual_machines(), names=p["names"])
-            rows = harvest_windows(vs, vms, hours=p["hours"], window_samples=p["window_samples"],
-                                   horizon_hours=p["horizon_hours"], interval=p["interval"],
-                                   failure_events=tuple(p["failure_events"]))
-        added, new = 0, len(rows)
-        if module.check_mode and not store_configured(p):
-            totals = {"windows": 0, "positives": 0}  # check mode creates no store
-        else:
-            with open_store(p) as store:
-                if module.check_mode:
-                    new = store.count_new(rows)
-                else:
-                    added = new = store.add_windows(rows, telemetry.FEATURE_NAMES)
-                totals = store.count_windows()
-    except MirroringError as e:
-        module.fail_json(msg=str(e))
-    module.exit_json(changed=new > 0, windows=len(rows), positives=sum(r["label"] for r in rows), added=added, store=totals)
+    ), shared=("vsphere", "history"))
 
 
 if __name__ == "__main__":

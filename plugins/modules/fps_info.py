@@ -187,60 +187,14 @@ model:
     horizon_hours: 6.0
 """
 
-from ansible.module_utils.basic import AnsibleModule, env_fallback
-
-from ansible_collections.predictive.mirroring.plugins.module_utils import telemetry
-from ansible_collections.predictive.mirroring.plugins.module_utils.errors import MirroringError
-from ansible_collections.predictive.mirroring.plugins.module_utils.history import store_argument_spec
-from ansible_collections.predictive.mirroring.plugins.module_utils.model import load_ref
-from ansible_collections.predictive.mirroring.plugins.module_utils.baseline import BaselineCache, confidence_factor
-from ansible_collections.predictive.mirroring.plugins.module_utils.pipeline import (
-    NO_BASELINE_CONFIDENCE, collect, refresh_baselines, score, select_vms)
-from ansible_collections.predictive.mirroring.plugins.module_utils.policy import policy_argument_spec, policy_from_params
-from ansible_collections.predictive.mirroring.plugins.module_utils.vsphere import VSphere, connection_argument_spec, connection_params
-
-
-def score_telemetry(entries, model, policy):
-    """Score given telemetry rows without vCenter."""
-    n = len(entries)
-    length = max([len(v) for e in entries for v in (e.get("samples") or {}).values()] + [1])
-    raw = {
-        "interval": 20,
-        "samples": {c: telemetry.pad_series([(e.get("samples") or {}).get(c) or [] for e in entries], length)
-                    for c in telemetry.COUNTERS},
-        "num_cpu": [e.get("num_cpu") or 1 for e in entries],
-        "uptime_seconds": [e["uptime_seconds"] if e.get("uptime_seconds") is not None else float("nan") for e in entries],
-        "host_connected": [1.0 if e.get("host_connected", True) else 0.0 for e in entries],
-        "host_health": [telemetry.HEALTH[e.get("host_health") or "green"] for e in entries],
-        "events": {k: [float((e.get("events") or {}).get(k, 0)) for e in entries] for k in telemetry.EVENT_KEYS},
-    }
-    unknown = sorted({c for e in entries for c in (e.get("samples") or {}) if c not in telemetry.COUNTERS})
-    if unknown:
-        raise MirroringError("Unknown counters in telemetry: %s (known: %s)" % (", ".join(unknown), ", ".join(telemetry.COUNTERS)))
-    X, missing = telemetry.features(raw)
-    # no baseline comes with given telemetry: the confidence says so
-    confidence = telemetry.coverage(raw) * confidence_factor([0.0] * n, NO_BASELINE_CONFIDENCE)
-    fps = model.score(X)
-    reasons = model.reasons(X, fps)
-    out = []
-    for i in range(n):
-        level, _since, why = policy.decide(float(fps[i]), entries[i].get("level_current"))
-        out.append({"name": entries[i]["name"], "fps": float(fps[i]), "level": level, "level_band": policy.band(fps[i]),
-                    "level_why": why, "failover": bool(fps[i] >= policy.failover_threshold), "reasons": reasons[i],
-                    "missing": missing[i], "confidence": round(float(confidence[i]), 2)})
-    return out
+from ansible_collections.predictive.mirroring.plugins.module_utils.constants import LEVELS
+from ansible_collections.predictive.mirroring.plugins.module_utils.pipeline import info_task
+from ansible_collections.predictive.mirroring.plugins.module_utils.runner import run
 
 
 def main():
-    argument_spec = connection_argument_spec()
-    argument_spec.update(policy_argument_spec())
-    argument_spec.update(
+    run(info_task, dict(
         model_path=dict(type="path", required=True),
-        **store_argument_spec(),
-        # public keys: nothing secret
-        trusted_keys=dict(type="list", elements="path", default=[], no_log=False,
-                          fallback=(env_fallback, ["PM_MODEL_TRUSTED_KEYS"])),
-        allow_unsigned_model=dict(type="bool", default=False),
         names=dict(type="list", elements="str", default=[]),
         samples=dict(type="int", default=30),
         event_window_hours=dict(type="int", default=24),
@@ -252,38 +206,9 @@ def main():
             host_connected=dict(type="bool", default=True),
             host_health=dict(type="str", choices=["green", "gray", "yellow", "red"], default="green"),
             events=dict(type="dict", default={}),
-            level_current=dict(type="str", choices=["minimal", "partial", "full"]),
+            level_current=dict(type="str", choices=list(LEVELS)),
         )),
-    )
-    module = AnsibleModule(argument_spec=argument_spec, supports_check_mode=True)
-    p = module.params
-    try:
-        if p["samples"] < 3 or p["event_window_hours"] < 1:
-            raise MirroringError("samples must be >= 3 and event_window_hours >= 1")
-        policy = policy_from_params(p)
-        model = load_ref(p["model_path"], p, trusted_keys=p["trusted_keys"], allow_unsigned=p["allow_unsigned_model"])
-        if p["allow_unsigned_model"] and model.origin.startswith("origin not proven"):
-            module.warn("Model %s: %s" % (p["model_path"], model.origin))
-        if p["telemetry"] is not None:
-            vms = score_telemetry(p["telemetry"], model, policy)
-        else:
-            with VSphere(**connection_params(p)) as vs:
-                rows = select_vms(vs.virtual_machines(), names=p["names"])
-                perf, events = collect(vs, rows, samples=p["samples"], event_window_hours=p["event_window_hours"])
-                # read-only: the baselines are learned afresh from the rollups, nothing is cached
-                learned = refresh_baselines(vs, rows, BaselineCache(None))[0]
-                results = score(rows, perf, events, model, policy, samples=p["samples"],
-                                event_window_hours=p["event_window_hours"], baselines_by_moid=learned)
-            vms = [{"name": r["vm"]["name"], "moid": r["vm"]["moid"], "fps": r["fps"], "level": r["level"],
-                    "level_band": policy.band(r["fps"]), "level_why": r["level_why"],
-                    "failover": r["fps"] >= policy.failover_threshold, "reasons": r["fps_reasons"],
-                    "missing": r["fps_missing"], "confidence": r["fps_confidence"],
-                    "telemetry_gap": r["telemetry_gap"]} for r in results]
-    except MirroringError as e:
-        module.fail_json(msg=str(e))
-    m = model.manifest
-    module.exit_json(changed=False, vms=vms, model={"path": model.path, "sha256": m["sha256"], "created": m.get("created"),
-                                                    "horizon_hours": m.get("horizon_hours")})
+    ), shared=("vsphere", "policy", "model", "history"))
 
 
 if __name__ == "__main__":

@@ -94,61 +94,16 @@ registered:
   type: bool
 """
 
-from ansible.module_utils.basic import AnsibleModule, env_fallback
-
-from ansible_collections.predictive.mirroring.plugins.module_utils.errors import MirroringError
-from ansible_collections.predictive.mirroring.plugins.module_utils.history import open_store, store_argument_spec
-from ansible_collections.predictive.mirroring.plugins.module_utils import model
-from ansible_collections.predictive.mirroring.plugins.module_utils.model import FPSModel
+from ansible_collections.predictive.mirroring.plugins.module_utils.training import registry_task
+from ansible_collections.predictive.mirroring.plugins.module_utils.runner import run
 
 
 def main():
-    argument_spec = store_argument_spec()
-    argument_spec.update(
+    run(registry_task, dict(
         register=dict(type="path"),
         promote=dict(type="str"),
         why=dict(type="str"),
-        trusted_keys=dict(type="list", elements="path", default=[], no_log=False,
-                          fallback=(env_fallback, ["PM_MODEL_TRUSTED_KEYS"])),
-        allow_unsigned_model=dict(type="bool", default=False),
-    )
-    module = AnsibleModule(argument_spec=argument_spec, supports_check_mode=True)
-    p = module.params
-    out = {}
-    try:
-        with open_store(p) as store:
-            previous = current = store.current_model_sha()
-            registered = False
-            if p["register"]:
-                loaded = FPSModel.load(p["register"], p["trusted_keys"], p["allow_unsigned_model"])
-                out["origin"] = loaded.origin
-                if not module.check_mode:
-                    registered = model.register(store, p["register"])
-                else:
-                    registered = not any(m["sha256"] == loaded.manifest["sha256"] for m in store.models())
-                out["registered"] = registered
-            if p["promote"] == "registered":
-                if not p["register"]:
-                    raise MirroringError("promote=registered needs register (the model file to register)")
-                p["promote"] = loaded.manifest["sha256"]
-            if p["promote"] and not (module.check_mode and registered):
-                sha = store.find_model(p["promote"])
-                loaded = FPSModel.load_from_store(store, sha, p["trusted_keys"], p["allow_unsigned_model"])
-                out["origin"] = loaded.origin
-                if sha != previous:
-                    if not module.check_mode:
-                        store.promote_model(sha, p["why"])
-                    current = sha
-            out.update(previous=previous, current=current, models=store.models())
-    except MirroringError as e:
-        module.fail_json(msg=str(e))
-    if module.check_mode:
-        if out.get("registered") and p["promote"] and len(p["promote"]) == 64:  # would register, then promote it
-            current = out["current"] = p["promote"]
-        for m in out["models"]:
-            m["current"] = m["sha256"] == current
-    module.exit_json(changed=current != previous or bool(out.get("registered")), diff={"before": {"current": previous}, "after": {"current": current}},
-                     **out)
+    ), shared=("history", "model"))
 
 
 if __name__ == "__main__":

@@ -82,68 +82,21 @@ files:
   elements: str
 """
 
-import os
-
-from ansible.module_utils.basic import AnsibleModule
-
-from ansible_collections.predictive.mirroring.plugins.module_utils import model, report
-from ansible_collections.predictive.mirroring.plugins.module_utils.errors import MirroringError
-from ansible_collections.predictive.mirroring.plugins.module_utils.history import open_store, store_argument_spec, store_configured
+from ansible_collections.predictive.mirroring.plugins.module_utils.constants import DEFAULT_FAILOVER_THRESHOLD, DEFAULT_FULL_ABOVE, DEFAULT_PARTIAL_ABOVE
+from ansible_collections.predictive.mirroring.plugins.module_utils.report import write_task
+from ansible_collections.predictive.mirroring.plugins.module_utils.runner import run
 
 
 def main():
-    module = AnsibleModule(
-        argument_spec=dict(
-            vms=dict(type="list", elements="dict", required=True),
-            plan_totals=dict(type="dict", default={}),
-            **store_argument_spec(),
-            model_path=dict(type="path", required=True),
-            dest=dict(type="path", required=True),
-            partial_above=dict(type="float", default=30.0),
-            full_above=dict(type="float", default=70.0),
-            failover_threshold=dict(type="float", default=85.0),
-        ),
-        supports_check_mode=True,
-    )
-    p = module.params
-    try:
-        vms = []
-        for i, vm in enumerate(p["vms"]):
-            name = vm.get("vm_name") or vm.get("name")
-            level = vm.get("mirroring_level") or vm.get("level")
-            if name is None or vm.get("fps") is None or level is None:
-                raise MirroringError("vms[%d] needs a name, an fps and a level" % i)
-            reasons = vm.get("fps_reasons") or []
-            reason = vm.get("reason") or (reasons[0].get("feature") if reasons and isinstance(reasons[0], dict) else None)
-            vms.append({"name": name, "fps": float(vm["fps"]), "level": level, "reason": reason})
-        manifest = model.manifest_of(p["model_path"], p)
-        decisions, failovers = [], []
-        if store_configured(p):
-            with open_store(p) as h:
-                decisions, failovers = h.decisions(), h.failovers()
-        files = report.build(vms, p["plan_totals"], decisions, failovers, manifest,
-                             {k: p[k] for k in ("partial_above", "full_above", "failover_threshold")})
-        changed_files = []
-        for name, data in files.items():
-            path = os.path.join(p["dest"], name)
-            try:
-                with open(path, "rb") as f:
-                    same = f.read() == data
-            except OSError:
-                same = False
-            if not same:
-                changed_files.append(name)
-        if changed_files and not module.check_mode:
-            os.makedirs(p["dest"], exist_ok=True)
-            for name in changed_files:
-                tmp = os.path.join(p["dest"], "." + name + ".tmp")
-                with open(tmp, "wb") as f:
-                    f.write(files[name])
-                os.replace(tmp, os.path.join(p["dest"], name))
-    except (MirroringError, OSError) as e:
-        module.fail_json(msg=str(e))
-    module.exit_json(changed=bool(changed_files), path=os.path.join(p["dest"], "index.html"), files=sorted(files),
-                     diff={"before": {"changed_files": []}, "after": {"changed_files": changed_files}})
+    run(write_task, dict(
+        vms=dict(type="list", elements="dict", required=True),
+        plan_totals=dict(type="dict", default={}),
+        model_path=dict(type="path", required=True),
+        dest=dict(type="path", required=True),
+        partial_above=dict(type="float", default=DEFAULT_PARTIAL_ABOVE),
+        full_above=dict(type="float", default=DEFAULT_FULL_ABOVE),
+        failover_threshold=dict(type="float", default=DEFAULT_FAILOVER_THRESHOLD),
+    ), shared=("history",))
 
 
 if __name__ == "__main__":

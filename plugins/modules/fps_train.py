@@ -165,39 +165,15 @@ registered:
   type: bool
 """
 
-import json
-import os
-import shutil
-import tempfile
+from ansible.module_utils.basic import env_fallback
 
-from ansible.module_utils.basic import AnsibleModule, env_fallback
-
-from ansible_collections.predictive.mirroring.plugins.module_utils import fleet, model, telemetry
-from ansible_collections.predictive.mirroring.plugins.module_utils.errors import MirroringError, TrainingError
-from ansible_collections.predictive.mirroring.plugins.module_utils.history import open_store, store_argument_spec, store_configured
-
-
-def load_data(p):
-    """(X, y, time_h, time_to_failure_h, summary) from the chosen source."""
-    if p["source"] == "bootstrap":
-        b = p["bootstrap"]
-        data = fleet.bootstrap_set(seed=b["seed"], n_vms=b["vms"], days=b["days"], windows=b["windows"],
-                                   horizon_hours=b["horizon_hours"])
-        return data["X"], data["y"], data["time_h"], data["time_to_failure_h"], data["summary"]
-    if not store_configured(p):
-        raise TrainingError("History store %s does not exist: harvest it first with predictive.mirroring.fps_history"
-                            % p["history_path"])
-    with open_store(p) as h:
-        X, y, t, ttf = h.windows(telemetry.FEATURE_NAMES)
-        where = h.where  # a DSN's host, port, database and user: never its password
-    if not X:
-        raise TrainingError("History store %s holds no windows for this feature set" % where)
-    return X, y, t, ttf, {"source": "history", "path": where, "horizon_hours": None}
+from ansible_collections.predictive.mirroring.plugins.module_utils.constants import DEFAULT_FAILOVER_THRESHOLD
+from ansible_collections.predictive.mirroring.plugins.module_utils.training import train_task
+from ansible_collections.predictive.mirroring.plugins.module_utils.runner import run
 
 
 def main():
-    argument_spec = store_argument_spec()
-    argument_spec.update(
+    run(train_task, dict(
         model_path=dict(type="path"),
         register=dict(type="bool", default=False),
         source=dict(type="str", choices=["history", "bootstrap"], default="history"),
@@ -208,86 +184,12 @@ def main():
             windows=dict(type="int", default=120000),
             horizon_hours=dict(type="float", default=12.0),
         )),
-        failover_threshold=dict(type="float", default=85.0),
+        failover_threshold=dict(type="float", default=DEFAULT_FAILOVER_THRESHOLD),
         holdout=dict(type="float", default=0.25),
         min_positives=dict(type="int", default=50),
         force=dict(type="bool", default=False),
         signing_key=dict(type="path", no_log=False, fallback=(env_fallback, ["PM_MODEL_SIGNING_KEY"])),
-    )
-    module = AnsibleModule(argument_spec=argument_spec, supports_check_mode=True)
-    p = module.params
-    if not p["model_path"] and not p["register"]:
-        module.fail_json(msg="model_path is required unless register is true")
-    work = None
-    try:
-        if not p["model_path"]:
-            work = tempfile.mkdtemp(prefix="pm-train-")
-            p["model_path"] = os.path.join(work, "model.joblib")
-        train_and_write(module, p)
-    finally:
-        if work:
-            shutil.rmtree(work, ignore_errors=True)
-
-
-def train_and_write(module, p):
-    """Train (unless this data's model is already there), write, sign, register; exits the module."""
-    try:
-        import numpy as np  # pylint: disable=import-outside-toplevel
-    except ImportError:
-        module.fail_json(msg="numpy is required on the controller: pip install -r requirements.txt")
-    try:
-        X, y, t, ttf, summary = load_data(p)
-        X = np.asarray(X, dtype=float)
-        y = np.asarray(y, dtype=int)
-        fp = model.training_fingerprint(X, y, t, p["holdout"], p["failover_threshold"])
-        existing = None
-        if os.path.exists(p["model_path"]) and os.path.exists(model.manifest_path(p["model_path"])):
-            try:  # the manifest and the file's hash only: nothing is unpickled here
-                existing = model.read_manifest(p["model_path"])
-                if model.sha256_file(p["model_path"]) != existing["sha256"]:
-                    existing = None  # damaged: replace it
-            except MirroringError:
-                existing = None  # unusable: replace it
-        summary = dict(summary, windows=int(len(y)), positives=int(y.sum()))
-        if existing is None and p["register"] and not p["force"] and store_configured(p):
-            with open_store(p) as store:
-                sha = store.model_with_fingerprint(fp)
-                if sha:  # trained on this data already and kept in the registry
-                    _artefact, manifest, signature = store.model_files(sha)
-                    manifest = json.loads(manifest)
-                    module.exit_json(changed=False, metrics=manifest["metrics"], training=manifest["training"], sha256=sha,
-                                     fingerprint=fp, signed=signature is not None, registered=False)
-        if existing is not None and existing.get("fingerprint") == fp and not p["force"]:
-            signed = False
-            if p["signing_key"] and not module.check_mode and not model.signed_with(p["model_path"], p["signing_key"]):
-                model.sign_manifest(p["model_path"], p["signing_key"])
-                signed = True
-            registered = False
-            if p["register"] and not module.check_mode:
-                with open_store(p) as store:
-                    registered = model.register(store, p["model_path"])
-            module.exit_json(changed=signed or registered, metrics=existing["metrics"], training=existing["training"],
-                             sha256=existing["sha256"], fingerprint=fp, registered=registered,
-                             signed=model.signed_with(p["model_path"], p["signing_key"]))
-        if module.check_mode:
-            module.exit_json(changed=True, training=summary, fingerprint=fp,
-                             msg="would train on %d windows (%d failures)" % (len(y), int(y.sum())))
-        estimator, manifest = model.train(X, y, t, ttf, summary, failover_threshold=p["failover_threshold"],
-                                          holdout=p["holdout"], min_positives=p["min_positives"])
-        manifest = model.save(estimator, manifest, p["model_path"])
-        if p["signing_key"]:
-            model.sign_manifest(p["model_path"], p["signing_key"])
-        else:
-            module.warn("The model at %s is not signed (no signing_key): the inventory and fps_info refuse it until it is "
-                        "signed by a key in their trusted_keys" % ("the store" if p["register"] else p["model_path"]))
-        registered = None
-        if p["register"]:
-            with open_store(p) as store:
-                registered = model.register(store, p["model_path"])
-    except MirroringError as e:
-        module.fail_json(msg=str(e))
-    module.exit_json(changed=True, metrics=manifest["metrics"], training=manifest["training"], sha256=manifest["sha256"],
-                     fingerprint=manifest["fingerprint"], signed=bool(p["signing_key"]), registered=registered)
+    ), shared=("history",))
 
 
 if __name__ == "__main__":

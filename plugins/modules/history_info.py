@@ -61,25 +61,12 @@ current_model:
   type: str
 """
 
-from ansible.module_utils.basic import AnsibleModule
-
-from ansible_collections.predictive.mirroring.plugins.module_utils.errors import MirroringError
-from ansible_collections.predictive.mirroring.plugins.module_utils.history import open_store, store_argument_spec, store_configured
+from ansible_collections.predictive.mirroring.plugins.module_utils.history import info
+from ansible_collections.predictive.mirroring.plugins.module_utils.runner import run
 
 
 def main():
-    module = AnsibleModule(argument_spec=store_argument_spec(), supports_check_mode=True)
-    p = module.params
-    if module.check_mode and not store_configured(p):
-        module.exit_json(changed=False, backend="sqlite", store=p["history_path"], schema_version=None, counts={},
-                         tuning={}, current_model=None)
-    try:
-        with open_store(p) as h:
-            out = dict(backend=h.kind, store=h.where, schema_version=h.schema_version(), counts=h.counts(),
-                       tuning=h.all_tuning(), current_model=h.current_model_sha())
-    except MirroringError as e:
-        module.fail_json(msg=str(e))
-    module.exit_json(changed=False, **out)
+    run(info, {}, shared=("history",))
 
 
 if __name__ == "__main__":

@@ -51,35 +51,18 @@ copied:
   sample: {windows: 8000, decisions: 120, failovers: 3, actions: 9, tuning: 2, models: 1}
 """
 
-import os
+from ansible.module_utils.basic import env_fallback
 
-from ansible.module_utils.basic import AnsibleModule, env_fallback
-
-from ansible_collections.predictive.mirroring.plugins.module_utils.errors import MirroringError
-from ansible_collections.predictive.mirroring.plugins.module_utils.history import DSN_ENV, History, copy_history
+from ansible_collections.predictive.mirroring.plugins.module_utils.constants import HISTORY_DSN_ENV
+from ansible_collections.predictive.mirroring.plugins.module_utils.history import migrate
+from ansible_collections.predictive.mirroring.plugins.module_utils.runner import run
 
 
 def main():
-    module = AnsibleModule(
-        argument_spec=dict(
-            source_path=dict(type="path", required=True),
-            history_dsn=dict(type="str", no_log=True, fallback=(env_fallback, [DSN_ENV])),
-        ),
-        supports_check_mode=True,
-    )
-    p = module.params
-    if not p["history_dsn"]:
-        module.fail_json(msg="history_dsn (or %s) is required: it is the PostgreSQL store to copy into" % DSN_ENV)
-    if not os.path.isfile(p["source_path"]):
-        module.fail_json(msg="The SQLite history store %s does not exist" % p["source_path"])
-    try:
-        with History(p["source_path"]) as source, History(dsn=p["history_dsn"]) as target:
-            copied = copy_history(source, target, check=module.check_mode)
-    except MirroringError as e:
-        module.fail_json(msg=str(e))
-    changed = any(copied.values())
-    module.exit_json(changed=changed, copied=copied,
-                     diff={"before": {}, "after": {"copied": copied}} if changed else {"before": {}, "after": {}})
+    run(migrate, dict(
+        source_path=dict(type="path", required=True),
+        history_dsn=dict(type="str", no_log=True, fallback=(env_fallback, [HISTORY_DSN_ENV])),
+    ))
 
 
 if __name__ == "__main__":

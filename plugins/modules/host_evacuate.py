@@ -69,67 +69,15 @@ marked:
   elements: str
 """
 
-from ansible.module_utils.basic import AnsibleModule
-
-from ansible_collections.predictive.mirroring.plugins.module_utils.errors import MirroringError
-from ansible_collections.predictive.mirroring.plugins.module_utils.history import open_store, store_argument_spec
-from ansible_collections.predictive.mirroring.plugins.module_utils.hosts import Evacuation
-from ansible_collections.predictive.mirroring.plugins.module_utils.lease import Writer, lease_argument_spec
-from ansible_collections.predictive.mirroring.plugins.module_utils.vsphere import VSphere, connection_argument_spec, connection_params
-
-
-def recorder(h, vcenter):
-    def record(action, vm, uuid, detail):
-        aid = h.begin_action(vm, action, vm_uuid=uuid, vcenter=vcenter, detail=detail)
-        return lambda error: h.end_action(aid, "failed" if error else "done", error=error)
-    return record
+from ansible_collections.predictive.mirroring.plugins.module_utils.hosts import evacuate
+from ansible_collections.predictive.mirroring.plugins.module_utils.runner import run
 
 
 def main():
-    argument_spec = connection_argument_spec()
-    argument_spec.update(store_argument_spec())
-    argument_spec.update(lease_argument_spec())
-    argument_spec.update(
+    run(evacuate, dict(
         hosts=dict(type="list", elements="str", required=True),
         why=dict(type="dict", default={}),
-    )
-    module = AnsibleModule(argument_spec=argument_spec, supports_check_mode=True)
-    p = module.params
-    moved, failed, marked = [], [], []
-    diff = {"before": {}, "after": {}}
-    try:
-        h = None if module.check_mode else open_store(p)
-        try:
-            with VSphere(**connection_params(p)) as vs, \
-                    Writer(vs, p["lease_owner"], p["lease_ttl"], p["lease_wait"], module.check_mode) as writer:
-                evacuation = Evacuation(vs)
-                plans = evacuation.plan(sorted(set(p["hosts"])), why=p["why"])  # every host checked before any move
-                for plan in plans:
-                    name, moves, mark = plan
-                    if not moves and not mark:
-                        continue
-                    diff["before"][name] = sorted(m[1] for m in moves)
-                    diff["after"][name] = []
-                    if mark:
-                        marked.append(name)
-                    if module.check_mode:
-                        moved += [{"vm": vm_name, "from": name, "to": target} for _vm, vm_name, target in moves]
-                        continue
-                    writer.renew()
-                    done, bad = evacuation.apply(plan, record=recorder(h, vs.name))
-                    moved += done
-                    failed += bad
-        finally:
-            if h is not None:
-                h.close()
-    except MirroringError as e:
-        module.fail_json(msg=str(e), changed=bool(moved or marked), moved=moved, failed=failed, marked=marked)
-    changed = bool(moved or marked)
-    if failed:
-        module.fail_json(msg="%d VMs could not be moved off the hosts at risk: %s" % (
-            len(failed), "; ".join("%s: %s" % (f["vm"], f["msg"]) for f in failed)),
-            changed=changed, moved=moved, failed=failed, marked=marked, diff=diff)
-    module.exit_json(changed=changed, moved=moved, failed=[], marked=marked, diff=diff)
+    ), shared=("vsphere", "history", "lease"))
 
 
 if __name__ == "__main__":

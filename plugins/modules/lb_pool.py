@@ -114,72 +114,25 @@ drained:
   type: dict
 """
 
-import time
-
-from ansible.module_utils.basic import AnsibleModule
-
-from ansible_collections.predictive.mirroring.plugins.module_utils.errors import MirroringError
-from ansible_collections.predictive.mirroring.plugins.module_utils.traffic import apply_pool, check_desired, plan_pool
-from ansible_collections.predictive.mirroring.plugins.module_utils.traffic.haproxy import HAProxy
-
-
-def drain_then_maint(provider, backend, steps, timeout):
-    """Split ready->maint steps into drain, wait for 0 sessions (bounded), maint. Returns {server: drained}."""
-    drained = {}
-    for step in steps:
-        if step[0] == "state" and step[2] == "maint":
-            provider.set_state(backend, step[1], "drain")
-            deadline = time.monotonic() + timeout
-            while provider.servers(backend)[step[1]]["sessions"] > 0 and time.monotonic() < deadline:
-                time.sleep(0.05)
-            drained[step[1]] = provider.servers(backend)[step[1]]["sessions"] == 0
-        apply_pool(provider, backend, [step])
-    return drained
+from ansible_collections.predictive.mirroring.plugins.module_utils.traffic import pool_task
+from ansible_collections.predictive.mirroring.plugins.module_utils.runner import run
 
 
 def main():
-    module = AnsibleModule(
-        argument_spec=dict(
-            provider=dict(type="str", choices=["haproxy"], default="haproxy"),
-            socket=dict(type="str", required=True),
-            backend=dict(type="str", required=True),
-            servers=dict(type="list", elements="dict", required=True, options=dict(
-                name=dict(type="str", required=True),
-                state=dict(type="str", choices=["ready", "drain", "maint", "absent"], default="ready"),
-                weight=dict(type="int"),
-                address=dict(type="str"),
-            )),
-            drain_timeout=dict(type="float", default=30),
-            allow_empty=dict(type="bool", default=False),
-            timeout=dict(type="float", default=5.0),
-        ),
-        supports_check_mode=True,
-    )
-    p = module.params
-    try:
-        desired = {s["name"]: s for s in p["servers"]}
-        if len(desired) != len(p["servers"]):
-            raise MirroringError("servers names a server twice")
-        check_desired(p["backend"], desired)  # before anything reaches the socket
-        provider = HAProxy(p["socket"], timeout=p["timeout"])
-        before = provider.servers(p["backend"])
-        steps, predicted = plan_pool(before, desired, allow_empty=p["allow_empty"])
-        drained = {}
-        if steps and not module.check_mode:
-            drained = drain_then_maint(provider, p["backend"], steps, p["drain_timeout"])
-            after = provider.servers(p["backend"])
-            wrong = [n for n, want in desired.items() if (want["state"] == "absent") != (n not in after)
-                     or (n in after and (after[n]["state"] != want["state"]
-                                         or (want.get("weight") is not None and after[n]["weight"] != want["weight"])))]
-            if wrong:
-                raise MirroringError("HAProxy reports %s not as asked after the change: %s"
-                                     % (", ".join(wrong), {n: after.get(n) for n in wrong}))
-        else:
-            after = predicted
-    except MirroringError as e:
-        module.fail_json(msg=str(e))
-    module.exit_json(changed=bool(steps), servers=after, steps=[list(s) for s in steps], drained=drained,
-                     diff={"before": {n: before.get(n) for n in desired}, "after": {n: after.get(n) for n in desired}})
+    run(pool_task, dict(
+        provider=dict(type="str", choices=["haproxy"], default="haproxy"),
+        socket=dict(type="str", required=True),
+        backend=dict(type="str", required=True),
+        servers=dict(type="list", elements="dict", required=True, options=dict(
+            name=dict(type="str", required=True),
+            state=dict(type="str", choices=["ready", "drain", "maint", "absent"], default="ready"),
+            weight=dict(type="int"),
+            address=dict(type="str"),
+        )),
+        drain_timeout=dict(type="float", default=30),
+        allow_empty=dict(type="bool", default=False),
+        timeout=dict(type="float", default=5.0),
+    ))
 
 
 if __name__ == "__main__":

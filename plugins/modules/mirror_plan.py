@@ -89,16 +89,12 @@ totals:
   type: dict
 """
 
-from ansible.module_utils.basic import AnsibleModule
-
-from ansible_collections.predictive.mirroring.plugins.module_utils import cost
-from ansible_collections.predictive.mirroring.plugins.module_utils.errors import MirroringError
-from ansible_collections.predictive.mirroring.plugins.module_utils.policy import policy_argument_spec, policy_from_params
+from ansible_collections.predictive.mirroring.plugins.module_utils.cost import plan_task
+from ansible_collections.predictive.mirroring.plugins.module_utils.runner import run
 
 
 def main():
-    argument_spec = policy_argument_spec()
-    argument_spec.update(
+    run(plan_task, dict(
         vms=dict(type="list", elements="dict", required=True),
         budget=dict(type="float"),
         downtime_cost_hour=dict(type="float", default=100.0),
@@ -107,25 +103,7 @@ def main():
         image_rpo_seconds=dict(type="dict", default={}),
         rto_hours=dict(type="dict", default={}),
         rpo_hours=dict(type="dict", default={}),
-    )
-    module = AnsibleModule(argument_spec=argument_spec, supports_check_mode=True)
-    p = module.params
-    try:
-        vms = []
-        for i, vm in enumerate(p["vms"]):
-            if "name" not in vm or "fps" not in vm:
-                raise MirroringError("vms[%d] needs a name and an fps" % i)
-            vms.append(dict(vm, downtime_cost_hour=vm.get("downtime_cost_hour", p["downtime_cost_hour"]),
-                            data_loss_cost_hour=vm.get("data_loss_cost_hour", p["data_loss_cost_hour"])))
-        unknown = set(p["catalogue"]) - set(cost.DEFAULT_CATALOGUE)
-        if unknown:
-            raise MirroringError("unknown catalogue keys: %s" % ", ".join(sorted(unknown)))
-        result = cost.plan(vms, policy_from_params(p), budget=p["budget"], catalogue=p["catalogue"], rto=p["rto_hours"],
-                           image_rpo=p["image_rpo_seconds"],
-                           rpo=p["rpo_hours"])
-    except MirroringError as e:
-        module.fail_json(msg=str(e))
-    module.exit_json(changed=False, **result)
+    ), shared=("policy",))
 
 
 if __name__ == "__main__":

@@ -99,16 +99,17 @@ seconds:
   type: float
 """
 
-from ansible.module_utils.basic import AnsibleModule, env_fallback
+from ansible.module_utils.basic import env_fallback
 
-from ansible_collections.predictive.mirroring.plugins.module_utils import notify
+from ansible_collections.predictive.mirroring.plugins.module_utils.notify import EVENTS, FORMATS, webhook
+from ansible_collections.predictive.mirroring.plugins.module_utils.runner import run
 
 
 def main():
-    module = AnsibleModule(argument_spec=dict(
+    run(webhook, dict(
         url=dict(type="str", required=True, no_log=True, fallback=(env_fallback, ["PM_NOTIFY_URL"])),
-        format=dict(type="str", default="json", choices=list(notify.FORMATS)),
-        event=dict(type="str", required=True, choices=list(notify.EVENTS)),
+        format=dict(type="str", default="json", choices=list(FORMATS)),
+        event=dict(type="str", required=True, choices=list(EVENTS)),
         summary=dict(type="str", required=True),
         details=dict(type="dict", default={}),
         timeout=dict(type="float", default=10.0),
@@ -116,22 +117,7 @@ def main():
         backoff=dict(type="float", default=1.0),
         validate_certs=dict(type="bool", default=True),
         ca_path=dict(type="path"),
-    ), supports_check_mode=True)
-    p = module.params
-    if not p["url"].startswith(("https://", "http://")):
-        module.fail_json(msg="url must be an http:// or https:// webhook")
-    if p["timeout"] <= 0 or p["retries"] < 0 or p["backoff"] < 0:
-        module.fail_json(msg="timeout must be above 0, retries and backoff 0 or more")
-    body = notify.payload(p["format"], p["event"], p["summary"], p["details"])
-    if module.check_mode:
-        module.exit_json(changed=False, delivered=False, attempts=0, status=None, error=None, seconds=0.0,
-                         msg="check mode: nothing sent")
-    verify = p["ca_path"] if p["validate_certs"] and p["ca_path"] else p["validate_certs"]
-    result = notify.send(p["url"], body, timeout=p["timeout"], retries=p["retries"], backoff=p["backoff"], verify=verify)
-    if not result["delivered"]:
-        module.warn("The %s notification was not delivered after %d attempt(s) in %.1f s: %s"
-                    % (p["event"], result["attempts"], result["seconds"], result["error"]))
-    module.exit_json(changed=False, **result)
+    ))
 
 
 if __name__ == "__main__":

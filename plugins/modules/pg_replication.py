@@ -113,115 +113,25 @@ lag:
   sample: {in_recovery: true, lag_bytes: 0, lag_seconds: 0.0, primary_reachable: true}
 """
 
-from ansible.module_utils.basic import AnsibleModule
-
-from ansible_collections.predictive.mirroring.plugins.module_utils.errors import MirroringError
-from ansible_collections.predictive.mirroring.plugins.module_utils.replication.postgres import (
-    Postgres, ReplicationError, check_identifier, sync_names_for)
+from ansible_collections.predictive.mirroring.plugins.module_utils.replication.postgres import replication_task
+from ansible_collections.predictive.mirroring.plugins.module_utils.runner import run
 
 
 def main():
-    module = AnsibleModule(
-        argument_spec=dict(
-            primary=dict(type="str", no_log=True),
-            standby=dict(type="str", no_log=True),
-            application_name=dict(type="str", required=True),
-            mode=dict(type="str", choices=["async", "sync", "promoted", "status"], required=True),
-            synchronous_commit=dict(type="str", choices=["on", "remote_write", "remote_apply"], default="on"),
-            require_connected=dict(type="bool", default=True),
-            wait_connected=dict(type="float", default=30),
-            slot=dict(type="str"),
-            drop_slots=dict(type="list", elements="str", default=[]),
-            min_lsn=dict(type="str"),
-            lsn_timeout=dict(type="float", default=30),
-        ),
-        required_if=[("mode", "async", ["primary"]), ("mode", "sync", ["primary"]), ("mode", "promoted", ["standby"]),
-                     ("mode", "status", ["standby"])],
-        supports_check_mode=True,
-    )
-    p = module.params
-    try:
-        # checked before any connection: every name here reaches SQL or a server setting
-        check_identifier("application_name", p["application_name"])
-        for name in ([p["slot"]] if p["slot"] else []) + p["drop_slots"]:
-            check_identifier("replication slot", name)
-        if p["mode"] == "promoted":
-            module.exit_json(**promote(module, p))
-        if p["mode"] == "status":
-            module.exit_json(changed=False, lag=status(p))
-        with Postgres(p["primary"], "primary") as db:
-            before = db.sync_settings()
-            ours = sync_names_for(p["application_name"])
-            if p["mode"] == "sync":
-                want = {"synchronous_standby_names": ours, "synchronous_commit": p["synchronous_commit"]}
-            else:
-                names = "" if before["synchronous_standby_names"] == ours else before["synchronous_standby_names"]
-                want = {"synchronous_standby_names": names, "synchronous_commit": before["synchronous_commit"]}
-            slots_before = db.slots()
-            slots_after = sorted((set(slots_before) | {p["slot"]} if p["slot"] else set(slots_before)) - set(p["drop_slots"]))
-            busy = [name for name in p["drop_slots"] if slots_before.get(name)]
-            if busy and module.check_mode:
-                # the tasks before this one (stopping the consumer) did not run either
-                module.warn("Replication slot(s) %s are in use now; they are dropped once what streams from them is "
-                            "stopped" % ", ".join(busy))
-            elif busy:
-                raise ReplicationError("Replication slot(s) %s are still in use on the primary: stop what streams from them "
-                                       "first" % ", ".join(busy))
-            changed = want != before or slots_after != sorted(slots_before)
-            if changed and not module.check_mode:
-                if want != before:
-                    db.set_sync(want["synchronous_standby_names"], want["synchronous_commit"])
-                if p["slot"] and p["slot"] not in slots_before:
-                    db.create_slot(p["slot"])
-                for name in p["drop_slots"]:
-                    if name in slots_before:
-                        db.drop_slot(name)
-            before = dict(before, slots=sorted(slots_before))
-            want = dict(want, slots=slots_after)
-            wait = p["wait_connected"] if p["require_connected"] else 0
-            standby = db.wait_standby(p["application_name"], wait)
-            if p["require_connected"] and (standby is None or standby["state"] != "streaming"):
-                raise ReplicationError("Standby '%s' is not streaming from the primary after %.0f s (pg_stat_replication: %s)"
-                                       % (p["application_name"], wait, standby))
-    except MirroringError as e:
-        module.fail_json(msg=str(e))
-    slots = want.pop("slots")
-    module.exit_json(changed=changed, standby=standby, settings=want, slots=slots,
-                     diff={"before": before, "after": dict(want, slots=slots)})
-
-
-def status(p):
-    with Postgres(p["standby"], "standby") as db:
-        lag = db.standby_lag()
-    lag["primary_reachable"] = False
-    if p["primary"]:
-        try:
-            with Postgres(p["primary"], "primary") as db:
-                row = db.standby(p["application_name"])
-        except ReplicationError:
-            return lag  # a dead primary: what the standby has is what there is
-        lag["primary_reachable"] = True
-        if row is not None:
-            lag["lag_bytes"] = max(lag["lag_bytes"], row["lag_bytes"])
-            lag["lag_seconds"] = max(lag["lag_seconds"], row["lag_seconds"])
-    return lag
-
-
-def promote(module, p):
-    """Promote the standby; with min_lsn, only once it has replayed up to it (zero-loss switchover)."""
-    with Postgres(p["standby"], "standby") as db:
-        recovering = db.in_recovery()
-        lsn = db.replay_lsn() if recovering else None
-        if recovering and p["min_lsn"]:
-            reached, lsn = db.wait_replayed(p["min_lsn"], p["lsn_timeout"])
-            if not reached:
-                raise ReplicationError("The standby replayed only up to %s, not the required %s, within %.0f s: not promoted"
-                                       % (lsn, p["min_lsn"], p["lsn_timeout"]))
-        if recovering and not module.check_mode:
-            if not db.promote():
-                raise ReplicationError("pg_promote did not finish within 60 s")
-    return dict(changed=bool(recovering), replay_lsn=lsn,
-                diff={"before": {"in_recovery": recovering}, "after": {"in_recovery": False}})
+    run(replication_task, dict(
+        primary=dict(type="str", no_log=True),
+        standby=dict(type="str", no_log=True),
+        application_name=dict(type="str", required=True),
+        mode=dict(type="str", choices=["async", "sync", "promoted", "status"], required=True),
+        synchronous_commit=dict(type="str", choices=["on", "remote_write", "remote_apply"], default="on"),
+        require_connected=dict(type="bool", default=True),
+        wait_connected=dict(type="float", default=30),
+        slot=dict(type="str"),
+        drop_slots=dict(type="list", elements="str", default=[]),
+        min_lsn=dict(type="str"),
+        lsn_timeout=dict(type="float", default=30),
+    ), required_if=[("mode", "async", ["primary"]), ("mode", "sync", ["primary"]), ("mode", "promoted", ["standby"]),
+                    ("mode", "status", ["standby"])])
 
 
 if __name__ == "__main__":

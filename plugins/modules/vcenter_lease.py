@@ -95,39 +95,19 @@ holder:
   type: str
 """
 
-from ansible.module_utils.basic import AnsibleModule
-
-from ansible_collections.predictive.mirroring.plugins.module_utils.errors import MirroringError
-from ansible_collections.predictive.mirroring.plugins.module_utils.lease import Lease, new_owner
-from ansible_collections.predictive.mirroring.plugins.module_utils.vsphere import VSphere, connection_argument_spec, connection_params
+from ansible_collections.predictive.mirroring.plugins.module_utils.lease import lease_task
+from ansible_collections.predictive.mirroring.plugins.module_utils.runner import run
 
 
 def main():
-    argument_spec = connection_argument_spec()
-    argument_spec.update(
+    run(lease_task, dict(
         state=dict(type="str", choices=["held", "released"], default="held"),
         owner=dict(type="str"),
         purpose=dict(type="str", default="run"),
         ttl=dict(type="int", default=900),
         wait=dict(type="int", default=300),
         force=dict(type="bool", default=False),
-    )
-    module = AnsibleModule(argument_spec=argument_spec, supports_check_mode=True,
-                           required_if=[("state", "released", ("owner", "force"), True)])
-    p = module.params
-    try:
-        with VSphere(**connection_params(p)) as vs:
-            lease = Lease(vs, p["owner"] or new_owner(p["purpose"]), p["ttl"])
-            if module.check_mode:
-                current = lease.read()
-                module.exit_json(changed=False, owner=lease.owner, holder=current["owner"] if current else None)
-            if p["state"] == "held":
-                rec = lease.acquire(p["wait"])
-                module.exit_json(changed=True, owner=lease.owner, expires=rec["expires"], took_over=rec.get("took_over"))
-            released = lease.release(force=p["force"])
-            module.exit_json(changed=released is not None, owner=(released or {}).get("owner") or lease.owner)
-    except MirroringError as e:
-        module.fail_json(msg=str(e))
+    ), shared=("vsphere",), required_if=[("state", "released", ("owner", "force"), True)])
 
 
 if __name__ == "__main__":

@@ -74,32 +74,12 @@ copy:
   type: str
 """
 
-from ansible.module_utils.basic import AnsibleModule
-
-from ansible_collections.predictive.mirroring.plugins.module_utils.errors import MirroringError
-from ansible_collections.predictive.mirroring.plugins.module_utils.failover import Drill, Quarantine
-from ansible_collections.predictive.mirroring.plugins.module_utils.history import open_store, store_argument_spec
-from ansible_collections.predictive.mirroring.plugins.module_utils.lease import Writer, lease_argument_spec
-from ansible_collections.predictive.mirroring.plugins.module_utils.vsphere import VSphere, connection_argument_spec, connection_params
-
-
-def recorded(h, primary, action, act, vcenter):
-    """Run act() between an intent row and its outcome."""
-    aid = h.begin_action(primary["name"], action, vm_uuid=primary["instance_uuid"], vcenter=vcenter)
-    try:
-        result = act()
-    except MirroringError as e:
-        h.end_action(aid, "failed", error=str(e))
-        raise
-    h.end_action(aid, "done")
-    return result
+from ansible_collections.predictive.mirroring.plugins.module_utils.failover import drill
+from ansible_collections.predictive.mirroring.plugins.module_utils.runner import run
 
 
 def main():
-    argument_spec = connection_argument_spec()
-    argument_spec.update(store_argument_spec())
-    argument_spec.update(lease_argument_spec())
-    argument_spec.update(
+    run(drill, dict(
         name=dict(type="str"),
         uuid=dict(type="str"),
         state=dict(type="str", choices=["present", "absent"], required=True),
@@ -107,45 +87,7 @@ def main():
         suffix=dict(type="str", default="-drill"),
         rto_s=dict(type="float"),
         data_lag_s=dict(type="float"),
-    )
-    module = AnsibleModule(argument_spec=argument_spec, supports_check_mode=True, required_one_of=[("name", "uuid")])
-    p = module.params
-    result = {"changed": False, "copy": None}
-    try:
-        h = None if module.check_mode else open_store(p)
-        try:
-            with VSphere(**connection_params(p)) as vs, \
-                    Writer(vs, p["lease_owner"], p["lease_ttl"], p["lease_wait"], module.check_mode):
-                q = Quarantine(vs)
-                primary = q.primary(uuid=p["uuid"], name=p["name"])
-                drill = Drill(q, p["suffix"])
-                existing = drill.copy_of(primary)
-                if p["state"] == "present":
-                    mirror = q.mirror(primary)
-                    if mirror is None:
-                        raise MirroringError("%s has no mirror to drill" % primary["name"])
-                    if existing is not None:
-                        result["copy"] = existing["name"]
-                    else:
-                        name = mirror["name"] + p["suffix"]
-                        if not module.check_mode:
-                            name = recorded(h, primary, "drill_up",
-                                            lambda: drill.up(primary, mirror, p["drill_network"]), vs.name)
-                        result = {"changed": True, "copy": name, "diff": {"before": {"copy": None}, "after": {"copy": name}}}
-                elif existing is not None:
-                    if not module.check_mode:
-                        recorded(h, primary, "drill_down", lambda: drill.down(primary), vs.name)
-                        if p["rto_s"] is not None:
-                            h.add_failover(primary["name"], "drill", vcenter=vs.name, downtime_s=p["rto_s"],
-                                           data_lag_s=p["data_lag_s"], vm_uuid=primary["instance_uuid"])
-                    result = {"changed": True, "copy": None,
-                              "diff": {"before": {"copy": existing["name"]}, "after": {"copy": None}}}
-        finally:
-            if h is not None:
-                h.close()
-    except MirroringError as e:
-        module.fail_json(msg=str(e))
-    module.exit_json(**result)
+    ), shared=("vsphere", "history", "lease"), required_one_of=[("name", "uuid")])
 
 
 if __name__ == "__main__":

@@ -116,104 +116,12 @@ action_id:
   type: int
 """
 
-
-from ansible.module_utils.basic import AnsibleModule
-
-from ansible_collections.predictive.mirroring.plugins.module_utils import vsphere
-from ansible_collections.predictive.mirroring.plugins.module_utils.errors import MirroringError
-from ansible_collections.predictive.mirroring.plugins.module_utils.failover import Quarantine, stale_image
-from ansible_collections.predictive.mirroring.plugins.module_utils.history import open_store, store_argument_spec, store_configured
-from ansible_collections.predictive.mirroring.plugins.module_utils.lease import Writer, lease_argument_spec
-from ansible_collections.predictive.mirroring.plugins.module_utils.vsphere import VSphere, connection_argument_spec, connection_params
-
-
-class Outcome:
-    """What has really been changed so far, so that a failure half-way still reports changed truthfully."""
-
-    def __init__(self):
-        self.changed = False
-
-
-def quarantine(q, h, primary, mirror, before, p, check_mode, done):
-    """Power off (optional), mark quarantined and record the failover, intent first; re-running completes a half-done one."""
-    out = {}
-    recorded = h.failovers(vm_uuid=primary["instance_uuid"], open_only=True) if h is not None else []
-    if before["quarantined"] and recorded:
-        return out  # failed over and recorded: nothing left to do
-    if check_mode:
-        done.changed = True
-        return out
-    detail = {"kind": p["kind"], "power_off": p["power_off"], "fps": p["fps"], "mirror": mirror["name"]}
-    action = h.begin_action(primary["name"], "quarantine", vm_uuid=primary["instance_uuid"], vcenter=q.vs.name,
-                            detail=detail)
-    try:
-        features = q.features(primary)
-        stamp = before["quarantined"] or vsphere.now().replace(microsecond=0).isoformat()
-        if p["power_off"] and q.power(primary, on=False):
-            done.changed = True
-        if not before["quarantined"]:
-            q.set_quarantine(primary, stamp)
-            primary["attributes"][vsphere.ATTR_QUARANTINED] = stamp
-            done.changed = True
-        out["failover_id"] = h.add_failover(
-            primary["name"], p["kind"], fps=p["fps"], reasons=p["reasons"], features=features, vcenter=q.vs.name,
-            downtime_s=p["downtime_s"], data_lag_bytes=p["data_lag_bytes"], data_lag_s=p["data_lag_s"], at=stamp,
-            vm_uuid=primary["instance_uuid"])
-        h.update_failover(out["failover_id"], label_evidence={"powered_off_by_failover": p["power_off"]})
-        done.changed = True
-    except MirroringError as e:
-        h.end_action(action, "failed", error=str(e))
-        raise
-    h.end_action(action, "done", detail=dict(detail, failover_id=out["failover_id"]))
-    return out
-
-
-def power_on(q, h, primary, before, check_mode, done):
-    if not before["quarantined"]:
-        raise MirroringError("%s is not quarantined: power it on in vSphere, not through failback" % primary["name"])
-    if primary["power_state"] == "poweredOn":
-        return {}
-    done.changed = True
-    if not check_mode:
-        action = h.begin_action(primary["name"], "power_on", vm_uuid=primary["instance_uuid"], vcenter=q.vs.name)
-        try:
-            q.power(primary, on=True)
-        except MirroringError as e:
-            h.end_action(action, "failed", error=str(e))
-            raise
-        h.end_action(action, "done")
-    return {}
-
-
-def release(q, h, primary, before, check_mode, done):
-    out = {}
-    if not before["quarantined"]:
-        return out
-    done.changed = True
-    if check_mode:
-        return out
-    action = h.begin_action(primary["name"], "release", vm_uuid=primary["instance_uuid"], vcenter=q.vs.name)
-    try:
-        q.set_quarantine(primary, "")
-        primary["attributes"][vsphere.ATTR_QUARANTINED] = ""
-        # records from before schema v3 carry no UUID: only those are matched by name
-        open_ones = h.failovers(vm_uuid=primary["instance_uuid"], open_only=True) or [
-            f for f in h.failovers(vm=primary["name"], open_only=True) if not f.get("vm_uuid")]
-        for f in open_ones:
-            h.update_failover(f["id"], failback_at=vsphere.now().replace(microsecond=0).isoformat())
-        out["failover_id"] = open_ones[-1]["id"] if open_ones else None
-    except MirroringError as e:
-        h.end_action(action, "failed", error=str(e))
-        raise
-    h.end_action(action, "done")
-    return out
+from ansible_collections.predictive.mirroring.plugins.module_utils.failover import failover_step
+from ansible_collections.predictive.mirroring.plugins.module_utils.runner import run
 
 
 def main():
-    argument_spec = connection_argument_spec()
-    argument_spec.update(store_argument_spec())
-    argument_spec.update(lease_argument_spec())
-    argument_spec.update(
+    run(failover_step, dict(
         name=dict(type="str"),
         uuid=dict(type="str"),
         state=dict(type="str", choices=["preflight", "intent", "quarantined", "aborted", "powered_on", "released"],
@@ -228,67 +136,8 @@ def main():
         data_lag_bytes=dict(type="int"),
         data_lag_s=dict(type="float"),
         image_rpo_seconds=dict(type="int"),
-    )
-    module = AnsibleModule(argument_spec=argument_spec, supports_check_mode=True, required_one_of=[("name", "uuid")],
-                           required_if=[("state", "aborted", ("action_id",))])
-    p = module.params
-    done = Outcome()
-    out = {}
-    before = after = mirror_state = None
-    try:
-        if p["state"] == "aborted":
-            if not module.check_mode:
-                with open_store(p) as h:
-                    h.end_action(p["action_id"], "failed", error=p["error"] or "a step of the failover failed")
-            module.exit_json(changed=False, action_id=p["action_id"])
-        acting = p["state"] not in ("preflight", "intent") or (p["state"] == "intent" and not module.check_mode)
-        # the store is opened before anything changes: no irreversible act without a place to record it. A dry run
-        # reads it when it exists and never creates it.
-        h = None
-        if acting and (not module.check_mode or store_configured(p)):
-            h = open_store(p)
-        try:
-            with VSphere(**connection_params(p)) as vs, \
-                    Writer(vs, p["lease_owner"], p["lease_ttl"], p["lease_wait"], module.check_mode or not acting):
-                q = Quarantine(vs)
-                primary = q.primary(uuid=p["uuid"], name=p["name"])
-                mirror = q.mirror(primary)
-                before = Quarantine.state(primary)
-                mirror_state = Quarantine.state(mirror)
-                if p["state"] in ("preflight", "quarantined") and mirror is None:
-                    raise MirroringError("%s has no mirror to fail over to (its level is %s): failover refused"
-                                         % (primary["name"], before["level"] or "not set"))
-                if p["state"] == "preflight" and p["image_rpo_seconds"] is not None:
-                    refusal = stale_image(primary, mirror, p["image_rpo_seconds"], vsphere.now())
-                    if refusal:
-                        raise MirroringError(refusal)
-                if p["state"] == "intent":
-                    if h is not None:
-                        out["action_id"] = h.begin_action(primary["name"], "failover", vm_uuid=primary["instance_uuid"],
-                                                          vcenter=vs.name, detail={"kind": p["kind"], "fps": p["fps"],
-                                                                                   "mirror": mirror["name"],
-                                                                                   "mirror_image_age_s": mirror_state[
-                                                                                       "image_age_seconds"]})
-                elif p["state"] == "quarantined":
-                    out = quarantine(q, h, primary, mirror, before, p, module.check_mode, done)
-                    if p["action_id"] and h is not None and not module.check_mode:
-                        h.end_action(p["action_id"], "done", detail={"failover_id": out.get("failover_id")})
-                elif p["state"] == "powered_on":
-                    out = power_on(q, h, primary, before, module.check_mode, done)
-                elif p["state"] == "released":
-                    out = release(q, h, primary, before, module.check_mode, done)
-                after = Quarantine.state(primary)
-                if module.check_mode and done.changed:
-                    after = dict(after, quarantined="(now)" if p["state"] == "quarantined" else
-                                 (None if p["state"] == "released" else after["quarantined"]))
-                    if p["state"] == "powered_on" or (p["state"] == "quarantined" and p["power_off"]):
-                        after["power_state"] = "poweredOn" if p["state"] == "powered_on" else "poweredOff"
-        finally:
-            if h is not None:
-                h.close()
-    except MirroringError as e:
-        module.fail_json(msg=str(e), changed=done.changed)
-    module.exit_json(changed=done.changed, primary=after, mirror=mirror_state, diff={"before": before, "after": after}, **out)
+    ), shared=("vsphere", "history", "lease"),
+        required_one_of=[("name", "uuid")], required_if=[("state", "aborted", ("action_id",))])
 
 
 if __name__ == "__main__":

@@ -191,48 +191,16 @@ failed_vms:
   elements: dict
 """
 
-import contextlib
-
-from ansible.module_utils.basic import AnsibleModule
-
-from ansible_collections.predictive.mirroring.plugins.module_utils.errors import MirroringError
-from ansible_collections.predictive.mirroring.plugins.module_utils.history import open_store, store_argument_spec
-from ansible_collections.predictive.mirroring.plugins.module_utils.lease import Writer, lease_argument_spec
-from ansible_collections.predictive.mirroring.plugins.module_utils.mirror import Mirrorer, Options, apply_window
-from ansible_collections.predictive.mirroring.plugins.module_utils.vsphere import VSphere, connection_argument_spec, connection_params
-
-OPTION_NAMES = ("secondary_datacenter", "secondary_cluster", "secondary_resource_pool", "secondary_datastore",
-                "secondary_folder", "secondary_network", "mirror_suffix", "minimal_mirror", "standby_size_ratio", "snapshot_interval_hours",
-                "snapshot_retention", "snapshot_max_age_hours", "image_rpo_seconds")
-LEVEL_NAMES = ("minimal", "partial", "full")
-TARGET_KEYS = ("uuid", "name", "level", "fps", "below_since", "depends_on", "num_cpu", "memory_mb", "image_rpo_seconds")
-
-
-def targets(p):
-    if p["name"] or p["uuid"]:
-        return [{"uuid": p["uuid"], "name": p["name"], "level": p["level"], "fps": p["fps"], "below_since": p["below_since"]}]
-    out = []
-    for i, vm in enumerate(p["vms"]):
-        if not isinstance(vm, dict) or not (vm.get("uuid") or vm.get("name")) or vm.get("level") not in LEVEL_NAMES:
-            raise MirroringError("vms[%d] needs a uuid (or a name) and a level (minimal, partial or full): got %r" % (i, vm))
-        unknown = set(vm) - set(TARGET_KEYS)
-        if unknown:
-            raise MirroringError("vms[%d] has unknown keys %s (known: %s)" % (i, ", ".join(sorted(unknown)), ", ".join(TARGET_KEYS)))
-        out.append(vm)
-    uuids = [t["uuid"] for t in out if t.get("uuid")]
-    if len(uuids) != len(set(uuids)):
-        raise MirroringError("vms names a VM twice: %s" % ", ".join(sorted({u for u in uuids if uuids.count(u) > 1})))
-    return out
+from ansible_collections.predictive.mirroring.plugins.module_utils.constants import LEVELS
+from ansible_collections.predictive.mirroring.plugins.module_utils.mirror import DEFAULT_PER_DATASTORE, DEFAULT_PER_HOST, DEFAULT_WINDOW, SCOPES, mirror_task
+from ansible_collections.predictive.mirroring.plugins.module_utils.runner import run
 
 
 def main():
-    argument_spec = connection_argument_spec()
-    argument_spec.update(store_argument_spec(None))
-    argument_spec.update(lease_argument_spec())
-    argument_spec.update(
+    run(mirror_task, dict(
         name=dict(type="str"),
         uuid=dict(type="str"),
-        level=dict(type="str", choices=list(LEVEL_NAMES)),
+        level=dict(type="str", choices=list(LEVELS)),
         fps=dict(type="float"),
         below_since=dict(type="str"),
         vms=dict(type="list", elements="dict"),
@@ -242,8 +210,7 @@ def main():
         secondary_datastore=dict(type="str"),
         secondary_folder=dict(type="str"),
         secondary_network=dict(type="str"),
-        scope=dict(type="list", elements="str", choices=["snapshots", "mirror", "attributes"],
-                   default=["snapshots", "mirror", "attributes"]),
+        scope=dict(type="list", elements="str", choices=list(SCOPES), default=list(SCOPES)),
         mirror_suffix=dict(type="str", default="-mirror"),
         minimal_mirror=dict(type="str", choices=["absent", "poweredoff"], default="absent"),
         standby_size_ratio=dict(type="float", default=0.5),
@@ -251,67 +218,12 @@ def main():
         snapshot_retention=dict(type="int", default=3),
         snapshot_max_age_hours=dict(type="float", default=72.0),
         image_rpo_seconds=dict(type="dict"),
-        window=dict(type="int", default=4),
-        per_host=dict(type="int", default=2),
-        per_datastore=dict(type="int", default=8),
-    )
-    module = AnsibleModule(argument_spec=argument_spec, supports_check_mode=True,
-                           required_one_of=[("name", "uuid", "vms")], mutually_exclusive=[("name", "vms"), ("uuid", "vms")],
-                           required_by={"name": "level", "uuid": "level"})
-    p = module.params
-    results, failures, diffs = [], [], {"before": {}, "after": {}}
-    try:
-        wanted = targets(p)
-        opts = Options(**{k: p[k] for k in OPTION_NAMES})
-        history = open_store(p) if (p["history_path"] or p["history_dsn"]) and not module.check_mode else None
-        with (history or contextlib.nullcontext()), VSphere(**connection_params(p)) as vs, \
-                Writer(vs, p["lease_owner"], p["lease_ttl"], p["lease_wait"], module.check_mode) as writer:
-            mirrorer = Mirrorer(vs, opts)
-            planned = []  # every VM planned first (reads only), then applied in a bounded window
-            for t in wanted:
-                label = t.get("name") or t.get("uuid")
-                try:
-                    primary = mirrorer.primary(uuid=t.get("uuid"), name=t.get("name"))
-                    label = primary["name"]
-                    actions, before, after = mirrorer.plan(primary, t["level"], t.get("fps"), t.get("below_since"),
-                                                           scope=p["scope"], image_rpo=t.get("image_rpo_seconds"))
-                except MirroringError as e:
-                    failures.append({"name": label, "uuid": t.get("uuid"), "msg": str(e)})
-                    continue
-                planned.append((t, primary, actions, before, after))
-            outcomes = [(None, 0.0)] * len(planned)
-            if not module.check_mode:
-                jobs = [(primary, actions) for _t, primary, actions, _b, _a in planned if actions]
-                done = iter(apply_window(mirrorer, jobs, p["window"], p["per_host"], p["per_datastore"],
-                                         before_each=writer.renew))
-                outcomes = [next(done) if item[2] else (None, 0.0) for item in planned]
-            for (t, primary, actions, before, after), (error, seconds) in zip(planned, outcomes):
-                if error is not None:
-                    failures.append({"name": primary["name"], "uuid": primary["instance_uuid"], "msg": error})
-                    continue
-                if history is not None and before["level"] != after["level"] and not module.check_mode:
-                    history.add_decision(primary["name"], t.get("fps"), before["level"], after["level"], vcenter=vs.name,
-                                         note="vm_mirror", vm_uuid=primary["instance_uuid"])
-                if before.get("foreign_duplicates"):
-                    module.warn("%s has more mirrors without our marker, left alone: %s"
-                                % (primary["name"], ", ".join(before["foreign_duplicates"])))
-                results.append({"name": primary["name"], "uuid": primary["instance_uuid"], "level": t["level"],
-                                "changed": bool(actions), "actions": [a[0] for a in actions], "mirror": after["mirror"],
-                                "mirror_age_seconds": (after["mirror"] or {}).get("age_seconds"),
-                                "image_rpo_seconds": None if t["level"] == "minimal" else
-                                t.get("image_rpo_seconds") or opts.image_rpo[t["level"]],
-                                "duplicates_removed": before.get("duplicates") or [], "seconds": seconds})
-                if actions:
-                    diffs["before"][primary["name"]] = before
-                    diffs["after"][primary["name"]] = after
-    except MirroringError as e:
-        module.fail_json(msg=str(e), changed=any(r["changed"] for r in results), vms=results)
-    changed = any(r["changed"] for r in results)
-    if failures:
-        module.fail_json(msg="%d of %d VMs could not be brought to their level: %s" % (
-            len(failures), len(results) + len(failures), "; ".join("%s: %s" % (f["name"], f["msg"]) for f in failures)),
-            changed=changed, vms=results, failed_vms=failures, diff=diffs)
-    module.exit_json(changed=changed, vms=results, failed_vms=[], diff=diffs)
+        window=dict(type="int", default=DEFAULT_WINDOW),
+        per_host=dict(type="int", default=DEFAULT_PER_HOST),
+        per_datastore=dict(type="int", default=DEFAULT_PER_DATASTORE),
+    ), shared=("vsphere", "history", "lease"), history_path=None,
+        required_one_of=[("name", "uuid", "vms")], mutually_exclusive=[("name", "vms"), ("uuid", "vms")],
+        required_by={"name": "level", "uuid": "level"})
 
 
 if __name__ == "__main__":

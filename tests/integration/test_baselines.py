@@ -55,7 +55,7 @@ def test_a_busy_vm_at_its_own_normal_stays_minimal_and_climbs_when_it_departs(es
     estate.set_perf(vm, fleet.scenario_series("healthy", 0.0, seed=3, normal=BUSY), normal=BUSY)
     inv = inventory(estate, config)
     v = hv(inv, vm)
-    assert vm in hosts(inv, "tier_minimal"), v
+    assert vm in hosts(inv, "fps_minimal"), v
     assert v["fps"] <= 30 and v["fps_confidence"] == 1.0
     # the same VM now departs from its normal: its memory climbs, it balloons and swaps, it logs warnings
     estate.set_perf(vm, fleet.scenario_series("memory_leak", 0.6, seed=3, normal=BUSY))
@@ -79,7 +79,7 @@ def test_a_vm_seen_for_the_first_time_at_the_top_of_the_ranges_is_not_full_and_s
     assert v["fps_features"]["baseline_days"] == 0.0
     assert v["mirroring_level"] != "full" and v["fps"] <= 70, v
     assert v["fps_confidence"] < 1.0 and vm not in hosts(inv, "telemetry_gap")
-    others = [hv(inv, n) for n in hosts(inv, "tier_minimal") if n != vm]
+    others = [hv(inv, n) for n in hosts(inv, "fps_minimal") if n != vm]
     assert others and all(o["fps_confidence"] == 1.0 for o in others)
 
 

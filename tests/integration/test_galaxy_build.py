@@ -36,7 +36,7 @@ def test_build_then_install_into_an_empty_path(tmp_path):
     assert (installed / "models" / "default" / "model.joblib").is_file()
     out = run(os.path.join(BIN, "ansible-doc"), "-t", "inventory", "predictive.mirroring.vsphere_fps",
               cwd=str(tmp_path), env={"ANSIBLE_COLLECTIONS_PATH": str(dest)}).stdout
-    assert "tier_minimal" in out
+    assert "fps_minimal" in out
     listed = run(os.path.join(BIN, "ansible-galaxy"), "collection", "list", "-p", str(dest), "predictive.mirroring",
                  cwd=str(tmp_path), env={"ANSIBLE_COLLECTIONS_PATH": str(dest)}).stdout
     assert str(dest / "ansible_collections") in listed and "predictive.mirroring 0.1.0" in listed

@@ -10,7 +10,7 @@ import sys
 import psycopg
 import pytest
 
-from ansible_collections.predictive.mirroring.plugins.module_utils import history, telemetry
+from ansible_collections.predictive.mirroring.plugins.module_utils import analysis, history, telemetry
 from ansible_collections.predictive.mirroring.plugins.module_utils.errors import HistoryError
 
 from rig.inventory import BIN, ROOT
@@ -130,8 +130,7 @@ def test_sqlite_history_migrates_once_even_when_two_runs_race_and_reads_back_ide
         assert action["detail"] == {"failover_id": got[0]["id"]} and action["status"] == actions[0]["status"]
         assert h.counts() == {"windows": 60, "decisions": 1, "failovers": 2, "actions": 1, "models": 0}
     # the analysis reads the copy as it read the original
-    from ansible_collections.predictive.mirroring.plugins.module_utils import failover  # pylint: disable=import-outside-toplevel
-    assert failover.metrics(got) == failover.metrics(failovers)
+    assert analysis.metrics(got) == analysis.metrics(failovers)
 
 
 def test_bad_stores_are_one_clear_line_without_the_password(server, dsn, tmp_path):

@@ -34,11 +34,11 @@ def fleet_sim(simulator):
     return simulator
 
 
-def test_graph_shows_tier_groups(fleet_sim, tmp_path):
+def test_graph_shows_level_groups(fleet_sim, tmp_path):
     env = dict(os.environ, **fleet_sim.env(), ANSIBLE_CONFIG=os.path.join(ROOT, "ansible.cfg"))
     out = subprocess.run([os.path.join(BIN, "ansible-inventory"), "-i", write_config(tmp_path), "--graph"], cwd=ROOT,
                          env=env, capture_output=True, text=True, check=True, timeout=300).stdout
-    for group in ("@tier_minimal", "@tier_partial", "@tier_full", "@failover_now", "@dc_DC0", "@cluster_DC0_C0"):
+    for group in ("@fps_minimal", "@fps_partial", "@fps_full", "@failover_now", "@dc_DC0", "@cluster_DC0_C0"):
         assert group in out
     assert "DC1_" not in out  # filtered to DC0
 
@@ -46,7 +46,7 @@ def test_graph_shows_tier_groups(fleet_sim, tmp_path):
 def test_degrading_vm_climbs_the_tiers_to_failover_now(fleet_sim, tmp_path):
     config = write_config(tmp_path)
     inv = inventory(fleet_sim, config)
-    assert SICK in hosts(inv, "tier_minimal")
+    assert SICK in hosts(inv, "fps_minimal")
     seen = []
     for severity in (0.5, 0.8, 0.95):
         degrade(fleet_sim, "memory_leak", severity)
@@ -69,7 +69,7 @@ def test_degrading_vm_climbs_the_tiers_to_failover_now(fleet_sim, tmp_path):
                                     env=env, capture_output=True, text=True, check=True, timeout=300).stdout)
     assert plain(one)["fps_model_path"].endswith("models/default/model.joblib")
     # neighbours stay where they were
-    assert all(h in hosts(inv, "tier_minimal") for h in ("DC0_C0_RP0_VM0", "DC0_C0_RP0_VM2", "DC0_C0_RP0_VM3"))
+    assert all(h in hosts(inv, "fps_minimal") for h in ("DC0_C0_RP0_VM0", "DC0_C0_RP0_VM2", "DC0_C0_RP0_VM3"))
 
 
 def test_hysteresis_holds_a_vm_wobbling_under_its_band(fleet_sim, tmp_path):
@@ -88,7 +88,7 @@ def test_hysteresis_holds_a_vm_wobbling_under_its_band(fleet_sim, tmp_path):
     hv = inv["_meta"]["hostvars"][SICK]
     assert hv["mirroring_level_current"] == "partial" and hv["mirroring_level"] == "partial"
     assert "hysteresis" in hv["mirroring_level_why"]
-    assert SICK in hosts(inv, "tier_partial") and hv["mirroring_since"].startswith("2026-11-26")
+    assert SICK in hosts(inv, "fps_partial") and hv["mirroring_since"].startswith("2026-11-26")
     hv = inventory(fleet_sim, bands(10))["_meta"]["hostvars"][SICK]  # past the margin, dwell not served: held
     assert hv["mirroring_level"] == "partial" and hv["mirroring_below_since"]
     # below the band since long before the dwell: it steps down
@@ -149,7 +149,7 @@ def test_cache_serves_the_inventory_when_vcenter_is_gone(fleet_sim, tmp_path):
     fleet_sim.stop()
     second = inventory(fleet_sim, config)
     assert second["_meta"]["hostvars"][SICK]["fps"] == first["_meta"]["hostvars"][SICK]["fps"]
-    assert hosts(second, "tier_full") == hosts(first, "tier_full")
+    assert hosts(second, "fps_full") == hosts(first, "fps_full")
     # a refresh must go to vCenter, which is gone: that fails loudly
     proc = inventory(fleet_sim, config, "--flush-cache", check=False)
     assert proc.returncode != 0 and "Cannot reach vCenter" in proc.stderr
@@ -207,7 +207,7 @@ def test_a_vm_whose_disk_counter_disappears_lands_in_telemetry_gap_not_failover_
         fleet_sim.post_event(SICK, event_type)
     inv = inventory(fleet_sim, config)
     assert SICK in hosts(inv, "failover_now") and not hosts(inv, "telemetry_gap")
-    assert all(inv["_meta"]["hostvars"][h]["fps_confidence"] == 1.0 for h in hosts(inv, "tier_minimal"))
+    assert all(inv["_meta"]["hostvars"][h]["fps_confidence"] == 1.0 for h in hosts(inv, "fps_minimal"))
     # vCenter stops returning the VM's disk latency: its FPS now leans on an imputed value
     fleet_sim.set_perf(SICK, {}, missing=["disk.maxTotalLatency.latest"])
     inv = inventory(fleet_sim, config)

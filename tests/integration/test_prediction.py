@@ -6,7 +6,7 @@ import datetime
 import pytest
 
 from ansible_collections.predictive.mirroring.plugins.modules import fps_history, fps_info
-from ansible_collections.predictive.mirroring.plugins.module_utils import fleet, history, pipeline, telemetry, vsphere
+from ansible_collections.predictive.mirroring.plugins.module_utils import analysis, fleet, history, pipeline, telemetry, vsphere
 
 from common.utils import run_module
 
@@ -74,7 +74,7 @@ def test_history_harvest_labels_windows_before_a_failure(simulator):
         # read as if 10 minutes from now, with a 12-minute horizon: windows ending in the 12 minutes
         # before the failure are positives, earlier ones negatives
         later = vsphere.now() + datetime.timedelta(minutes=10)
-        rows = pipeline.harvest_windows(vs, vms, hours=1, window_samples=3, interval=20, horizon_hours=0.2, now=later)
+        rows = analysis.harvest_windows(vs, vms, hours=1, window_samples=3, interval=20, horizon_hours=0.2, now=later)
     sick = [r for r in rows if r["vm_name"] == "DC0_C0_RP0_VM1"]
     others = [r for r in rows if r["vm_name"] != "DC0_C0_RP0_VM1"]
     assert any(r["label"] == 1 for r in sick) and any(r["label"] == 0 for r in sick)

@@ -6,11 +6,10 @@
 from __future__ import annotations
 
 import re
-
 import time
 import traceback
 
-from ansible_collections.predictive.mirroring.plugins.module_utils.errors import MirroringError, require
+from ansible_collections.predictive.mirroring.plugins.module_utils.errors import ReplicationError, require
 
 try:
     import psycopg
@@ -20,10 +19,6 @@ try:
 except ImportError:
     HAS_PSYCOPG = False
     PSYCOPG_IMPORT_ERROR = traceback.format_exc()
-
-
-class ReplicationError(MirroringError):
-    """Database unreachable, rights missing, replication not as asked."""
 
 
 class Postgres:
@@ -164,3 +159,102 @@ def check_identifier(kind, value):
 def sync_names_for(application_name):
     """synchronous_standby_names that makes one standby synchronous."""
     return 'FIRST 1 ("%s")' % check_identifier("application_name", application_name)
+
+
+def desired_sync(before, mode, application_name, synchronous_commit="on"):
+    """The primary's synchronous settings for `mode`: sync makes our standby the synchronous one; async removes it
+    if (and only if) it is the one named, leaving another standby's setting alone."""
+    ours = sync_names_for(application_name)
+    if mode == "sync":
+        return {"synchronous_standby_names": ours, "synchronous_commit": synchronous_commit}
+    names = "" if before["synchronous_standby_names"] == ours else before["synchronous_standby_names"]
+    return {"synchronous_standby_names": names, "synchronous_commit": before["synchronous_commit"]}
+
+
+def desired_slots(slots_before, slot=None, drop=()):
+    """(slots after, slots to drop that are in use now): `slots_before` maps a slot's name to whether it is active."""
+    after = sorted((set(slots_before) | ({slot} if slot else set())) - set(drop))
+    return after, [name for name in drop if slots_before.get(name)]
+
+
+def check_names(p):
+    """Every name that reaches SQL or a server setting, checked before any connection."""
+    check_identifier("application_name", p["application_name"])
+    for name in ([p["slot"]] if p["slot"] else []) + list(p["drop_slots"]):
+        check_identifier("replication slot", name)
+
+
+def replication_task(p, task):
+    """The pg_replication module: bring the primary's synchronous set and slots to `mode`, or promote, or report."""
+    check_names(p)
+    if p["mode"] == "promoted":
+        return promote(p, task)
+    if p["mode"] == "status":
+        return dict(lag=status(p))
+    with Postgres(p["primary"], "primary") as db:
+        before = db.sync_settings()
+        want = desired_sync(before, p["mode"], p["application_name"], p["synchronous_commit"])
+        slots_before = db.slots()
+        slots_after, busy = desired_slots(slots_before, p["slot"], p["drop_slots"])
+        if busy and task.check_mode:
+            # the tasks before this one (stopping the consumer) did not run either
+            task.warn("Replication slot(s) %s are in use now; they are dropped once what streams from them is "
+                      "stopped" % ", ".join(busy))
+        elif busy:
+            raise ReplicationError("Replication slot(s) %s are still in use on the primary: stop what streams from "
+                                   "them first" % ", ".join(busy))
+        changed = want != before or slots_after != sorted(slots_before)
+        if changed and not task.check_mode:
+            if want != before:
+                db.set_sync(want["synchronous_standby_names"], want["synchronous_commit"])
+                task.changed = True
+            if p["slot"] and p["slot"] not in slots_before:
+                db.create_slot(p["slot"])
+                task.changed = True
+            for name in p["drop_slots"]:
+                if name in slots_before:
+                    db.drop_slot(name)
+                    task.changed = True
+        wait = p["wait_connected"] if p["require_connected"] else 0
+        standby = db.wait_standby(p["application_name"], wait)
+        if p["require_connected"] and (standby is None or standby["state"] != "streaming"):
+            raise ReplicationError("Standby '%s' is not streaming from the primary after %.0f s (pg_stat_replication: "
+                                   "%s)" % (p["application_name"], wait, standby))
+    return dict(changed=changed, standby=standby, settings=want, slots=slots_after,
+                diff={"before": dict(before, slots=sorted(slots_before)), "after": dict(want, slots=slots_after)})
+
+
+def status(p):
+    """The standby's lag; with a reachable primary, the larger of what each side sees."""
+    with Postgres(p["standby"], "standby") as db:
+        lag = db.standby_lag()
+    lag["primary_reachable"] = False
+    if p["primary"]:
+        try:
+            with Postgres(p["primary"], "primary") as db:
+                row = db.standby(p["application_name"])
+        except ReplicationError:
+            return lag  # a dead primary: what the standby has is what there is
+        lag["primary_reachable"] = True
+        if row is not None:
+            lag["lag_bytes"] = max(lag["lag_bytes"], row["lag_bytes"])
+            lag["lag_seconds"] = max(lag["lag_seconds"], row["lag_seconds"])
+    return lag
+
+
+def promote(p, task):
+    """Promote the standby; with min_lsn, only once it has replayed up to it (zero-loss switchover)."""
+    with Postgres(p["standby"], "standby") as db:
+        recovering = db.in_recovery()
+        lsn = db.replay_lsn() if recovering else None
+        if recovering and p["min_lsn"]:
+            reached, lsn = db.wait_replayed(p["min_lsn"], p["lsn_timeout"])
+            if not reached:
+                raise ReplicationError("The standby replayed only up to %s, not the required %s, within %.0f s: not "
+                                       "promoted" % (lsn, p["min_lsn"], p["lsn_timeout"]))
+        if recovering and not task.check_mode:
+            if not db.promote():
+                raise ReplicationError("pg_promote did not finish within 60 s")
+            task.changed = True
+    return dict(changed=bool(recovering), replay_lsn=lsn,
+                diff={"before": {"in_recovery": recovering}, "after": {"in_recovery": False}})

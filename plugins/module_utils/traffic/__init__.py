@@ -15,8 +15,9 @@ from __future__ import annotations
 
 import ipaddress
 import re
+import time
 
-from ansible_collections.predictive.mirroring.plugins.module_utils.errors import MirroringError
+from ansible_collections.predictive.mirroring.plugins.module_utils.errors import TrafficError
 
 STATES = ("ready", "drain", "maint", "absent")
 # what a load balancer's backend and server names may hold (HAProxy's own rule for identifiers): nothing a
@@ -24,10 +25,6 @@ STATES = ("ready", "drain", "maint", "absent")
 NAME_RE = re.compile(r"^[A-Za-z0-9_.:-]{1,64}$")
 HOSTNAME_RE = re.compile(r"^(?=.{1,253}$)[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?(?:\.[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?)*$")
 MAX_WEIGHT = 256
-
-
-class TrafficError(MirroringError):
-    """Load balancer unreachable, unknown backend or server, refused change."""
 
 
 class Provider:
@@ -154,3 +151,56 @@ def apply_pool(provider, backend, steps):
             provider.set_state(backend, step[1], step[2])
         elif step[0] == "del":
             provider.del_server(backend, step[1])
+
+
+def drain_then_maint(provider, backend, steps, timeout, clock=time.monotonic, sleep=time.sleep):
+    """Apply steps, each ready->maint split into drain, a bounded wait for 0 sessions, maint. Returns {server: drained}."""
+    drained = {}
+    for step in steps:
+        if step[0] == "state" and step[2] == "maint":
+            provider.set_state(backend, step[1], "drain")
+            deadline = clock() + timeout
+            while provider.servers(backend)[step[1]]["sessions"] > 0 and clock() < deadline:
+                sleep(0.05)
+            drained[step[1]] = provider.servers(backend)[step[1]]["sessions"] == 0
+        apply_pool(provider, backend, [step])
+    return drained
+
+
+def not_as_asked(desired, after):
+    """The servers of `desired` that `after` (the provider's pool read back) does not show as asked."""
+    return [n for n, want in desired.items() if (want["state"] == "absent") != (n not in after)
+            or (n in after and (after[n]["state"] != want["state"]
+                                or (want.get("weight") is not None and after[n]["weight"] != want["weight"])))]
+
+
+def ensure_pool(provider, backend, servers, allow_empty=False, drain_timeout=30.0, check_mode=False):
+    """(changed, before, after, steps, drained): bring the named servers of a backend to their desired state.
+
+    Every name, address, state and weight is checked before anything reaches the provider; the pool is read back
+    after the change and any server not as asked is an error."""
+    desired = {s["name"]: s for s in servers}
+    if len(desired) != len(servers):
+        raise TrafficError("servers names a server twice")
+    check_desired(backend, desired)
+    before = provider.servers(backend)
+    steps, after = plan_pool(before, desired, allow_empty=allow_empty)
+    drained = {}
+    if steps and not check_mode:
+        drained = drain_then_maint(provider, backend, steps, drain_timeout)
+        after = provider.servers(backend)
+        wrong = not_as_asked(desired, after)
+        if wrong:
+            raise TrafficError("%s reports %s not as asked after the change: %s"
+                               % (provider.name, ", ".join(wrong), {n: after.get(n) for n in wrong}))
+    return bool(steps), {n: before.get(n) for n in desired}, after, steps, drained
+
+
+def pool_task(p, task):
+    """The lb_pool module."""
+    from ansible_collections.predictive.mirroring.plugins.module_utils.traffic.haproxy import HAProxy  # pylint: disable=import-outside-toplevel
+    provider = HAProxy(p["socket"], timeout=p["timeout"])
+    changed, before, after, steps, drained = ensure_pool(provider, p["backend"], p["servers"], p["allow_empty"],
+                                                         p["drain_timeout"], task.check_mode)
+    return dict(changed=changed, servers=after, steps=[list(s) for s in steps], drained=drained,
+                diff={"before": before, "after": {n: after.get(n) for n in before}})

@@ -7,7 +7,8 @@ import pytest
 
 from ansible_collections.predictive.mirroring.plugins.module_utils import cost
 from ansible_collections.predictive.mirroring.plugins.module_utils.errors import PolicyError
-from ansible_collections.predictive.mirroring.plugins.module_utils.policy import LEVELS, RANK, Policy
+from ansible_collections.predictive.mirroring.plugins.module_utils.constants import LEVELS, RANK
+from ansible_collections.predictive.mirroring.plugins.module_utils.policy import Policy
 
 POLICY = Policy()
 

@@ -5,7 +5,7 @@ import datetime
 
 import pytest
 
-from ansible_collections.predictive.mirroring.plugins.module_utils import failover
+from ansible_collections.predictive.mirroring.plugins.module_utils import analysis, failover
 from ansible_collections.predictive.mirroring.plugins.module_utils.errors import PolicyError
 from ansible_collections.predictive.mirroring.plugins.module_utils.policy import Policy
 
@@ -50,40 +50,40 @@ def test_blast_radius_counts_the_batch_whatever_its_fps():
     ([], None, 1, "confirmed"),
 ])
 def test_labels(events, state, hours_later, outcome):
-    got, evidence = failover.label(record(), state, events, 12.0, T0 + datetime.timedelta(hours=hours_later))
+    got, evidence = analysis.label(record(), state, events, 12.0, T0 + datetime.timedelta(hours=hours_later))
     assert got == outcome, evidence
 
 
 def test_power_off_by_the_failover_is_not_evidence():
     rec = record(label_evidence={"powered_off_by_failover": True})
-    got = failover.label(rec, dict(VM, power_state="poweredOff"), [], 12.0, T0 + datetime.timedelta(hours=13))
+    got = analysis.label(rec, dict(VM, power_state="poweredOff"), [], 12.0, T0 + datetime.timedelta(hours=13))
     assert got[0] == "unconfirmed"
 
 
 def test_reactive_is_missed_and_drill_is_not_labelled():
-    assert failover.label(record("reactive"), VM, [], 12.0, T0)[0] == "missed"
-    assert failover.label(record("drill"), VM, [], 12.0, T0)[0] is None
+    assert analysis.label(record("reactive"), VM, [], 12.0, T0)[0] == "missed"
+    assert analysis.label(record("drill"), VM, [], 12.0, T0)[0] is None
 
 
 def test_metrics_and_tuning_within_bounds():
     rows = [dict(record(), outcome=o, at=at) for o, at in (("confirmed", "2026-10-03"), ("unconfirmed", "2026-10-09"),
                                                            ("unconfirmed", "2026-11-02"), ("missed", "2026-11-05"),
                                                            ("unconfirmed", "2026-11-07"))]
-    overall, months = failover.metrics(rows)
+    overall, months = analysis.metrics(rows)
     assert (overall["confirmed"], overall["unconfirmed"], overall["missed"]) == (1, 3, 1)
     assert overall["precision"] == 0.25 and overall["recall"] == 0.5
     assert [m["month"] for m in months] == ["2026-10", "2026-11"] and months[0]["precision"] == 0.5
-    new, why = failover.tune_threshold(85.0, overall)
+    new, why = analysis.tune_threshold(85.0, overall)
     assert new == 87.5 and "raised" in why
-    assert failover.tune_threshold(95.0, overall)[0] == 95.0  # at the upper bound
-    assert failover.tune_threshold(85.0, overall, min_labels=10)[0] == 85.0  # too few labels
+    assert analysis.tune_threshold(95.0, overall)[0] == 95.0  # at the upper bound
+    assert analysis.tune_threshold(85.0, overall, min_labels=10)[0] == 85.0  # too few labels
     good = {"confirmed": 4, "unconfirmed": 1, "missed": 6, "precision": 0.8, "recall": 0.4}
-    assert failover.tune_threshold(76.0, good)[0] == 75.0  # lowered, but not below the bound
+    assert analysis.tune_threshold(76.0, good)[0] == 75.0  # lowered, but not below the bound
 
 
 def test_downtime_as_vcenter_saw_it():
-    assert failover.downtime(record(), "confirmed", VM, [], 12.0) == 0.0
+    assert analysis.downtime(record(), "confirmed", VM, [], 12.0) == 0.0
     crash = [event("VmGuestOSCrashedEvent", -0.01)]  # 36 s before the reactive failover
-    assert failover.downtime(record("reactive"), "missed", VM, crash, 12.0) == 36.0
-    assert failover.downtime(record("reactive"), "missed", VM, [], 12.0) is None
-    assert failover.downtime(record(), "unconfirmed", VM, [], 12.0) is None
+    assert analysis.downtime(record("reactive"), "missed", VM, crash, 12.0) == 36.0
+    assert analysis.downtime(record("reactive"), "missed", VM, [], 12.0) is None
+    assert analysis.downtime(record(), "unconfirmed", VM, [], 12.0) is None

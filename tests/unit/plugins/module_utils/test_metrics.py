@@ -10,7 +10,7 @@ import urllib.request
 
 import pytest
 
-from ansible_collections.predictive.mirroring.plugins.module_utils import history, metrics
+from ansible_collections.predictive.mirroring.plugins.module_utils import constants, history, metrics
 from ansible_collections.predictive.mirroring.plugins.module_utils.errors import MirroringError
 
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))))
@@ -135,7 +135,7 @@ def test_the_exporter_serves_what_the_textfile_says(tmp_path):
     port.bind(("127.0.0.1", 0))
     number = port.getsockname()[1]
     port.close()
-    env = {k: v for k, v in os.environ.items() if k != history.DSN_ENV}
+    env = {k: v for k, v in os.environ.items() if k != constants.HISTORY_DSN_ENV}
     proc = subprocess.Popen([sys.executable, EXPORTER, "--listen", "127.0.0.1:%d" % number, "--history-path", path],
                             env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
     try:

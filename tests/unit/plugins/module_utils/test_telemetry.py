@@ -87,8 +87,8 @@ def test_event_windows_and_levels():
 
 def test_every_event_type_named_is_a_real_vsphere_event():
     from pyVmomi import vim  # pylint: disable=import-outside-toplevel
-    from ansible_collections.predictive.mirroring.plugins.module_utils import pipeline  # pylint: disable=import-outside-toplevel
-    for name in sorted(telemetry.SIGNAL_EVENTS | set(pipeline.FAILURE_EVENTS)):
+    from ansible_collections.predictive.mirroring.plugins.module_utils.constants import FAILURE_EVENTS  # pylint: disable=import-outside-toplevel
+    for name in sorted(telemetry.SIGNAL_EVENTS | set(FAILURE_EVENTS)):
         assert issubclass(getattr(vim.event, name), vim.event.Event), name
 
 

@@ -1,0 +1,65 @@
+# -*- coding: utf-8 -*-
+# Copyright: (c) 2026, predictive.mirroring developers
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+"""The collection's constants, in one home: levels, custom attribute names, default thresholds and paths, event types.
+
+Every other file imports them from here. Option documentation (DOCUMENTATION, doc fragments, role argument specs)
+repeats the defaults as literals because Ansible reads them as text; tests/unit/.../test_constants.py checks that
+each such literal equals the value here.
+"""
+
+from __future__ import annotations
+
+# Mirroring levels, lowest first.
+LEVELS = ("minimal", "partial", "full")
+RANK = {name: i for i, name in enumerate(LEVELS)}
+
+# FPS bands, hysteresis, dwell and failover limits (the policy options' defaults).
+DEFAULT_PARTIAL_ABOVE = 30.0
+DEFAULT_FULL_ABOVE = 70.0
+DEFAULT_FAILOVER_THRESHOLD = 85.0
+DEFAULT_HYSTERESIS_MARGIN = 5.0
+DEFAULT_MIN_DWELL_MINUTES = 60
+DEFAULT_MAX_FAILOVERS = 2
+DEFAULT_MAX_FAILOVER_CLUSTER_PCT = 25.0
+
+# How old a mirror's image may grow at each level before it is rebuilt from a fresh snapshot (seconds). A day at
+# both: a refresh is a full clone of the VM's disks across sites, and the data that changes by the minute is the
+# data providers' (PostgreSQL streaming, files by rsync/lsyncd); the image is the system around it. At a 4 h
+# cadence a 40 GB VM would copy 7 TB a month (the cost optimizer prices refreshes: cost.level_costs).
+DEFAULT_IMAGE_RPO = {"partial": 24 * 3600, "full": 24 * 3600}
+
+# The history store.
+HISTORY_PATH = "~/.local/share/predictive.mirroring/history.sqlite"
+HISTORY_DSN_ENV = "PM_HISTORY_DSN"
+
+# Custom attributes that hold the mirroring state on the VMs themselves.
+ATTR_LEVEL = "mirroring.level"
+ATTR_FPS = "mirroring.fps"
+ATTR_SINCE = "mirroring.since"
+ATTR_PRIMARY = "mirroring.primary"
+ATTR_DEPENDS_ON = "mirroring.depends_on"
+ATTR_BELOW_SINCE = "mirroring.below_since"
+# set on a primary when it is failed over (the time); empty again after failback
+ATTR_QUARANTINED = "mirroring.quarantined"
+# set on a drill's isolated copy of a mirror (the primary's instance UUID); such a VM is never scored or mirrored
+ATTR_DRILL_OF = "mirroring.drill_of"
+# set on a mirror: the moment its image stands for (the primary's snapshot it was cloned from), ISO 8601 UTC
+ATTR_SYNCED_AT = "mirroring.synced_at"
+# set on a mirror: standby, active, or a refresh's refreshing/retired
+ATTR_ROLE = "mirroring.role"
+# set on a host that an evacuation moved VMs off (why, as JSON)
+ATTR_HOST_AT_RISK = "mirroring.host_at_risk"
+# the writer lease, on its folder
+ATTR_LEASE = "mirroring.lease"
+# a mirror's extraConfig marker: the primary's instance UUID (survives a rename and an attribute wipe)
+MARKER_KEY = "predictive.mirroring.primary"
+
+# Failure events that label a window: one of these on the VM (or, for the host-level ones, on its host) within the
+# horizon after the window's end.
+FAILURE_EVENTS = ("VmGuestOSCrashedEvent", "VmDasBeingResetEvent", "VmDasBeingResetWithScreenshotEvent",
+                  "VmFailoverFailed", "VmOrphanedEvent", "HostConnectionLostEvent", "DasHostFailedEvent")
+HOST_FAILURE_EVENTS = ("HostConnectionLostEvent", "DasHostFailedEvent")
+
+# What a failover record may be.
+FAILOVER_KINDS = ("predictive", "reactive", "drill")
