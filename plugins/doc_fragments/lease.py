@@ -17,9 +17,11 @@ options:
       - Not used in check mode, which writes nothing.
     type: str
   lease_ttl:
-    description: Seconds the lease lasts without renewal (a run that dies holds the vCenter this long at most).
+    description:
+      - Seconds the lease lasts without renewal. A module that takes the lease itself renews it from a thread every
+        third of this while it works, also during a long clone, and gives it back when it ends.
     type: int
-    default: 900
+    default: 90
   lease_wait:
     description: Seconds to wait for another run's lease before failing with its owner's name.
     type: int

@@ -13,8 +13,8 @@ description:
     QueryPerf on worker threads, one event query), scores the whole fleet in one call with the FPS model and groups the
     VMs by the mirroring level their Failure Probability Score deserves.
   - Groups C(fps_minimal), C(fps_partial), C(fps_full) (the level the FPS alone asks for, before the cost optimizer's
-    budget and the dependency floors: the level applied is C(mirror_plan)'s), C(failover_now) (FPS at or above the failover threshold,
-    within the blast-radius limit), C(failover_refused) (above the threshold but refused by the blast-radius limit),
+    budget and the dependency floors; the level applied is C(mirror_plan)'s), C(failover_now) (FPS at or above the failover
+    threshold, within the blast-radius limit), C(failover_refused) (above the threshold but refused by the blast-radius limit),
     C(mirrors) (the standby copies), C(quarantined) (primaries failed over and not failed back yet; they are never in
     C(failover_now) again), and C(dc_<datacenter>) and C(cluster_<cluster>).
   - Configuration files must end in C(.vsphere_fps.yml) or C(.vsphere_fps.yaml).

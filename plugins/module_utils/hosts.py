@@ -25,7 +25,6 @@ except ImportError:
     pass  # vsphere.VSphere() reports the missing library
 
 
-
 def marked_at_risk(vs, host_ref, fields=None):
     """The mirroring.host_at_risk value on a host ('' when unmarked)."""
     fields = fields if fields is not None else vs.field_names()

@@ -16,17 +16,29 @@ vCenter's own clock (``CurrentTime``), so controllers' clocks need not agree.
   contenders can never remove each other's fresh lease.
 - renew: push the expiry on, only while we hold it.
 - release: destroy the folder, only while we hold it.
+
+The lease is short (LEASE_TTL, 90 s) and kept alive by a keeper that renews it
+every third of its TTL: a thread for a module that takes the lease itself, or,
+for a playbook's lease (vcenter_lease), a detached process that follows the
+ansible-playbook run which took it. The keeper gives the lease back as soon as
+that run and every process it started are gone - whether the run ended, failed
+or was killed - so a failed run never blocks the next one; if the keeper itself
+dies, the lease expires within one TTL. The record names the keeper's host and
+process, so a run on the same host takes over a lease whose keeper is gone at
+once, without waiting for the expiry.
 """
 
 from __future__ import annotations
 
 import datetime
 import json
+import os
 import socket
+import threading
 import time
 import uuid
 
-from ansible_collections.predictive.mirroring.plugins.module_utils.constants import ATTR_LEASE
+from ansible_collections.predictive.mirroring.plugins.module_utils.constants import ATTR_LEASE, LEASE_TTL, LEASE_WAIT
 from ansible_collections.predictive.mirroring.plugins.module_utils.errors import MirroringError, VSphereError
 from ansible_collections.predictive.mirroring.plugins.module_utils.vsphere import VSphere, connection_params
 
@@ -36,8 +48,8 @@ except ImportError:
     pass  # vsphere.VSphere() reports the missing library
 
 LEASE_FOLDER = "predictive.mirroring.lease"
-DEFAULT_TTL = 900
-DEFAULT_WAIT = 300
+DEFAULT_TTL = LEASE_TTL
+DEFAULT_WAIT = LEASE_WAIT
 # a lease folder whose record was never written (its creator died in between) is stale after this
 UNWRITTEN_GRACE = 30.0
 
@@ -49,6 +61,41 @@ class LeaseError(MirroringError):
 def new_owner(purpose="run"):
     """An owner token: what the run is, where it runs, and a random part that makes it unique."""
     return "%s@%s:%s" % (purpose, socket.gethostname(), uuid.uuid4().hex[:12])
+
+
+def _boot_id():
+    try:
+        with open("/proc/sys/kernel/random/boot_id", encoding="ascii") as f:
+            return f.read().strip()[:8]
+    except OSError:
+        return "-"
+
+
+# one machine, one boot: a pid means the same process only here
+HOST = "%s/%s" % (socket.gethostname(), _boot_id())
+
+
+def process_start(pid):
+    """The start time of process `pid` (clock ticks since boot), or None when there is no such process. With the pid
+    it names one process: a pid reused later has another start time."""
+    try:
+        with open("/proc/%d/stat" % pid, encoding="utf-8", errors="replace") as f:
+            fields = f.read().rsplit(")", 1)[1].split()
+        return int(fields[19])
+    except (OSError, IndexError, ValueError):
+        return None
+
+
+def this_process():
+    """How a lease record names the process that keeps it."""
+    return {"host": HOST, "pid": os.getpid(), "pid_start": process_start(os.getpid())}
+
+
+def orphaned(rec):
+    """Whether a lease record names a keeper on this machine that is gone: its lease can be taken over at once."""
+    if rec.get("host") != HOST or not isinstance(rec.get("pid"), int) or process_start(os.getpid()) is None:
+        return False  # another machine's, an old record, or no /proc to tell: the expiry decides
+    return process_start(rec["pid"]) != rec.get("pid_start")
 
 
 class Lease:
@@ -74,14 +121,15 @@ class Lease:
 
     def _record(self, folder):
         key = self.vs.ensure_fields([ATTR_LEASE], mo_type=vim.Folder)[ATTR_LEASE]
-        for cv in folder.customValue or []:
-            if cv.key == key and getattr(cv, "value", None):
-                try:
-                    rec = json.loads(cv.value)
-                    return dict(rec, expires=datetime.datetime.fromisoformat(rec["expires"]))
-                except (ValueError, KeyError, TypeError):
-                    return None
-        return None
+        # vCenter keeps one value per key; govmomi's simulator appends each SetField, so the last one is current
+        values = [cv.value for cv in folder.customValue or [] if cv.key == key and getattr(cv, "value", None)]
+        if not values:
+            return None
+        try:
+            rec = json.loads(values[-1])
+            return dict(rec, expires=datetime.datetime.fromisoformat(rec["expires"]))
+        except (ValueError, KeyError, TypeError):
+            return None
 
     def read(self):
         """The lease as vCenter holds it ({owner, expires, acquired, moid}), or None when free."""
@@ -95,10 +143,14 @@ class Lease:
         return None if rec is None else dict(rec, moid=folder._moId)  # pylint: disable=protected-access
 
     # -- writing -------------------------------------------------------------------
-    def _write(self, folder, acquired=None):
+    def _write(self, folder, acquired=None, holder=None):
+        """Write our record: a renewal keeps the keeper it names, unless `holder` (a new keeper) is given."""
         now = self._server_now()
-        rec = {"owner": self.owner, "acquired": (acquired or now).isoformat(),
-               "expires": (now + datetime.timedelta(seconds=self.ttl)).isoformat()}
+        if holder is None:
+            previous = self._record(folder) or {}
+            holder = {k: previous[k] for k in ("host", "pid", "pid_start") if k in previous} or this_process()
+        rec = dict(holder, owner=self.owner, acquired=(acquired or now).isoformat(),
+                   expires=(now + datetime.timedelta(seconds=self.ttl)).isoformat())
         key = self.vs.ensure_fields([ATTR_LEASE], mo_type=vim.Folder)[ATTR_LEASE]
         self.vs.content.customFieldsManager.SetField(entity=folder, key=key, value=json.dumps(rec, sort_keys=True))
         return rec
@@ -126,7 +178,7 @@ class Lease:
                 raise LeaseError("Cannot take the lease on vCenter %s: %s" % (self.vs.name, e.msg)) from None
             if folder is not None:
                 try:
-                    rec = self._write(folder)
+                    rec = self._write(folder, holder=this_process())
                 except vmodl.fault.ManagedObjectNotFound:
                     continue  # taken over while unwritten: try again
                 return dict(rec, took_over=took_over)
@@ -144,7 +196,7 @@ class Lease:
             if rec is None:
                 first = unwritten_since.setdefault(moid, time.monotonic())
                 stale = time.monotonic() - first > UNWRITTEN_GRACE
-            elif rec["expires"] < self._server_now():
+            elif rec["expires"] < self._server_now() or orphaned(rec):
                 stale = True
             if stale:
                 took_over = rec.get("owner") if rec else "(unwritten)"
@@ -159,14 +211,15 @@ class Lease:
                        rec["expires"].isoformat() if rec else "-", wait))
             time.sleep(poll)
 
-    def renew(self):
-        """Push our lease's expiry on; LeaseError when we do not hold it (it expired and someone took it)."""
+    def renew(self, holder=None):
+        """Push our lease's expiry on; LeaseError when we do not hold it (it expired and someone took it).
+        `holder` names a new keeper (this_process() of it)."""
         folder = self._folder()
         rec = self._record(folder) if folder is not None else None
         if rec is None or rec.get("owner") != self.owner:
             raise LeaseError("This run (%s) does not hold the lease on vCenter %s%s: refusing to write"
                              % (self.owner, self.vs.name, "; %s does" % rec["owner"] if rec else ""))
-        return self._write(folder)
+        return self._write(folder, holder=holder)
 
     def release(self, force=False):
         """Give the lease up. Returns the released record, or None when there was nothing of ours to release."""
@@ -180,12 +233,136 @@ class Lease:
         return rec or {}
 
 
+def keep(vs, owner, ttl, alive, poll=1.0, claim=None):
+    """Keep `owner`'s lease on `vs`'s vCenter (a session of the keeper's own): renewed every third of its TTL while
+    alive() holds, given back as soon as it does not. Returns when it is given back, or released or lost by others.
+    `claim(ok)` is called once the keeper has named itself in the record (or failed to)."""
+    every = ttl / 3.0
+    with vs:
+        lease = Lease(vs, owner, ttl)
+        try:
+            lease.renew(holder=this_process())
+        except Exception:  # pylint: disable=broad-except
+            if claim:
+                claim(False)
+            return
+        if claim:
+            claim(True)
+        due = time.monotonic() + every
+        while True:
+            if not alive():
+                try:
+                    lease.release()
+                except Exception:  # pylint: disable=broad-except
+                    pass  # it expires within one TTL
+                return
+            if time.monotonic() >= due:
+                try:
+                    lease.renew()
+                    due = time.monotonic() + every
+                except LeaseError:
+                    return  # given back by the run, or taken over after an expiry: nothing left to keep
+                except Exception:  # pylint: disable=broad-except
+                    due = time.monotonic() + poll  # vCenter did not answer: try again until the lease expires
+            time.sleep(poll)
+
+
+class _Run:
+    """An ansible-playbook run as the keeper sees it: the run's main process and every process it started. Alive while
+    any of them is; a module still cloning after its playbook was killed keeps the lease held."""
+
+    def __init__(self, pid):
+        self.known = {pid: process_start(pid)}
+        self.root = pid
+
+    def _children(self):
+        parents = {}
+        for entry in os.listdir("/proc"):
+            if entry.isdigit():
+                try:
+                    with open("/proc/%s/stat" % entry, encoding="utf-8", errors="replace") as f:
+                        parents[int(entry)] = int(f.read().rsplit(")", 1)[1].split()[1])
+                except (OSError, IndexError, ValueError):
+                    continue
+        return parents
+
+    def __call__(self):
+        alive = {pid: start for pid, start in self.known.items() if start is not None and process_start(pid) == start}
+        if alive:
+            parents = self._children()
+            grew = True
+            while grew:  # descendants of the living ones (an orphan's parent is init, so it is only known from before)
+                grew = False
+                for pid, ppid in parents.items():
+                    if ppid in alive and pid not in alive:
+                        start = process_start(pid)
+                        if start is not None:
+                            alive[pid] = start
+                            grew = True
+        self.known = alive
+        return bool(alive)
+
+
+def run_process():
+    """The ansible-playbook (or ansible) process this module runs under, on this machine, or None: the outermost of the
+    chain of ansible processes above this one (its task workers are forked from it)."""
+    found, pid = None, os.getppid()
+    while pid > 1:
+        try:
+            with open("/proc/%d/cmdline" % pid, "rb") as f:
+                argv = [os.path.basename(a.decode("utf-8", "replace")) for a in f.read().split(b"\0")[:3]]
+            with open("/proc/%d/stat" % pid, encoding="utf-8", errors="replace") as f:
+                ppid = int(f.read().rsplit(")", 1)[1].split()[1])
+        except (OSError, IndexError, ValueError):
+            break
+        if any(a.startswith("ansible") for a in argv):
+            found = pid
+        elif found:
+            break
+        pid = ppid
+    return found
+
+
+def follow_run(vs, owner, ttl, run_pid):
+    """Leave behind a keeper process for `owner`'s lease that follows the run `run_pid`; True once it has named itself
+    in the lease. It is detached (its own session, no inherited descriptors), so the module returns at once."""
+    read_end, write_end = os.pipe()
+    child = os.fork()
+    if child == 0:  # pragma: no cover - runs in the forked process
+        try:
+            os.close(read_end)
+            os.setsid()
+            if os.fork() != 0:
+                os._exit(0)  # pylint: disable=protected-access
+            null = os.open(os.devnull, os.O_RDWR)
+            for fd in (0, 1, 2):
+                os.dup2(null, fd)
+            os.closerange(3, write_end)
+            os.closerange(write_end + 1, 4096)
+
+            def claim(ok):
+                os.write(write_end, b"1" if ok else b"0")
+                os.close(write_end)
+
+            keep(vs.another(), owner, ttl, _Run(run_pid), claim=claim)
+        finally:
+            os._exit(0)  # pylint: disable=protected-access
+    os.close(write_end)
+    os.waitpid(child, 0)
+    try:
+        with os.fdopen(read_end, "rb") as f:
+            return f.read(1) == b"1"
+    except OSError:
+        return False
+
+
 class Writer:
     """The lease around one module's writes.
 
     With `owner` (the playbook took the lease and passed its token on) the
     lease must be ours and is renewed; without it, the module takes the lease
-    itself for its own run and releases it after. In check mode nothing is
+    itself for its own run, keeps it renewed from a thread while it works (a
+    clone may outlast the TTL) and releases it after. In check mode nothing is
     written, so no lease is needed.
     """
 
@@ -195,11 +372,17 @@ class Writer:
         self.own = not owner
         self.wait = wait
         self.lease = None if check_mode else Lease(vs, owner or new_owner("module"), ttl)
+        self._done = threading.Event()
+        self._keeper = None
 
     def __enter__(self):
         if self.lease is not None:
             if self.own:
                 self.lease.acquire(self.wait)
+                self._keeper = threading.Thread(target=keep, daemon=True, name="lease-keeper", args=(
+                    self.vs.another(), self.lease.owner, self.lease.ttl, lambda: not self._done.is_set()),
+                    kwargs={"poll": 0.2})
+                self._keeper.start()
             else:
                 self.lease.renew()
         return self
@@ -210,8 +393,10 @@ class Writer:
 
     def __exit__(self, *exc):
         if self.lease is not None and self.own:
+            self._done.set()
+            self._keeper.join(timeout=30)  # the keeper gives the lease back
             try:
-                self.lease.release()
+                self.lease.release()  # in case the keeper could not (nothing happens when it did)
             except MirroringError:
                 pass  # it expires by itself
 
@@ -225,6 +410,12 @@ def lease_task(p, task):
             return dict(changed=False, owner=lease.owner, holder=current["owner"] if current else None)
         if p["state"] == "held":
             rec = lease.acquire(p["wait"])
-            return dict(changed=True, owner=lease.owner, expires=rec["expires"], took_over=rec.get("took_over"))
+            run_pid = run_process() if p["follow_run"] else None
+            kept = bool(run_pid) and follow_run(vs, lease.owner, lease.ttl, run_pid)
+            if p["follow_run"] and not kept:
+                task.warn("No keeper follows this run (not under ansible-playbook on this machine): the lease on %s "
+                          "lasts %d s unless renewed" % (vs.name, lease.ttl))
+            return dict(changed=True, owner=lease.owner, expires=rec["expires"], took_over=rec.get("took_over"),
+                        kept_by=run_pid if kept else None)
         released = lease.release(force=p["force"])
         return dict(changed=released is not None, owner=(released or {}).get("owner") or lease.owner)

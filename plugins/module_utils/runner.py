@@ -18,8 +18,6 @@ from ansible_collections.predictive.mirroring.plugins.module_utils.errors import
 from ansible_collections.predictive.mirroring.plugins.module_utils.task import Task
 
 VSPHERE_TIMEOUT = 60
-LEASE_TTL = 900
-LEASE_WAIT = 300
 
 
 def vsphere_spec():
@@ -43,8 +41,8 @@ def history_spec(default_path=c.HISTORY_PATH):
 
 def lease_spec():
     """Doc fragment: lease. The writer lease of modules that change vCenter."""
-    return dict(lease_owner=dict(type="str"), lease_ttl=dict(type="int", default=LEASE_TTL),
-                lease_wait=dict(type="int", default=LEASE_WAIT))
+    return dict(lease_owner=dict(type="str"), lease_ttl=dict(type="int", default=c.LEASE_TTL),
+                lease_wait=dict(type="int", default=c.LEASE_WAIT))
 
 
 def policy_spec():

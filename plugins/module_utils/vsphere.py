@@ -176,6 +176,11 @@ class VSphere:
                 pass  # a dead session needs no logout
             self.si = None
 
+    def another(self):
+        """A second session to the same vCenter with the same credentials (for a thread or a child process)."""
+        return VSphere(self.hostname, self.username, self._password, port=self.port, validate_certs=self.validate_certs,
+                       ca_path=self.ca_path, timeout=self.timeout)
+
     def __enter__(self):
         return self.connect()
 

@@ -42,9 +42,22 @@ options:
     type: str
     default: run
   ttl:
-    description: Seconds the lease lasts without renewal; a run that dies holds the vCenter this long at most.
+    description:
+      - Seconds the lease lasts without renewal. Its keeper (O(follow_run)) renews it every third of this, also during
+        a long vCenter task, so a run whose keeper is killed holds the vCenter this long at most.
     type: int
-    default: 900
+    default: 90
+  follow_run:
+    description:
+      - With V(held), leave a keeper process on this machine that renews the lease while the C(ansible-playbook) run
+        that took it is alive (with every process it started, such as a module still waiting for a clone) and gives
+        it back as soon as the run is gone - finished, failed, refused or killed. The next run then starts at once.
+      - The module must run where the playbook runs (delegated to C(localhost)); elsewhere it warns and the lease
+        lives for O(ttl) unless renewed.
+      - A run on the same machine takes over a lease whose keeper is gone at once, without waiting for its expiry.
+    type: bool
+    default: true
+    version_added: "0.4.0"
   wait:
     description: Seconds to wait for another run's lease before failing.
     type: int
@@ -89,12 +102,18 @@ took_over:
   description: The owner of an expired lease this run took over, if any.
   returned: when held
   type: str
+kept_by:
+  description: The process id of the C(ansible-playbook) run the lease's keeper follows, or null when none does.
+  returned: when held
+  type: int
+  version_added: "0.4.0"
 holder:
   description: Who holds the lease now (check mode), or null.
   returned: in check mode
   type: str
 """
 
+from ansible_collections.predictive.mirroring.plugins.module_utils.constants import LEASE_TTL, LEASE_WAIT
 from ansible_collections.predictive.mirroring.plugins.module_utils.lease import lease_task
 from ansible_collections.predictive.mirroring.plugins.module_utils.runner import run
 
@@ -104,8 +123,9 @@ def main():
         state=dict(type="str", choices=["held", "released"], default="held"),
         owner=dict(type="str"),
         purpose=dict(type="str", default="run"),
-        ttl=dict(type="int", default=900),
-        wait=dict(type="int", default=300),
+        ttl=dict(type="int", default=LEASE_TTL),
+        wait=dict(type="int", default=LEASE_WAIT),
+        follow_run=dict(type="bool", default=True),
         force=dict(type="bool", default=False),
     ), shared=("vsphere",), required_if=[("state", "released", ("owner", "force"), True)])
 

@@ -1,0 +1,161 @@
+"""Issue 31: a failed, refused or killed run never blocks the next one.
+
+The vCenter lease is observed in vCenter itself (the lease folder and its record), the runs are real
+ansible-playbook processes against the simulator, and the next run is started with a short lease wait, so any
+lease left behind would fail it.
+"""
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import threading
+import time
+
+from pyVmomi import vim
+
+from ansible_collections.predictive.mirroring.plugins.module_utils import lease, vsphere
+from rig.simulator import Simulator
+
+from rig.estate import DEMO, SICK, conn, mirrors_of, observe, one_mirror_each, playbook_env, start_playbook, story
+from rig.play import BIN, ROOT
+
+
+def held(sim):
+    with vsphere.VSphere(**conn(sim)) as vs:
+        return lease.Lease(vs, "observer").read()
+
+
+def given_back(sim, within=5.0):
+    """Whether the lease is gone from vCenter within `within` seconds (its keeper polls the run once a second)."""
+    deadline = time.monotonic() + within
+    while held(sim) is not None:
+        if time.monotonic() > deadline:
+            return False
+        time.sleep(0.1)
+    return True
+
+
+def reconcile(sim, *extra):
+    """One reconcile run to its end: (return code, output, seconds)."""
+    started = time.monotonic()
+    proc = subprocess.run([os.path.join(BIN, "ansible-playbook"), "playbooks/reconcile.yml", "-i", DEMO] + list(extra),
+                          cwd=ROOT, env=playbook_env(sim), capture_output=True, text=True, timeout=600, check=False)
+    return proc.returncode, proc.stdout + proc.stderr, time.monotonic() - started
+
+
+def rename(sim, old, new):
+    with vsphere.VSphere(**conn(sim)) as vs:
+        ref = next(v["_ref"] for v in vs.virtual_machines() if v["name"] == old)
+        vs.wait_task(ref.Rename_Task(newName=new), "rename")
+
+
+def test_refused_runs_hold_no_lease_and_the_next_run_starts_at_once(simulator):
+    story(simulator)
+    before = observe(simulator)
+    refusals = [
+        (("-e", "mirroring_budget=-5"), "budget"),
+        (("-e", "mirroring_history_path=/etc/hostname/history.sqlite"), "history"),
+        (("-e", "mirroring_minimal_mirror=bogus"), "minimal_mirror"),
+    ]
+    for extra, says in refusals:
+        code, out, _seconds = reconcile(simulator, *extra)
+        assert code != 0 and says in out, out[-3000:]
+        assert given_back(simulator), (extra, held(simulator))
+        assert observe(simulator) == before, extra
+    # a stranger in the secondary datacenter carries the sick VM's mirror name: that run is refused too
+    rename(simulator, "DC1_C0_RP0_VM0", SICK + "-mirror")
+    code, out, _seconds = reconcile(simulator)
+    assert code != 0 and "is not a mirror of %s" % SICK in out, out[-3000:]
+    assert given_back(simulator)
+    rename(simulator, SICK + "-mirror", "DC1_C0_RP0_VM0")
+    # corrected: a lease left behind would fail this run after 5 s
+    code, out, _seconds = reconcile(simulator, "-e", "mirroring_lease_wait=5")
+    assert code == 0, out[-3000:]
+    counts = one_mirror_each(simulator)
+    assert counts and set(counts.values()) == {1}, counts
+    assert held(simulator) is None  # a run that ends well gives it back itself
+    code, out, _seconds = reconcile(simulator, "-e", "mirroring_lease_wait=5")
+    assert code == 0 and "changed=0" in out, out[-3000:]
+
+
+def test_a_run_killed_with_its_keeper_is_taken_over_at_once_on_the_same_machine(tmp_path):
+    sim = Simulator(workdir=str(tmp_path / "sim"), method_delay={"CloneVM_Task": 6000})
+    os.makedirs(sim.workdir)
+    sim.start()
+    try:
+        story(sim)
+        # the keeper is stopped first, so it cannot give the lease back: as if the machine's processes all died
+        first = start_playbook(sim, "reconcile", log=str(tmp_path / "killed.log"))
+        deadline = time.monotonic() + 120
+        while time.monotonic() < deadline and not any(v["snapshots"] for v in observe(sim) if v["name"] == SICK):
+            time.sleep(0.3)  # the batch has begun: its first snapshot exists
+        time.sleep(1.5)  # inside the 6 s CloneVM_Task call
+        record = held(sim)
+        assert record is not None and lease.process_start(record["pid"]) is not None
+        os.kill(record["pid"], signal.SIGKILL)
+        os.killpg(first.pid, signal.SIGKILL)
+        first.wait(timeout=30)
+        time.sleep(1)
+        assert held(sim)["owner"] == record["owner"]  # still there, its keeper gone
+        # its record says 90 s more; a lease left to expire would fail this run after 5 s
+        code, out, _seconds = reconcile(sim, "-e", "mirroring_lease_wait=5")
+        assert code == 0, out[-3000:]
+        counts = one_mirror_each(sim)
+        assert counts and set(counts.values()) == {1}, counts
+        assert held(sim) is None
+    finally:
+        sim.stop()
+
+
+def test_a_lease_from_another_machine_is_taken_over_one_ttl_after_its_last_renewal(simulator):
+    with vsphere.VSphere(**conn(simulator)) as vs:
+        other = lease.Lease(vs, "reconcile@elsewhere:abc", ttl=15)
+        other.acquire(wait=0)
+        folder = next(c for c in vs.content.rootFolder.childEntity
+                      if isinstance(c, vim.Folder) and c.name == lease.LEASE_FOLDER)
+        # as the keeper on another machine would have written it
+        other._write(folder, holder={"host": "elsewhere/00000000", "pid": os.getpid(), "pid_start": 1})  # pylint: disable=protected-access
+        started = time.monotonic()
+        ours = lease.Lease(vs, "reconcile@here:def", ttl=15)
+        rec = ours.acquire(wait=60, poll=0.5)
+        waited = time.monotonic() - started
+        assert rec["took_over"] == "reconcile@elsewhere:abc"
+        assert 10 <= waited <= 15 + 10, waited
+        ours.release()
+    assert held(simulator) is None
+
+
+def test_a_module_alone_keeps_its_own_lease_through_a_clone_longer_than_the_ttl(tmp_path):
+    from common.utils import run_module  # pylint: disable=import-outside-toplevel
+    from ansible_collections.predictive.mirroring.plugins.modules import vm_mirror  # pylint: disable=import-outside-toplevel
+    sim = Simulator(workdir=str(tmp_path / "sim"), method_delay={"CloneVM_Task": 14000})
+    os.makedirs(sim.workdir)
+    sim.start()
+    try:
+        args = dict(conn(sim), vms=[{"name": "DC0_C0_RP0_VM0", "level": "partial"}], secondary_datacenter="DC1",
+                    lease_ttl=10, history_path=str(tmp_path / "h.sqlite"))
+        contender = {}
+
+        def contend():  # another writer, from the moment the clone has begun until past the module's 10 s TTL
+            while not any(v["snapshots"] for v in observe(sim) if v["name"] == "DC0_C0_RP0_VM0"):
+                time.sleep(0.2)
+            with vsphere.VSphere(**conn(sim)) as vs:
+                try:
+                    lease.Lease(vs, "contender", ttl=10).acquire(wait=12, poll=0.5)
+                    contender["took"] = True
+                except lease.LeaseError as e:
+                    contender["refused"] = str(e)
+
+        thread = threading.Thread(target=contend)
+        thread.start()
+        result, failed = run_module(vm_mirror, args)
+        thread.join(timeout=60)
+        assert not failed, result
+        assert "module@" in contender.get("refused", ""), contender  # renewed through the 14 s clone
+        seen = observe(sim)
+        primary = next(v for v in seen if v["name"] == "DC0_C0_RP0_VM0" and v["datacenter"] == "DC0")
+        assert len(mirrors_of(seen, primary["instance_uuid"])) == 1
+        assert held(sim) is None
+    finally:
+        sim.stop()
