@@ -18,8 +18,8 @@ VIEW_FIELDS = ("vm_name", "vm_instance_uuid", "vm_moid", "vcenter", "datacenter"
 
 def mirror_targets(hosts, hostvars, plan=None):
     """The inventory's primaries as mirror_plan / vm_mirror batch entries."""
-    # the plan's level per VM, by instance UUID (names are for display: two VMs may share one)
-    chosen = {p.get("uuid") or p["name"]: p["level"] for p in plan or []}
+    # the plan's level per VM, by (vCenter, instance UUID): names are for display, two datacenters may share one
+    chosen = {(p.get("vcenter"), p["uuid"]) if p.get("uuid") else p["name"]: p["level"] for p in plan or []}
     out = []
     for host in hosts:
         hv = hostvars[host]
@@ -27,10 +27,13 @@ def mirror_targets(hosts, hostvars, plan=None):
             raise AnsibleFilterError("host %s has no fps/mirroring_level: is it from the vsphere_fps inventory?" % host)
         name = hv.get("vm_name") or host
         uuid = hv.get("vm_instance_uuid")
-        entry = {"name": name, "level": chosen.get(uuid or name, hv["mirroring_level"]),
+        key = (hv.get("vcenter"), uuid) if uuid else name
+        entry = {"name": name, "level": chosen.get(key, hv["mirroring_level"]),
                  "below_since": hv.get("mirroring_below_since") or ""}
         if uuid:
             entry["uuid"] = uuid
+        if hv.get("vcenter"):
+            entry["vcenter"] = hv["vcenter"]
         for field in FIELDS:
             if hv.get(field) is not None:
                 entry[field] = hv[field]

@@ -29,6 +29,10 @@ DEFAULT_MAX_FAILOVER_CLUSTER_PCT = 25.0
 # cadence a 40 GB VM would copy 7 TB a month (the cost optimizer prices refreshes: cost.level_costs).
 DEFAULT_IMAGE_RPO = {"partial": 24 * 3600, "full": 24 * 3600}
 
+# How far a time written by vCenter (a snapshot's, a mirror's mirroring.synced_at) may lie ahead of this controller's
+# clock and still be read as "now"; further ahead it is unknown, never fresh.
+CLOCK_SKEW_SECONDS = 300
+
 # The vCenter writer lease: seconds it lasts unless renewed (its keeper renews it every third of that, so a run
 # whose keeper died blocks others for at most this long), and how long a run waits for another's lease.
 LEASE_TTL = 90

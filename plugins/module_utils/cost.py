@@ -87,6 +87,13 @@ def level_risks(vm, rto, rpo):
     return {lvl: p * (rto[lvl] * down + rpo[lvl] * lost) for lvl in LEVELS}
 
 
+def plan_key(vm):
+    """A plan entry's identity: (vCenter, instance UUID) when known, else its name."""
+    if vm.get("uuid"):
+        return "%s/%s" % (vm.get("vcenter") or "", vm["uuid"])
+    return vm["name"]
+
+
 def plan(vms, policy, budget=None, catalogue=None, rto=None, rpo=None, image_rpo=None):
     """Choose every VM's level. vms: dicts with name, fps, depends_on, sizes and impact.
 
@@ -99,18 +106,25 @@ def plan(vms, policy, budget=None, catalogue=None, rto=None, rpo=None, image_rpo
     rpo = dict(DEFAULT_RPO_HOURS, **(rpo or {}))
     if budget is not None and budget < 0:
         raise PolicyError("budget must be >= 0, got %s" % budget)
-    names = [vm["name"] for vm in vms]
+    # a VM is (vCenter, instance UUID); its name is for display: two datacenters may each have a web01
+    names = [plan_key(vm) for vm in vms]
     if len(set(names)) != len(names):
-        raise PolicyError("VM names must be unique in a plan")
+        twice = sorted({n for n in names if names.count(n) > 1})
+        raise PolicyError("VMs appear twice in the plan: %s" % ", ".join(twice))
     index = {n: i for i, n in enumerate(names)}
+    display = {key: vm["name"] for key, vm in zip(names, vms)}
+    by_name = {}
+    for key, vm in zip(names, vms):
+        by_name.setdefault(vm["name"], []).append(key)
     # a VM's level from the policy (which holds hysteresis) when given, else its FPS band
-    band = {vm["name"]: vm.get("level") or policy.band(vm["fps"]) for vm in vms}
-    for vm in vms:
+    band = {key: vm.get("level") or policy.band(vm["fps"]) for key, vm in zip(names, vms)}
+    for key, vm in zip(names, vms):
         policy.check_fps(vm["fps"])
-        if band[vm["name"]] not in RANK:
-            raise PolicyError("%s: level must be one of %s, got %r" % (vm["name"], ", ".join(LEVELS), band[vm["name"]]))
-    deps = {vm["name"]: [d for d in vm.get("depends_on") or [] if d in index] for vm in vms}
-    cap, raised = dependency_floor(band, deps)
+        if band[key] not in RANK:
+            raise PolicyError("%s: level must be one of %s, got %r" % (vm["name"], ", ".join(LEVELS), band[key]))
+    # dependencies are named; a name that two VMs share holds both (the safe reading)
+    deps = {key: [d for dep in vm.get("depends_on") or [] for d in by_name.get(dep, [])] for key, vm in zip(names, vms)}
+    cap, raised = dependency_floor(band, deps, display)
     costs = [level_costs(vm, catalogue, image_rpo) for vm in vms]
     risks = [level_risks(vm, rto, rpo) for vm in vms]
 
@@ -166,7 +180,8 @@ def plan(vms, policy, budget=None, catalogue=None, rto=None, rpo=None, image_rpo
         else:
             why = ("lowered from %s to %s to fit the budget: adds %.2f expected loss a month, saves %.2f"
                    % (cap[name], chosen, risks[v][chosen] - risks[v][cap[name]], costs[v][cap[name]] - costs[v][chosen]))
-        out.append({"name": name, "uuid": vm.get("uuid"), "fps": vm["fps"], "level_from_fps": band[name], "level": chosen, "why": why,
+        out.append({"name": vm["name"], "uuid": vm.get("uuid"), "vcenter": vm.get("vcenter"), "fps": vm["fps"],
+                    "level_from_fps": band[name], "level": chosen, "why": why,
                     "cost_month": round(costs[v][chosen], 2), "risk_month": round(risks[v][chosen], 2),
                     "cost_at_fps_level": round(costs[v][cap[name]], 2),
                     "risk_at_minimal": round(risks[v]["minimal"], 2)})
@@ -178,7 +193,7 @@ def plan(vms, policy, budget=None, catalogue=None, rto=None, rpo=None, image_rpo
               "risk_at_minimal": round(sum(p["risk_at_minimal"] for p in out), 2),
               "risk_covered": round(sum(p["risk_at_minimal"] - p["risk_month"] for p in out), 2),
               "levels": {lvl: sum(1 for p in out if p["level"] == lvl) for lvl in LEVELS},
-              "lowered": sum(1 for p in out if RANK[p["level"]] < RANK[cap[p["name"]]])}
+              "lowered": sum(1 for key, p in zip(names, out) if RANK[p["level"]] < RANK[cap[key]])}
     return {"vms": out, "totals": totals}
 
 

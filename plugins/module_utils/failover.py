@@ -52,8 +52,13 @@ def stale_image(primary, mirror, rpo, now):
     age = image_age(mirror, now)
     if age is not None and age <= rpo:
         return None
-    old = "of unknown age (it carries no mirroring.synced_at)" if age is None else "%d s old (synced at %s)" % (
-        age, mirror["attributes"].get(vsphere.ATTR_SYNCED_AT))
+    synced = mirror["attributes"].get(vsphere.ATTR_SYNCED_AT)
+    if age is not None:
+        old = "%d s old (synced at %s)" % (age, synced)
+    elif synced:
+        old = "of unknown age (its mirroring.synced_at %s lies in the future or cannot be read)" % synced
+    else:
+        old = "of unknown age (it carries no mirroring.synced_at)"
     return ("Failover of %s refused: the image of its mirror %s is %s, older than its RPO of %d s. Nothing was changed. "
             "Let reconcile refresh the mirror, or set mirroring_failover_force=true to fail over to it anyway"
             % (primary["name"], mirror["name"], old, rpo))

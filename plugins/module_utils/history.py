@@ -20,10 +20,12 @@ from __future__ import annotations
 
 import contextlib
 import datetime
+import fcntl
 import json
 import os
 import re
 import sqlite3
+import time
 import uuid
 
 from ansible_collections.predictive.mirroring.plugins.module_utils.constants import HISTORY_DSN_ENV, HISTORY_PATH
@@ -256,6 +258,25 @@ def open_store(params, **kwargs):
     return History(params.get("history_path") or HISTORY_PATH, dsn=params.get("history_dsn") or None, **kwargs)
 
 
+@contextlib.contextmanager
+def _open_lock(path, timeout):
+    """An exclusive flock on `path` (created 0600), waited for at most `timeout` seconds."""
+    fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o600)
+    try:
+        deadline = time.monotonic() + timeout
+        while True:
+            try:
+                fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+                break
+            except BlockingIOError:
+                if time.monotonic() > deadline:
+                    raise OSError("another process has held %s for over %d s" % (path, timeout)) from None
+                time.sleep(0.02)
+        yield
+    finally:
+        os.close(fd)  # closing the descriptor releases the lock
+
+
 class History:
     """One connection to the store (SQLite file or PostgreSQL DSN). Use as a context manager."""
 
@@ -291,10 +312,14 @@ class History:
         self.errors = (sqlite3.Error,)
         try:
             os.makedirs(os.path.dirname(os.path.abspath(self.path)), exist_ok=True)
-            self.db = sqlite3.connect(self.path, timeout=timeout, isolation_level=None)
-            self.db.execute("PRAGMA journal_mode=WAL")
-            self.db.execute("PRAGMA busy_timeout=%d" % int(timeout * 1000))
-            self._migrate()
+            # switching a new database to WAL takes an exclusive lock that SQLite's busy timeout does not cover, so
+            # processes opening the store at the same moment are serialised by a lock file beside it until it is
+            # WAL and migrated; after that, WAL and the busy timeout let them write side by side
+            with _open_lock(self.path + ".lock", timeout):
+                self.db = sqlite3.connect(self.path, timeout=timeout, isolation_level=None)
+                self.db.execute("PRAGMA busy_timeout=%d" % int(timeout * 1000))
+                self.db.execute("PRAGMA journal_mode=WAL")
+                self._migrate()
         except (OSError, sqlite3.Error) as e:
             raise HistoryError("Cannot open the history store %s: %s" % (self.path, e)) from None
 

@@ -27,6 +27,7 @@ next run, never mistaken for someone else's VM, and never duplicated.
 
 from __future__ import annotations
 
+import collections
 import contextlib
 import datetime
 import math
@@ -36,7 +37,7 @@ from concurrent.futures import ThreadPoolExecutor
 
 from ansible_collections.predictive.mirroring.plugins.module_utils import vsphere
 from ansible_collections.predictive.mirroring.plugins.module_utils.errors import MirroringError, VSphereError
-from ansible_collections.predictive.mirroring.plugins.module_utils.constants import ATTR_ROLE, LEVELS, MARKER_KEY
+from ansible_collections.predictive.mirroring.plugins.module_utils.constants import ATTR_PRIMARY, ATTR_ROLE, CLOCK_SKEW_SECONDS, LEVELS, MARKER_KEY
 from ansible_collections.predictive.mirroring.plugins.module_utils.history import open_store
 from ansible_collections.predictive.mirroring.plugins.module_utils.hosts import marked_at_risk
 from ansible_collections.predictive.mirroring.plugins.module_utils.lease import Writer
@@ -56,9 +57,16 @@ REFRESH_SUFFIX = ".refresh"
 
 
 def image_age(mirror, now):
-    """Seconds since the moment a mirror's image stands for; None when it carries no mirroring.synced_at."""
+    """Seconds since the moment a mirror's image stands for; None (unknown) when it carries no mirroring.synced_at, or
+    one further in the future than the clocks of vCenter and this controller can disagree (a wrong clock or a hand
+    edit must not pass for a fresh image)."""
     synced = parse_time(mirror["attributes"].get(vsphere.ATTR_SYNCED_AT))
-    return None if synced is None else max(0.0, round((now - synced).total_seconds(), 1))
+    if synced is None:
+        return None
+    age = (now - synced).total_seconds()
+    if age < -CLOCK_SKEW_SECONDS:
+        return None
+    return max(0.0, round(age, 1))
 
 
 def _network_name(nic, vm_ref):
@@ -276,6 +284,7 @@ class Mirrorer:
         self.placement = Placement(vs, opts)
         self.all_vms = vs.virtual_machines()
         self.mirrors = mirrors_by_primary(self.all_vms)
+        self._named = collections.Counter(vm["name"] for vm in self.all_vms if not vm["attributes"].get(ATTR_PRIMARY))
         self.refreshing = mirrors_by_primary(self.all_vms, refreshing=True)
         # every VM's snapshot tree in one PropertyCollector call (an unset tree is simply absent)
         self._trees = {row["moid"]: row.get("snapshot") for row in vs.retrieve(vim.VirtualMachine, ["snapshot"])}
@@ -308,6 +317,14 @@ class Mirrorer:
             self._snapshots[vm["moid"]] = sorted(out, key=lambda s: s[0])
         return self._snapshots[vm["moid"]]
 
+    def mirror_name(self, primary):
+        """The name a new mirror of `primary` gets: its name and the suffix; a namesake's (one name in two
+        datacenters) carries its datacenter too, so the two mirrors never clash. A mirror is found by its marker,
+        never by this name."""
+        if self._named[primary["name"]] > 1:
+            return "%s-%s%s" % (primary["name"], primary["datacenter"], self.opts.mirror_suffix)
+        return primary["name"] + self.opts.mirror_suffix
+
     def mirror_of(self, primary):
         """(mirror row, "adopt" or None, [duplicates to remove], [duplicates left alone]).
 
@@ -323,7 +340,7 @@ class Mirrorer:
             for m in found[1:]:
                 (extra if marker_of(m["_ref"]) == primary["instance_uuid"] else foreign).append(m)
             return found[0], None, extra, foreign
-        name = primary["name"] + self.opts.mirror_suffix
+        name = self.mirror_name(primary)
         candidates = [vm for vm in self.all_vms if vm["name"] == name
                       and vm["datacenter_moid"] == self.placement.datacenter._moId]  # pylint: disable=protected-access
         ours = [vm for vm in candidates if marker_of(vm["_ref"]) == primary["instance_uuid"]]
@@ -346,7 +363,7 @@ class Mirrorer:
         rows = self.refreshing.get(uuid) or []
         pending = [m for m in rows if m["attributes"].get(ATTR_ROLE) == ROLE_REFRESHING and marker_of(m["_ref"]) == uuid]
         retired = [m for m in rows if m["attributes"].get(ATTR_ROLE) == ROLE_RETIRED]
-        name = primary["name"] + self.opts.mirror_suffix + REFRESH_SUFFIX
+        name = self.mirror_name(primary) + REFRESH_SUFFIX
         seen = {m["moid"] for m in rows}
         pending += [vm for vm in self.all_vms if vm["name"] == name and vm["moid"] not in seen
                     and not vm["attributes"].get(vsphere.ATTR_PRIMARY)
@@ -439,10 +456,12 @@ class Mirrorer:
             actions.append(("power_on", mirror))
         if mirror["attributes"].get(ATTR_ROLE) != role:
             actions.append(("role", (mirror, role)))
-        expected = primary["name"] + self.opts.mirror_suffix
+        expected = self.mirror_name(primary)
+        doomed = {a[1]["moid"] for a in actions if a[0] == "destroy"}  # removed before the rename, in this run
         if mirror["name"] == expected + REFRESH_SUFFIX and not any(
-                vm["name"] == expected and vm["datacenter_moid"] == mirror["datacenter_moid"] for vm in self.all_vms):
-            actions.append(("rename", (mirror, expected)))  # a refresh stopped after the old image was removed
+                vm["name"] == expected and vm["datacenter_moid"] == mirror["datacenter_moid"] and vm["moid"] not in doomed
+                for vm in self.all_vms):
+            actions.append(("rename", (mirror, expected)))  # a refresh stopped before or while the old image went
         return actions, False
 
     def _plan(self, primary, level, fps, below_since, before, rpo):
@@ -506,7 +525,7 @@ class Mirrorer:
             elif image is not None:
                 synced, age = "(this run)", 0.0
             renamed = image is not None or any(a[0] == "rename" for a in actions) or not m
-            after["mirror"] = {"name": primary["name"] + self.opts.mirror_suffix if renamed else m["name"],
+            after["mirror"] = {"name": self.mirror_name(primary) if renamed else m["name"],
                                "power_state": "poweredOn", "num_cpu": cpu, "memory_mb": mem,
                                "role": role,
                                "datacenter": self.opts.secondary_datacenter, "adopted": False,
@@ -581,7 +600,7 @@ class Mirrorer:
         swap: never a second serving mirror, never a second VM on the
         mirror's addresses.
         """
-        name = primary["name"] + self.opts.mirror_suffix + (REFRESH_SUFFIX if refresh else "")
+        name = self.mirror_name(primary) + (REFRESH_SUFFIX if refresh else "")
         p = self.placement
         snaps = self.snapshots(primary)
         spec = vim.vm.CloneSpec(
@@ -641,7 +660,7 @@ class Mirrorer:
         serving and the new image waiting for the next run's swap.
         """
         uuid = primary["instance_uuid"]
-        name = primary["name"] + self.opts.mirror_suffix
+        name = self.mirror_name(primary)
         what = "refresh of %s's mirror" % primary["name"]
         if marker_of(new) != uuid:
             raise VSphereError("%s: the new image %s does not carry the marker of %s: not swapped in, the old mirror "
@@ -734,7 +753,9 @@ def apply_window(mirrorer, jobs, window=DEFAULT_WINDOW, per_host=DEFAULT_PER_HOS
 OPTION_NAMES = ("secondary_datacenter", "secondary_cluster", "secondary_resource_pool", "secondary_datastore",
                 "secondary_folder", "secondary_network", "mirror_suffix", "minimal_mirror", "standby_size_ratio",
                 "snapshot_interval_hours", "snapshot_retention", "snapshot_max_age_hours", "image_rpo_seconds")
-TARGET_KEYS = ("uuid", "name", "level", "fps", "below_since", "depends_on", "num_cpu", "memory_mb", "image_rpo_seconds")
+# vcenter: the plan's identity (vCenter, uuid); this module acts on the vCenter it is connected to, by uuid
+TARGET_KEYS = ("uuid", "vcenter", "name", "level", "fps", "below_since", "depends_on", "num_cpu", "memory_mb",
+               "image_rpo_seconds")
 
 
 def targets(p):
@@ -800,6 +821,7 @@ def mirror_task(p, task):
                 done = iter(apply_window(mirrorer, jobs, p["window"], p["per_host"], p["per_datastore"],
                                          before_each=writer.renew))
                 outcomes = [next(done) if item[2] else (None, 0.0) for item in planned]
+            shown = [primary["name"] for _t, primary, _a, _b, _af in planned]
             for (t, primary, actions, before, after), (error, seconds) in zip(planned, outcomes):
                 if error is not None:
                     failures.append({"name": primary["name"], "uuid": primary["instance_uuid"], "msg": error})
@@ -811,9 +833,11 @@ def mirror_task(p, task):
                     task.warn("%s has more mirrors without our marker, left alone: %s"
                               % (primary["name"], ", ".join(before["foreign_duplicates"])))
                 results.append(outcome(t, primary, actions, before, after, seconds, opts))
-                if actions:
-                    diffs["before"][primary["name"]] = before
-                    diffs["after"][primary["name"]] = after
+                if actions:  # namesakes side by side, each with its datacenter
+                    key = primary["name"] if shown.count(primary["name"]) == 1 else "%s (%s, %s)" % (
+                        primary["name"], primary["datacenter"], primary["instance_uuid"])
+                    diffs["before"][key] = before
+                    diffs["after"][key] = after
     except MirroringError as e:
         task.changed = any(r["changed"] for r in results)
         e.result.setdefault("vms", results)

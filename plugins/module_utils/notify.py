@@ -13,6 +13,7 @@ from __future__ import annotations
 import datetime
 import time
 
+from ansible_collections.predictive.mirroring.plugins.module_utils.deadline import DeadlineExceeded, call_within
 from ansible_collections.predictive.mirroring.plugins.module_utils.errors import MirroringError
 
 try:
@@ -58,8 +59,8 @@ def _host(url):
 
 
 def send(url, body, timeout=10.0, retries=3, backoff=1.0, verify=True, sleep=time.sleep, clock=time.monotonic):
-    """POST body as JSON until a 2xx answer, at most 1 + retries attempts, all within timeout seconds (each attempt's
-    connect and read timeouts are the time left). Retries on connection errors, timeouts, 408/425/429 and 5xx, with
+    """POST body as JSON until a 2xx answer, at most 1 + retries attempts, all within timeout seconds: each attempt
+    is cut off when the time is up, however slowly the receiver drips its answer. Retries on connection errors, timeouts, 408/425/429 and 5xx, with
     doubling backoff (a 429's Retry-After honoured) cut short by the deadline. Returns {delivered, attempts, status,
     error, seconds}; never raises. verify: True, False or a CA bundle path."""
     started = clock()
@@ -76,8 +77,8 @@ def send(url, body, timeout=10.0, retries=3, backoff=1.0, verify=True, sleep=tim
         result["attempts"] = attempt + 1
         retry_after = None
         try:
-            r = requests.post(url, json=body, timeout=(left, left), verify=verify, allow_redirects=False,
-                              headers={"User-Agent": "predictive.mirroring"})
+            r = call_within(left, requests.post, url, json=body, timeout=(left, left), verify=verify,
+                            allow_redirects=False, headers={"User-Agent": "predictive.mirroring"})
             result["status"] = r.status_code
             if 200 <= r.status_code < 300:
                 result.update(delivered=True, error=None)
@@ -87,7 +88,7 @@ def send(url, body, timeout=10.0, retries=3, backoff=1.0, verify=True, sleep=tim
                 break  # a wrong URL or payload: asking again will not help
             if r.status_code == 429 and (r.headers.get("Retry-After") or "").isdigit():
                 retry_after = float(r.headers["Retry-After"])
-        except requests.Timeout:
+        except (requests.Timeout, DeadlineExceeded):
             result["error"] = "%s did not answer within the %.1f s left of the %.1f s timeout" % (host, left, timeout)
         except requests.RequestException as e:  # the message would carry the URL, which is the credential
             result["error"] = "%s: %s" % (host, type(e).__name__)

@@ -187,12 +187,13 @@ def hosts_at_risk(vms, error_events=HOST_ERROR_EVENTS_AT_RISK):
     return out
 
 
-def dependency_floor(levels, depends_on):
+def dependency_floor(levels, depends_on, names=None):
     """Raise each VM's dependencies to at least its own level (transitively).
 
-    levels: {vm: level}; depends_on: {vm: [vm it depends on, ...]}.
+    levels: {vm: level}; depends_on: {vm: [vm it depends on, ...]}; names: {vm: display name} for the reasons.
     Returns ({vm: level}, {vm: reason}) for the VMs raised.
     """
+    names = names or {}
     out = dict(levels)
     raised = {}
     changed = True
@@ -204,7 +205,7 @@ def dependency_floor(levels, depends_on):
             for dep in deps or []:
                 if dep in out and vm in out and RANK[out[dep]] < RANK[out[vm]]:
                     out[dep] = out[vm]
-                    raised[dep] = "held at %s: %s depends on it" % (out[vm], vm)
+                    raised[dep] = "held at %s: %s depends on it" % (out[vm], names.get(vm, vm))
                     changed = True
     return out, raised
 

@@ -154,8 +154,9 @@ def build(vms, plan_totals, decisions, failovers, manifest, bands):
             [(plan_totals.get("cost_month"), plan_totals.get("cost_at_fps_levels"), plan_totals.get("risk_month"),
               plan_totals.get("risk_covered"), plan_totals.get("risk_at_minimal"), plan_totals.get("lowered"),
               plan_totals.get("budget") if plan_totals.get("budget") is not None else "none")], "cost-table"),
-        "<h2>Riskiest VMs</h2>" + _table(["VM", "FPS", "level", "top reason"],
-                                         [(v["name"], "%.1f" % v["fps"], v["level"], v.get("reason") or "") for v in risky],
+        "<h2>Riskiest VMs</h2>" + _table(["VM", "datacenter", "FPS", "level", "top reason"],
+                                         [(v["name"], v.get("datacenter") or "", "%.1f" % v["fps"], v["level"],
+                                           v.get("reason") or "") for v in risky],
                                          "risky-table"),
         "<h2>The model</h2>" + _table(
             ["ROC-AUC", "PR-AUC", "Brier", "ECE", "precision at the failover threshold", "recall there", "horizon (h)",
@@ -195,7 +196,9 @@ def report_rows(vms):
             raise MirroringError("vms[%d] needs a name, an fps and a level" % i)
         reasons = vm.get("fps_reasons") or []
         reason = vm.get("reason") or (reasons[0].get("feature") if reasons and isinstance(reasons[0], dict) else None)
-        rows.append({"name": name, "fps": float(vm["fps"]), "level": level, "reason": reason})
+        # namesakes (one name in two datacenters) stand side by side, told apart by their datacenter
+        rows.append({"name": name, "datacenter": vm.get("datacenter"), "fps": float(vm["fps"]), "level": level,
+                     "reason": reason})
     return rows
 
 

@@ -59,6 +59,11 @@ options:
     description:
       - A batch of primaries, each with C(uuid) (its instance UUID) and/or C(name), C(level), and optionally C(fps) and
         C(below_since), and C(image_rpo_seconds) (this VM's own image RPO, overriding O(image_rpo_seconds)).
+      - C(vcenter) may ride along (the plan's identity of a VM is its vCenter and instance UUID, as
+        P(predictive.mirroring.mirror_targets#filter) writes it); the VM is found by C(uuid) on the vCenter this module
+        is connected to.
+      - Namesakes (one name in two datacenters) are told apart by C(uuid); in the diff each is shown with its
+        datacenter and UUID.
     type: list
     elements: dict
   secondary_datacenter:

@@ -135,3 +135,38 @@ def test_a_stale_mirror_is_refreshed_beside_the_old_one_and_a_fault_before_the_s
         assert [r["moid"] for r in observe(conn, uuid)] == [again["moid"]]
     finally:
         sim.stop()
+
+
+def test_a_fault_while_removing_the_old_image_is_converged_by_one_run(tmp_path):
+    # issue 33: the run after the fault removed the old image but left the new one named ...-mirror.refresh
+    sim = Simulator(workdir=str(tmp_path / "sim"), vms=2)
+    os.makedirs(sim.workdir)
+    sim.start()
+    try:
+        conn = {k: v for k, v in sim.connection().items() if k != "protocol"}
+        with vsphere.VSphere(**conn) as vs:
+            primary = sorted((v for v in vs.virtual_machines() if v["datacenter"] == "DC0"), key=lambda v: v["name"])[0]
+        uuid = primary["instance_uuid"]
+        args = dict(conn, uuid=uuid, name=primary["name"], level="partial", secondary_datacenter="DC1")
+        result, failed = run_module(vm_mirror, args)
+        assert not failed, result
+        [first] = observe(conn, uuid)
+        age_the_image(conn, first["moid"], 25)
+        sim.fail_method(first["moid"], "Destroy_Task", "injected: the old image cannot be removed now")
+        result, failed = run_module(vm_mirror, args)
+        assert failed and "injected" in result["failed_vms"][0]["msg"], result
+        rows = {r["moid"]: r for r in observe(conn, uuid)}
+        assert len(rows) == 2 and rows[first["moid"]]["role"] == "retired"
+        [new] = [r for m, r in rows.items() if m != first["moid"]]
+        assert new["role"] == "standby" and new["primary"] == uuid  # the new image serves already
+
+        sim.fail_method(first["moid"], "Destroy_Task", clear=True)
+        result, failed = run_module(vm_mirror, args)
+        assert not failed and result["changed"], result
+        # one run: the old image gone and the new one under the mirror's own name
+        [after] = observe(conn, uuid)
+        assert after["moid"] == new["moid"] and after["name"] == first["name"] and after["role"] == "standby"
+        result, failed = run_module(vm_mirror, args)
+        assert not failed and not result["changed"], result
+    finally:
+        sim.stop()

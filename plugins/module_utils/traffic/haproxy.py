@@ -9,6 +9,7 @@ import csv
 import io
 import socket
 
+from ansible_collections.predictive.mirroring.plugins.module_utils.deadline import Deadline, DeadlineExceeded
 from ansible_collections.predictive.mirroring.plugins.module_utils.traffic import (Provider, TrafficError, check_address,
                                                                                    check_name, check_weight)
 
@@ -37,17 +38,20 @@ class HAProxy(Provider):
                 host, _sep, port = self.address.rpartition(":")
                 s = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
                 target = (host, int(port))
+            deadline = Deadline(self.timeout)  # the whole exchange, however slowly HAProxy (or a stranger) answers
             with s:
-                s.settimeout(self.timeout)
+                s.settimeout(deadline.left())
                 s.connect(target)
+                s.settimeout(deadline.left())
                 s.sendall(cmd.encode() + b"\n")
                 chunks = []
                 while True:
+                    s.settimeout(deadline.left())
                     data = s.recv(65536)
                     if not data:
                         break
                     chunks.append(data)
-        except (OSError, ValueError) as e:
+        except (OSError, ValueError, DeadlineExceeded) as e:
             raise TrafficError("Cannot reach the HAProxy runtime API at %s: %s" % (self.address, e)) from None
         return b"".join(chunks).decode(errors="replace")
 

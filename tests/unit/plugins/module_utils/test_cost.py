@@ -49,6 +49,19 @@ def test_dependency_floor_is_never_broken():
     assert RANK[squeezed["db"]] >= RANK[squeezed["web"]]
 
 
+def test_namesakes_are_planned_apart_and_a_vm_twice_is_refused():
+    # issue 33: web01 in two datacenters is two VMs (vCenter, instance UUID); one name stopped the whole plan
+    sick = dict(vm("web01", 80.0), uuid="u-dc0", vcenter="vc:443")
+    well = dict(vm("web01", 2.0), uuid="u-dc2", vcenter="vc:443")
+    app = vm("app01", 5.0, deps=["web01"])
+    out = {(p["name"], p["uuid"]): p["level"] for p in cost.plan([sick, well, app], POLICY)["vms"]}
+    assert out == {("web01", "u-dc0"): "full", ("web01", "u-dc2"): "minimal", ("app01", None): "minimal"}
+    with pytest.raises(PolicyError, match="twice in the plan: vc:443/u-dc0"):
+        cost.plan([sick, dict(sick)], POLICY)
+    # the same UUID in another vCenter is another VM
+    assert len(cost.plan([sick, dict(sick, vcenter="other:443")], POLICY)["vms"]) == 2
+
+
 def test_impossible_budget_is_refused_clearly():
     with pytest.raises(PolicyError, match="No plan fits a monthly budget"):
         cost.plan([vm("a", 90)], POLICY, budget=0.0)

@@ -20,7 +20,9 @@ def test_image_age_reads_the_synced_at_attribute_in_any_zone():
     assert mirror.image_age(vm("2026-12-04T10:00:00+00:00"), NOW) == 7200.0
     assert mirror.image_age(vm("2026-12-04T11:00:00+01:00"), NOW) == 7200.0
     assert mirror.image_age(vm("2026-12-04T11:30:00"), NOW) == 1800.0  # no zone: UTC, as the collection writes it
-    assert mirror.image_age(vm("2026-12-04T13:00:00Z"), NOW) == 0.0  # a clock ahead is no negative age
+    assert mirror.image_age(vm("2026-12-04T12:04:00Z"), NOW) == 0.0  # a clock a little ahead is no negative age
+    # issue 33: a synced_at further ahead (a wrong clock, a hand edit) is an unknown age, never a fresh image
+    assert mirror.image_age(vm("2026-12-04T13:00:00Z"), NOW) is None
     assert mirror.image_age(vm(), NOW) is None
     assert mirror.image_age(vm("yesterday; rm -rf /"), NOW) is None
 
@@ -41,6 +43,7 @@ def test_the_preflight_refuses_a_stale_or_unknown_image_with_its_age():
     assert "db01-mirror is 14460 s old (synced at 2026-12-04T07:59:00+00:00), older than its RPO of 14400 s" in why
     assert "Nothing was changed" in why
     assert "of unknown age" in stale_image(primary, vm(), 14400, NOW)
+    assert "lies in the future" in stale_image(primary, vm("2027-01-01T00:00:00Z"), 14400, NOW)
 
 
 def test_refresh_copies_are_not_mirrors_to_serve_from():

@@ -76,6 +76,51 @@ def test_a_receiver_that_never_answers_costs_the_timeout_and_no_more():
     assert 1.4 <= took <= 2.0, took
 
 
+def _drip(server, stop):
+    """Answers every connection with an HTTP response, one byte every 0.5 s."""
+    while not stop.is_set():
+        try:
+            conn, _addr = server.accept()
+        except OSError:
+            return
+
+        def feed(c):
+            try:
+                for byte in b"HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok":
+                    if stop.is_set():
+                        break
+                    c.sendall(bytes([byte]))
+                    time.sleep(0.5)
+            except OSError:
+                pass
+            finally:
+                c.close()
+        threading.Thread(target=feed, args=(conn,), daemon=True).start()
+
+
+def test_a_receiver_that_drips_its_answer_costs_the_timeout_and_no_more():
+    # issue 33: each byte came within the read timeout, so a 3 s timeout held the call for over 25 s
+    server = socket.socket()
+    server.bind(("127.0.0.1", 0))
+    server.listen(16)
+    stop = threading.Event()
+    threading.Thread(target=_drip, args=(server, stop), daemon=True).start()
+    try:
+        from ansible_collections.predictive.mirroring.plugins.module_utils.task import Task  # pylint: disable=import-outside-toplevel
+        started = time.monotonic()
+        task = Task()
+        out = notify.webhook({"url": "http://127.0.0.1:%d/hook" % server.getsockname()[1], "timeout": 3.0, "retries": 3,
+                              "backoff": 0.2, "format": "json", "event": "failover", "summary": "db01 failed over",
+                              "details": {}, "validate_certs": True, "ca_path": None}, task)
+        took = time.monotonic() - started
+    finally:
+        stop.set()
+        server.close()
+    assert not out["delivered"] and "did not answer" in out["error"], out
+    assert took <= 4.0, took
+    assert task.warnings and "not delivered" in task.warnings[0]
+
+
 @pytest.mark.parametrize("fmt", notify.FORMATS)
 def test_payloads_have_each_services_shape(fmt):
     body = notify.payload(fmt, "refusal", "db01: failover refused", {"vm": "db01", "fps": 91.5}, at="2026-11-28T00:00:00+00:00")
