@@ -30,7 +30,7 @@ def test_a_runtime_api_that_drips_its_answer_is_cut_off_at_the_timeout(tmp_path)
     stop = threading.Event()
 
     def drip():
-        conn, _ = server.accept()
+        conn, _addr = server.accept()
         with conn:
             while not stop.is_set():
                 try:
