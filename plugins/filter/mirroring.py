@@ -34,6 +34,8 @@ def mirror_targets(hosts, hostvars, plan=None):
             entry["uuid"] = uuid
         if hv.get("vcenter"):
             entry["vcenter"] = hv["vcenter"]
+        if hv.get("mirroring_level_current"):
+            entry["level_current"] = hv["mirroring_level_current"]
         for field in FIELDS:
             if hv.get(field) is not None:
                 entry[field] = hv[field]

@@ -38,6 +38,10 @@ CLOCK_SKEW_SECONDS = 300
 LEASE_TTL = 90
 LEASE_WAIT = 300
 
+# How old the mirror's copy of a VM's declared files may grow at each level (seconds): rsync from cron at partial,
+# lsyncd (continuous) at full.
+DEFAULT_FILES_RPO = {"partial": 4 * 3600, "full": 300}
+
 # The history store.
 HISTORY_PATH = "~/.local/share/predictive.mirroring/history.sqlite"
 HISTORY_DSN_ENV = "PM_HISTORY_DSN"

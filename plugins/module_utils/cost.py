@@ -22,7 +22,7 @@ from __future__ import annotations
 import traceback
 
 from ansible_collections.predictive.mirroring.plugins.module_utils.errors import PolicyError, require
-from ansible_collections.predictive.mirroring.plugins.module_utils.constants import LEVELS, RANK
+from ansible_collections.predictive.mirroring.plugins.module_utils.constants import DEFAULT_FILES_RPO, LEVELS, RANK
 from ansible_collections.predictive.mirroring.plugins.module_utils.policy import dependency_floor, image_rpos, policy_from_params
 
 try:
@@ -208,6 +208,21 @@ def plan_task(p, task):
     unknown = set(p["catalogue"]) - set(DEFAULT_CATALOGUE)
     if unknown:
         raise PolicyError("unknown catalogue keys: %s" % ", ".join(sorted(unknown)))
+    files_rpo = dict(DEFAULT_FILES_RPO)
+    for level, seconds in (p.get("files_rpo_seconds") or {}).items():
+        if level not in files_rpo or isinstance(seconds, bool) or not str(seconds).isdigit() or int(seconds) < 60:
+            raise PolicyError("files_rpo_seconds: %s=%r: partial and full each take a whole number of seconds, at least "
+                              "60" % (level, seconds))
+        files_rpo[level] = int(seconds)
+    current = {plan_key(vm): vm.get("level_current") or "minimal" for vm in vms}
+    for vm in vms:
+        if current[plan_key(vm)] not in RANK:
+            raise PolicyError("%s: level_current must be one of %s, got %r"
+                              % (vm["name"], ", ".join(LEVELS), vm["level_current"]))
     result = plan(vms, policy_from_params(p), budget=p["budget"], catalogue=p["catalogue"], rto=p["rto_hours"],
                   rpo=p["rpo_hours"], image_rpo=p["image_rpo_seconds"])
+    for entry in result["vms"]:
+        # what reconcile steps down before the mirrors go (pools, replication, file sync), and the file data's RPO
+        entry["lowering"] = RANK[entry["level"]] < RANK[current[plan_key(entry)]]
+        entry["files_rpo_seconds"] = files_rpo.get(entry["level"])
     return dict(result, changed=False)

@@ -19,7 +19,7 @@ from ansible_collections.predictive.mirroring.plugins.module_utils import pipeli
 from ansible_collections.predictive.mirroring.plugins.module_utils.errors import MirroringError, PolicyError, VSphereError
 from ansible_collections.predictive.mirroring.plugins.module_utils.history import open_store, store_configured
 from ansible_collections.predictive.mirroring.plugins.module_utils.lease import Writer
-from ansible_collections.predictive.mirroring.plugins.module_utils.policy import policy_from_params
+from ansible_collections.predictive.mirroring.plugins.module_utils.policy import image_rpos, policy_from_params
 from ansible_collections.predictive.mirroring.plugins.module_utils.mirror import (
     Options, Placement, image_age, keep_order, mirrors_by_primary)
 
@@ -171,14 +171,10 @@ class Drill:
 
 
 def recorded(h, primary, action, act, vcenter, detail=None):
-    """act() between an intent row in the store and its outcome (done, or failed with the error)."""
-    aid = h.begin_action(primary["name"], action, vm_uuid=primary["instance_uuid"], vcenter=vcenter, detail=detail)
-    try:
+    """act() inside the store's intent recorder (History.recorded); its result, recorded too when it is a dict."""
+    with h.recorded(primary["name"], action, vm_uuid=primary["instance_uuid"], vcenter=vcenter, detail=detail) as out:
         result = act()
-    except MirroringError as e:
-        h.end_action(aid, "failed", error=str(e))
-        raise
-    h.end_action(aid, "done", detail=result if isinstance(result, dict) else None)
+        out["detail"] = result if isinstance(result, dict) else None
     return result
 
 
@@ -277,8 +273,12 @@ def failover_step(p, task):
         if state in ("preflight", "quarantined") and mirror is None:
             raise MirroringError("%s has no mirror to fail over to (its level is %s): failover refused"
                                  % (primary["name"], before["level"] or "not set"))
-        if state == "preflight" and p["image_rpo_seconds"] is not None:
-            refusal = stale_image(primary, mirror, p["image_rpo_seconds"], vsphere.now())
+        if state == "preflight" and (p["image_rpo_seconds"] is not None or p["image_rpo_per_level"] is not None):
+            rpo = p["image_rpo_seconds"]
+            if rpo is None:  # the VM's level's, as reconcile holds it
+                rpo = image_rpos(p["image_rpo_per_level"])[before["level"] if before["level"] in ("partial", "full")
+                                                           else "full"]
+            refusal = stale_image(primary, mirror, rpo, vsphere.now())
             if refusal:
                 raise MirroringError(refusal)
         if state == "intent" and h is not None:

@@ -485,6 +485,20 @@ class History:
                            (utcnow(), vcenter, vm, vm_uuid, action, json.dumps(detail or {}, sort_keys=True), new_uid()),
                            returning=True)
 
+    @contextlib.contextmanager
+    def recorded(self, vm, action, vm_uuid=None, vcenter=None, detail=None):
+        """The one intent recorder around an act that re-running cannot undo: the intent row before it, the outcome
+        after - failed, with the error, when the act raises. Yields a dict: what the act sets under "detail" is
+        recorded with its outcome; "action_id" is the row's id."""
+        outcome = {"action_id": self.begin_action(vm, action, vm_uuid=vm_uuid, vcenter=vcenter, detail=detail),
+                   "detail": None}
+        try:
+            yield outcome
+        except Exception as e:
+            self.end_action(outcome["action_id"], "failed", error=getattr(e, "msg", None) or str(e))
+            raise
+        self.end_action(outcome["action_id"], "done", detail=outcome["detail"])
+
     def end_action(self, action_id, status, error=None, detail=None):
         """Record the outcome (done or failed) of an act begun with begin_action."""
         if status not in ("done", "failed"):

@@ -13,6 +13,8 @@ that neither this nor the mirror placement puts a VM back on it.
 
 from __future__ import annotations
 
+import contextlib
+
 from ansible_collections.predictive.mirroring.plugins.module_utils import vsphere
 from ansible_collections.predictive.mirroring.plugins.module_utils.constants import ATTR_HOST_AT_RISK
 from ansible_collections.predictive.mirroring.plugins.module_utils.errors import MirroringError, VSphereError
@@ -75,11 +77,11 @@ class Evacuation:
             plans.append((name, moves, None if current else mark))
         return plans
 
-    def apply(self, plan, record=None):
+    def apply(self, plan, history=None):
         """Carry one host's plan out: mark it first (placement avoids it from then on), then move each VM.
 
-        record(action, vm name, vm uuid, detail) -> callable(error or None) writes intent before each move and its
-        outcome after. Returns the moves done; one VM's failure does not stop the others (they are returned too).
+        With `history` (the store), each move is inside its intent recorder. Returns the moves done; one VM's failure
+        does not stop the others (they are returned too).
         """
         host_name, moves, mark = plan
         host = self.hosts[host_name]
@@ -88,27 +90,17 @@ class Evacuation:
                 mark, vsphere.now().replace(microsecond=0).isoformat()), mo_type=vim.HostSystem)
         done, failed = [], []
         for vm, vm_name, target in moves:
-            finish = record("relocate", vm_name, vm.config.instanceUuid, {"from": host_name, "to": target}) if record else None
+            record = history.recorded(vm_name, "relocate", vm_uuid=vm.config.instanceUuid, vcenter=self.vs.name,
+                                      detail={"from": host_name, "to": target}) if history else contextlib.nullcontext()
             try:
-                spec = vim.vm.RelocateSpec(host=self.hosts[target]["_ref"], pool=vm.resourcePool)
-                self.vs.wait_task(vm.RelocateVM_Task(spec=spec), "move %s from %s to %s" % (vm_name, host_name, target))
+                with record:
+                    spec = vim.vm.RelocateSpec(host=self.hosts[target]["_ref"], pool=vm.resourcePool)
+                    self.vs.wait_task(vm.RelocateVM_Task(spec=spec), "move %s from %s to %s" % (vm_name, host_name, target))
             except (VSphereError, vmodl.MethodFault) as e:
-                msg = getattr(e, "msg", None) or str(e)
-                if finish:
-                    finish(msg)
-                failed.append({"vm": vm_name, "to": target, "msg": msg})
+                failed.append({"vm": vm_name, "to": target, "msg": getattr(e, "msg", None) or str(e)})
                 continue
-            if finish:
-                finish(None)
             done.append({"vm": vm_name, "from": host_name, "to": target})
         return done, failed
-
-
-def _recorder(h, vcenter):
-    def record(action, vm, uuid, detail):
-        aid = h.begin_action(vm, action, vm_uuid=uuid, vcenter=vcenter, detail=detail)
-        return lambda error: h.end_action(aid, "failed" if error else "done", error=error)
-    return record
 
 
 def evacuate(p, task):
@@ -132,7 +124,7 @@ def evacuate(p, task):
                     moved += [{"vm": vm_name, "from": name, "to": target} for _vm, vm_name, target in moves]
                     continue
                 writer.renew()
-                done, bad = evacuation.apply(plan, record=_recorder(h, vs.name))
+                done, bad = evacuation.apply(plan, history=h)
                 moved += done
                 failed += bad
                 task.changed = bool(moved or marked)

@@ -23,7 +23,8 @@ extends_documentation_fragment:
 options:
   vms:
     description:
-      - The VMs, each with C(name) and C(fps), and optionally C(level) (the policy's level, which holds hysteresis; default,
+      - The VMs, each with C(name) and C(fps), and optionally C(uuid) and C(vcenter) (a VM's identity, so namesakes are
+        planned apart), C(level_current) (the level it is held at now), C(level) (the policy's level, which holds hysteresis; default,
         the FPS band), C(depends_on) (names), C(num_cpu), C(memory_mb), C(disk_gb),
         C(change_gb_day), C(downtime_cost_hour) and C(data_loss_cost_hour) (which default to O(downtime_cost_hour) and
         O(data_loss_cost_hour)).
@@ -54,6 +55,13 @@ options:
         C(image_rpo_seconds) overrides it.
     type: dict
     default: {}
+  files_rpo_seconds:
+    description:
+      - How old the mirror's copy of a VM's declared files may grow, per level (C(partial) 14400, rsync from cron;
+        C(full) 300, lsyncd), returned per VM as C(files_rpo_seconds) for the C(files) role and the metrics.
+    type: dict
+    default: {}
+    version_added: "0.4.0"
   rto_hours:
     description: Recovery time per level, overriding C(minimal) 4, C(partial) 0.5, C(full) 0.02.
     type: dict
@@ -76,7 +84,10 @@ EXAMPLES = r"""
 
 RETURN = r"""
 vms:
-  description: Per VM, C(level_from_fps), the C(level) chosen, C(why), C(cost_month), C(risk_month) and C(risk_at_minimal).
+  description:
+    - Per VM, C(level_from_fps), the C(level) chosen, C(why), C(cost_month), C(risk_month) and C(risk_at_minimal).
+    - C(lowering), whether the level chosen is below C(level_current) (what reconcile steps down before mirrors go),
+      and C(files_rpo_seconds), the file data's RPO at the level chosen (null at minimal).
   returned: always
   type: list
   elements: dict
@@ -101,6 +112,7 @@ def main():
         data_loss_cost_hour=dict(type="float", default=200.0),
         catalogue=dict(type="dict", default={}),
         image_rpo_seconds=dict(type="dict", default={}),
+        files_rpo_seconds=dict(type="dict", default={}),
         rto_hours=dict(type="dict", default={}),
         rpo_hours=dict(type="dict", default={}),
     ), shared=("policy",))

@@ -76,8 +76,15 @@ options:
   image_rpo_seconds:
     description:
       - With O(state=preflight), refuse the failover when the mirror's image (its C(mirroring.synced_at)) is older than this
-        many seconds, naming its age. Leave it out to skip the check (a forced failover).
+        many seconds, or of unknown age, naming its age. The VM's own image RPO; it overrides O(image_rpo_per_level).
+      - Leave it and O(image_rpo_per_level) out to skip the check (a forced failover).
     type: int
+  image_rpo_per_level:
+    description:
+      - With O(state=preflight), the image RPO per level (C(partial), C(full); 86400 each unless given) as reconcile
+        holds it; the check uses the primary's current level (C(mirroring.level); C(full) when unset).
+    type: dict
+    version_added: "0.4.0"
   history_path:
     description:
       - The history store the failover is recorded in. It is opened before anything is changed, the intent is written
@@ -136,6 +143,7 @@ def main():
         data_lag_bytes=dict(type="int"),
         data_lag_s=dict(type="float"),
         image_rpo_seconds=dict(type="int"),
+        image_rpo_per_level=dict(type="dict"),
     ), shared=("vsphere", "history", "lease"),
         required_one_of=[("name", "uuid")], required_if=[("state", "aborted", ("action_id",))])
 

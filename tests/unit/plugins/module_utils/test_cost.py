@@ -126,3 +126,23 @@ def test_image_refreshes_are_priced_by_the_disk_copied():
     assert own["partial"] == pytest.approx(hourly["partial"])
     with pytest.raises(PolicyError, match="at least 60"):
         cost.level_costs(dict(base, image_rpo_seconds=5), cost.DEFAULT_CATALOGUE)
+
+
+def test_the_plan_says_which_vms_are_lowered_and_their_file_data_rpo():
+    # policy out of reconcile.yml's Jinja: the rank comparison and the file data's RPO per level
+    params = {"vms": [dict(vm("db01", 80.0), level_current="partial"), dict(vm("web01", 2.0), level_current="full"),
+                      vm("batch07", 2.0)],
+              "downtime_cost_hour": 100.0, "data_loss_cost_hour": 200.0, "budget": None, "catalogue": {},
+              "rto_hours": {}, "rpo_hours": {}, "image_rpo_seconds": {}, "files_rpo_seconds": {"partial": "3600"},
+              "partial_above": 30.0, "full_above": 70.0, "failover_threshold": 85.0, "hysteresis_margin": 5.0,
+              "min_dwell_minutes": 60, "max_failovers": 2, "max_failover_cluster_pct": 25.0}
+    out = {p["name"]: (p["level"], p["lowering"], p["files_rpo_seconds"]) for p in cost.plan_task(params, None)["vms"]}
+    assert out == {"db01": ("full", False, 300), "web01": ("minimal", True, None), "batch07": ("minimal", False, None)}
+    params["vms"][0] = dict(vm("db01", 50.0), level_current="full")
+    assert {p["name"]: (p["lowering"], p["files_rpo_seconds"]) for p in cost.plan_task(params, None)["vms"]}["db01"] \
+        == (True, 3600)
+    for bad in ({"minimal": 3600}, {"partial": 30}, {"full": "soon"}):
+        with pytest.raises(PolicyError, match="files_rpo_seconds"):
+            cost.plan_task(dict(params, files_rpo_seconds=bad), None)
+    with pytest.raises(PolicyError, match="level_current"):
+        cost.plan_task(dict(params, vms=[dict(vm("x", 1.0), level_current="fulll")]), None)

@@ -196,3 +196,18 @@ def test_a_copy_between_stores_is_whole_idempotent_and_keeps_the_failover_an_act
         assert dst.windows(NAMES) == src.windows(NAMES) and dst.tuning("failover_threshold") == 90.0
         with pytest.raises(HistoryError, match="same store"):
             history.copy_history(src, src)
+
+
+def test_the_intent_recorder_writes_intent_before_and_the_outcome_after(tmp_path):
+    with history.History(str(tmp_path / "h.sqlite")) as h:
+        with h.recorded("db01", "quarantine", vm_uuid="u1", vcenter="vc:443", detail={"mirror": "db01-mirror"}) as rec:
+            [row] = h.actions(vm_uuid="u1")
+            assert row["status"] == "intent" and row["detail"] == {"mirror": "db01-mirror"}  # before the act
+            rec["detail"] = {"failover_id": 7}
+        with pytest.raises(HistoryError, match="the act broke"):
+            with h.recorded("db01", "power_on", vm_uuid="u1"):
+                raise HistoryError("the act broke")
+        done, failed = h.actions(vm_uuid="u1")
+    assert (done["status"], done["detail"], done["error"]) == ("done", {"failover_id": 7}, None)
+    assert done["finished_at"] and (failed["action"], failed["status"], failed["error"]) == ("power_on", "failed",
+                                                                                             "the act broke")
