@@ -56,6 +56,10 @@ ROLE_RETIRED = "retired"
 REFRESH_SUFFIX = ".refresh"
 
 
+class NotAPrimary(VSphereError):
+    """A VM asked to be mirrored is itself a mirror or a drill's copy."""
+
+
 def image_age(mirror, now):
     """Seconds since the moment a mirror's image stands for; None (unknown) when it carries no mirroring.synced_at, or
     one further in the future than the clocks of vCenter and this controller can disagree (a wrong clock or a hand
@@ -295,7 +299,7 @@ class Mirrorer:
         """The primary by its instance UUID (a unique name only when no UUID is given); never one in the secondary DC."""
         vm = vsphere.resolve_vm(self.all_vms, uuid=uuid, name=name, where="vCenter %s" % self.vs.name)
         if vm["attributes"].get(vsphere.ATTR_PRIMARY) or vm["attributes"].get(vsphere.ATTR_DRILL_OF):
-            raise VSphereError("VM '%s' (%s) is a mirror or a drill copy, not a primary" % (vm["name"], vm["instance_uuid"]))
+            raise NotAPrimary("VM '%s' (%s) is a mirror or a drill copy, not a primary" % (vm["name"], vm["instance_uuid"]))
         if vm["datacenter_moid"] == self.placement.datacenter._moId:  # pylint: disable=protected-access
             raise VSphereError("VM '%s' (%s) is in datacenter '%s', the secondary datacenter: a primary is never mirrored "
                                "into its own datacenter (check the inventory's datacenters option)"
@@ -753,9 +757,10 @@ def apply_window(mirrorer, jobs, window=DEFAULT_WINDOW, per_host=DEFAULT_PER_HOS
 OPTION_NAMES = ("secondary_datacenter", "secondary_cluster", "secondary_resource_pool", "secondary_datastore",
                 "secondary_folder", "secondary_network", "mirror_suffix", "minimal_mirror", "standby_size_ratio",
                 "snapshot_interval_hours", "snapshot_retention", "snapshot_max_age_hours", "image_rpo_seconds")
-# vcenter: the plan's identity (vCenter, uuid); this module acts on the vCenter it is connected to, by uuid
-TARGET_KEYS = ("uuid", "vcenter", "name", "level", "fps", "below_since", "depends_on", "num_cpu", "memory_mb",
-               "image_rpo_seconds")
+# vcenter: the plan's identity (vCenter, uuid); this module acts on the vCenter it is connected to, by uuid.
+# level_current rides along from the plan's input; the level held now is read from vCenter itself.
+TARGET_KEYS = ("uuid", "vcenter", "name", "level", "level_current", "fps", "below_since", "depends_on", "num_cpu",
+               "memory_mb", "image_rpo_seconds")
 
 
 def targets(p):
@@ -811,6 +816,11 @@ def mirror_task(p, task):
                     label = primary["name"]
                     actions, before, after = mirrorer.plan(primary, t["level"], t.get("fps"), t.get("below_since"),
                                                            scope=p["scope"], image_rpo=t.get("image_rpo_seconds"))
+                except NotAPrimary as e:
+                    # the caller's list was read before a clone of a run that died got its attribute (this run adopts
+                    # it): nothing to do to a mirror, and nothing wrong with the others
+                    task.warn("%s: skipped" % e)
+                    continue
                 except MirroringError as e:
                     failures.append({"name": label, "uuid": t.get("uuid"), "msg": str(e)})
                     continue

@@ -14,7 +14,7 @@ import time
 import psycopg
 import pytest
 
-from ansible_collections.predictive.mirroring.plugins.module_utils import failover, fleet, metrics, telemetry, vsphere
+from ansible_collections.predictive.mirroring.plugins.module_utils import analysis, fleet, metrics, telemetry, vsphere
 from ansible_collections.predictive.mirroring.plugins.module_utils.history import History
 from ansible_collections.predictive.mirroring.plugins.module_utils.model import FPSModel
 
@@ -78,6 +78,7 @@ def seed_store(site, tmp_path):
     return len(rows)
 
 
+@pytest.mark.timeout(1200)  # about 260 s alone; more beside another worker's tests on two cores
 def test_predictive_failover_on_the_postgresql_store_as_awx_jobs_then_tuned_and_retrained(pg_site, tmp_path):
     """The closed loop with the history store and the model registry on PostgreSQL and every step a separate
     ansible-playbook process in a fresh working directory (as AWX runs jobs): nothing but the store is shared."""
@@ -216,7 +217,7 @@ def closed_loop(site, tmp_path, windows, bundled, private, prom, paged, hook, te
     with History(dsn=site.history_dsn) as h:
         assert h.db.execute("SELECT label, source FROM windows WHERE source = 'failover'").fetchall() == [(1, "failover")]
         assert h.count_windows()["windows"] == windows + 1
-        assert h.tuning("failover_threshold") == 85.0 + failover.THRESHOLD_STEP
+        assert h.tuning("failover_threshold") == 85.0 + analysis.THRESHOLD_STEP
         retrained = h.current_model_sha()
         assert retrained != bundled and len(h.models()) == 2
     assert site.job_leftovers == [], "a job left a history or model file behind"
@@ -224,7 +225,7 @@ def closed_loop(site, tmp_path, windows, bundled, private, prom, paged, hook, te
     inv = site.inventory_list()
     assert inv["_meta"]["hostvars"][SICK]["fps_model_sha256"] == retrained
     assert inv["_meta"]["hostvars"][SICK]["fps_model_path"] == "store:" + retrained
-    assert inv["_meta"]["hostvars"][SICK]["mirroring_failover_threshold"] == 85.0 + failover.THRESHOLD_STEP
+    assert inv["_meta"]["hostvars"][SICK]["mirroring_failover_threshold"] == 85.0 + analysis.THRESHOLD_STEP
 
     # failback once the primary is healthy: data and traffic return with nothing lost
     site.sim.recover(SICK)
@@ -266,8 +267,9 @@ def test_reactive_failover_for_contrast(site):
             dead.stop()
         told = site.results["Tell someone the VM failed over"][SICK]
         assert not told["delivered"] and "did not answer" in told["error"] and "secret-token" not in json.dumps(told)
-        # the notification took its timeout; the task, that plus a module's start (about a second here)
-        assert 1.9 <= told["seconds"] <= 2.3 and site.task_seconds("Tell someone the VM failed over") <= 4.0
+        # the notification took its timeout; the task, that plus a module's start (about a second on a quiet machine,
+        # several when the tests run in parallel workers on two cores)
+        assert 1.9 <= told["seconds"] <= 2.3 and site.task_seconds("Tell someone the VM failed over") <= 8.0
         time.sleep(2)
     finally:
         load.stop()
