@@ -18,6 +18,8 @@ description:
     C(mirrors) (the standby copies), C(quarantined) (primaries failed over and not failed back yet; they are never in
     C(failover_now) again), and C(dc_<datacenter>) and C(cluster_<cluster>).
   - Configuration files must end in C(.vsphere_fps.yml) or C(.vsphere_fps.yaml).
+  - With a history store (O(history_path) or O(history_dsn)), each primary carries C(data_lag_seconds) and
+    C(data_rpo_seconds), per data provider (C(postgresql), C(files)), as the last run recorded them.
   - A VM with no performance data is scored from what exists, and the missing counters are listed in C(fps_missing).
   - Each VM is judged against its own normal - a baseline per counter learned from vCenter's 300 s and 1800 s
     historical rollups, cached in O(baseline_cache) - and against the other VMs on its ESXi host, as well as on
@@ -265,9 +267,12 @@ class InventoryModule(BaseInventoryPlugin, Constructable, Cacheable):
         if o("samples") < 3:
             raise MirroringError("option samples must be >= 3, got %s" % o("samples"))
         threshold = o("failover_threshold")
+        self._data_status = {}
         if store_configured(self._store_params()):
             with open_store(self._store_params()) as h:
                 threshold = h.tuning("failover_threshold", threshold)
+                # each VM's data providers as the last run recorded them: data_lag_seconds, data_rpo_seconds
+                self._data_status = {(v["vcenter"], v["vm_uuid"]): v["data"] for v in h.vm_status() if v["data"]}
         return policy_from_params(dict({k: o(k) for k in POLICY_OPTIONS}, failover_threshold=threshold))
 
     def _store_params(self):
@@ -340,7 +345,8 @@ class InventoryModule(BaseInventoryPlugin, Constructable, Cacheable):
             results += pipeline.score(primaries, perf, events, model, policy, samples=o("samples"),
                                       event_window_hours=o("event_window_hours"), min_confidence=o("min_confidence"),
                                       baselines_by_moid=data.get("baselines"))
-        hosts, why = pipeline.inventory_hosts(results, mirrors, policy, expose_features=o("expose_features"))
+        hosts, why = pipeline.inventory_hosts(results, mirrors, policy, expose_features=o("expose_features"),
+                                              data_status=getattr(self, "_data_status", None))
         if why:
             self.display.warning("vsphere_fps: %s" % why)
         for host in hosts:

@@ -246,8 +246,11 @@ def identity(vm):
     }
 
 
-def inventory_hosts(results, mirrors, policy, now=None, expose_features=False):
+def inventory_hosts(results, mirrors, policy, now=None, expose_features=False, data_status=None):
     """The inventory from scored primaries (score()'s rows) and the mirrors: ([{name, vars, groups}], warning).
+
+    data_status: {(vCenter, instance UUID): {provider: {lag_seconds, rpo_seconds}}}, each VM's data providers as the
+    last run recorded them in the history store.
 
     Decides, per host: its level group; whether it fails over now, or is refused (blast radius, a telemetry gap,
     the cause on its ESXi host, already quarantined); and pairs it with its serving mirror (not the copy of an
@@ -299,6 +302,9 @@ def inventory_hosts(results, mirrors, policy, now=None, expose_features=False):
             "mirror_age_seconds": image_age(mirror, now) if mirror else None,
             "mirroring_quarantined": vm["attributes"].get(ATTR_QUARANTINED) or None,
         }
+        data = (data_status or {}).get((vm.get("vcenter") or "", vm["instance_uuid"]))
+        hostvars["data_lag_seconds"] = {k: f.get("lag_seconds") for k, f in data.items()} if data else None
+        hostvars["data_rpo_seconds"] = {k: f.get("rpo_seconds") for k, f in data.items()} if data else None
         if expose_features:
             hostvars["fps_features"] = r["features"]
         hostvars.update(identity(vm))

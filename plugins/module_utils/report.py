@@ -16,7 +16,7 @@ import io
 import os
 import traceback
 
-from ansible_collections.predictive.mirroring.plugins.module_utils.constants import LEVELS
+from ansible_collections.predictive.mirroring.plugins.module_utils.constants import DEFAULT_IMAGE_RPO, LEVELS
 from ansible_collections.predictive.mirroring.plugins.module_utils.errors import MirroringError, require
 from ansible_collections.predictive.mirroring.plugins.module_utils.fileio import read_bytes, write_atomic
 from ansible_collections.predictive.mirroring.plugins.module_utils.history import open_store, store_configured
@@ -106,6 +106,48 @@ def plot_cost_risk(totals):
     return _png(fig)
 
 
+def rpo_points(vms):
+    """What each mirrored VM holds against its recovery point objectives: [(label, held share of the RPO or None when
+    unknown)], the image of each mirror at partial and full, and each data provider's lag."""
+    out = []
+    for v in vms:
+        if v.get("image_rpo_seconds"):
+            age = v.get("mirror_age_seconds")
+            out.append(("%s image" % v["name"], None if age is None else float(age) / v["image_rpo_seconds"]))
+        for provider, (lag, rpo) in sorted((v.get("data") or {}).items()):
+            if rpo:
+                out.append(("%s %s" % (v["name"], provider), None if lag is None else float(lag) / rpo))
+    return out
+
+
+def rpo_summary(points):
+    held = [r for _l, r in points if r is not None and r <= 1.0]
+    return "%d of %d recovery points held (%d unknown)" % (len(held), len(points),
+                                                           sum(1 for _l, r in points if r is None))
+
+
+def plot_rpo(points, worst=30):
+    """The recovery points against their targets: each bar is the share of its RPO used (1.0 is the RPO), the worst
+    `worst` of the fleet; an unknown age is drawn past the line."""
+    shown = sorted(points, key=lambda p: -(p[1] if p[1] is not None else float("inf")))[:worst]
+    fig, ax = plt.subplots(figsize=(7, max(2.4, 0.28 * len(shown) + 1.2)))
+    if shown:
+        top = max([1.5] + [r for _l, r in shown if r is not None])
+        values = [top * 1.1 if r is None else r for _l, r in shown]
+        colours = ["#c44e52" if r is None or r > 1.0 else "#55a868" for _l, r in shown]
+        ax.barh([label + (" (unknown)" if r is None else "") for label, r in shown][::-1], values[::-1],
+                color=colours[::-1])
+        ax.axvline(1.0, color="#333333", linestyle="--", linewidth=1, label="RPO")
+        ax.legend(fontsize=8)
+        ax.tick_params(axis="y", labelsize=7)
+    else:
+        ax.text(0.5, 0.5, "no mirror at partial or full yet", ha="center", va="center", transform=ax.transAxes)
+    ax.set_xlabel("share of the RPO used (age or lag / RPO)")
+    ax.set_title("Recovery points held against their targets")
+    fig.tight_layout()
+    return _png(fig)
+
+
 def plot_reliability(reliability):
     fig, ax = plt.subplots(figsize=(4.2, 4))
     ax.plot([0, 1], [0, 1], color="#999999", linestyle="--", linewidth=1, label="perfect calibration")
@@ -140,6 +182,7 @@ def build(vms, plan_totals, decisions, failovers, manifest, bands):
         "cost_risk.png": (plot_cost_risk(plan_totals), "Cost %.2f, risk covered %.2f, risk left %.2f per month" % (
             plan_totals.get("cost_month", 0.0), plan_totals.get("risk_covered", 0.0), plan_totals.get("risk_month", 0.0))),
         "reliability.png": (plot_reliability(metrics.get("reliability", [])), "Reliability curve of the model (hold-out)"),
+        "rpo.png": (plot_rpo(rpo_points(vms)), "Recovery points: %s" % rpo_summary(rpo_points(vms))),
     }
     sections = []
     for name, (png, alt) in plots.items():
@@ -196,9 +239,16 @@ def report_rows(vms):
             raise MirroringError("vms[%d] needs a name, an fps and a level" % i)
         reasons = vm.get("fps_reasons") or []
         reason = vm.get("reason") or (reasons[0].get("feature") if reasons and isinstance(reasons[0], dict) else None)
+        # the image RPO of the level held now (the VM's own when it has one); the data providers' lag and RPO
+        held = vm.get("mirroring_level_current") or level
+        image_rpo = (vm.get("mirroring_vm_image_rpo_seconds") or DEFAULT_IMAGE_RPO.get(held)) \
+            if held in DEFAULT_IMAGE_RPO else None
+        lags, rpos = vm.get("data_lag_seconds") or {}, vm.get("data_rpo_seconds") or {}
         # namesakes (one name in two datacenters) stand side by side, told apart by their datacenter
         rows.append({"name": name, "datacenter": vm.get("datacenter"), "fps": float(vm["fps"]), "level": level,
-                     "reason": reason})
+                     "reason": reason, "mirror_age_seconds": vm.get("mirror_age_seconds"),
+                     "image_rpo_seconds": int(image_rpo) if image_rpo else None,
+                     "data": {p: (lags.get(p), rpos.get(p)) for p in set(lags) | set(rpos)}})
     return rows
 
 

@@ -221,3 +221,21 @@ def test_a_vm_whose_disk_counter_disappears_lands_in_telemetry_gap_not_failover_
     degrade(fleet_sim, "memory_leak", 0.95)
     inv = inventory(fleet_sim, config)
     assert not hosts(inv, "telemetry_gap") and SICK in hosts(inv, "failover_now")
+
+
+def test_data_providers_lag_as_the_last_run_recorded_it(fleet_sim, tmp_path):
+    # issue 16: each primary's data providers, from the history store's VM states (what the metrics role writes)
+    from ansible_collections.predictive.mirroring.plugins.module_utils.history import History  # pylint: disable=import-outside-toplevel
+    store = str(tmp_path / "history.sqlite")
+    conn = {k: v for k, v in fleet_sim.connection().items() if k != "protocol"}
+    with vsphere.VSphere(**conn) as vs:
+        uuid = next(v["instance_uuid"] for v in vs.virtual_machines() if v["name"] == SICK)
+    vcenter = "%s:%s" % fleet_sim.hostport()
+    with History(store) as h:
+        h.put_vm_status([{"vcenter": vcenter, "vm_uuid": uuid, "vm": SICK, "level": "full",
+                          "data": {"postgresql": {"lag_seconds": 1.5, "rpo_seconds": 60.0},
+                                   "files": {"lag_seconds": 420.0, "rpo_seconds": 300.0}}}])
+    hostvars = plain(inventory(fleet_sim, write_config(tmp_path, history_path=store))["_meta"]["hostvars"])
+    assert hostvars[SICK]["data_lag_seconds"] == {"postgresql": 1.5, "files": 420.0}
+    assert hostvars[SICK]["data_rpo_seconds"] == {"postgresql": 60.0, "files": 300.0}
+    assert hostvars["DC0_C0_RP0_VM0"]["data_lag_seconds"] is None  # no data provider recorded for it

@@ -42,7 +42,7 @@ def test_report_renders_the_runs_figures(simulator, tmp_path):
         page = browser.new_page(viewport={"width": 1200, "height": 900})
         page.goto("file://" + os.path.join(report_dir, "index.html"))
         # every plot decoded and drawn by the browser, and not blank
-        for plot in ("fps_distribution", "levels", "levels_over_time", "cost_risk", "reliability"):
+        for plot in ("fps_distribution", "levels", "levels_over_time", "cost_risk", "reliability", "rpo"):
             img = page.locator("img#" + plot)
             assert page.evaluate("id => { const i = document.getElementById(id); return i.complete && i.naturalWidth > 300 }", plot)
             pixels = matplotlib.image.imread(io.BytesIO(img.screenshot()), format="png")
@@ -61,9 +61,14 @@ def test_report_renders_the_runs_figures(simulator, tmp_path):
         with History(history) as h:
             changes = len(h.decisions())
         assert changes > 0 and "Levels over time: %d recorded changes" % changes in page.inner_text("body")
+        # the recovery points: the mirrors of the VMs held at partial or full, each image within its day
+        mirrored = totals["levels"]["partial"] + totals["levels"]["full"]
+        assert mirrored > 0 and "Recovery points: %d of %d recovery points held (0 unknown)" % (mirrored, mirrored) \
+            == page.get_attribute("img#rpo", "alt")
         page.screenshot(path=os.path.join(str(tmp_path), "report.png"), full_page=True)
         browser.close()
-    for name in ("fps_distribution.png", "levels.png", "levels_over_time.png", "cost_risk.png", "reliability.png"):
+    for name in ("fps_distribution.png", "levels.png", "levels_over_time.png", "cost_risk.png", "reliability.png",
+                 "rpo.png"):
         assert os.path.getsize(os.path.join(report_dir, name)) > 5000
     stats, _tasks = run_playbook(simulator, "report", inventory, "-e", "mirroring_history_path=" + history,
                                  "-e", "mirroring_report_dir=" + report_dir)
