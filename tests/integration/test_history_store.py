@@ -13,6 +13,7 @@ import pytest
 from ansible_collections.predictive.mirroring.plugins.module_utils import analysis, history, telemetry
 from ansible_collections.predictive.mirroring.plugins.module_utils.errors import HistoryError
 
+from common.utils import release_together
 from rig.inventory import BIN, ROOT
 from rig.postgres import PostgresCluster
 
@@ -152,3 +153,16 @@ def test_bad_stores_are_one_clear_line_without_the_password(server, dsn, tmp_pat
     assert result.get("failed") and "schema version 99, newer than this collection's" in result["msg"]
     with psycopg.connect(dsn) as c:
         assert c.execute("SELECT version FROM schema_version").fetchone()[0] == 99
+
+
+def test_eight_processes_opening_a_fresh_store_together_lose_no_record(server):
+    # issue 33: the same release-together test as the SQLite store's (tests/unit .../test_history.py), on PostgreSQL
+    for round_ in range(20):
+        name = "fresh_%d" % round_
+        server.psql("CREATE DATABASE %s OWNER pm" % name)
+        dsn = "host=127.0.0.1 port=%d dbname=%s user=pm password=%s" % (server.port, name, PASSWORD)
+        failure = release_together({"dsn": dsn})
+        assert failure is None, (round_, failure)
+        with history.History(dsn=dsn) as h:
+            assert h.count_windows()["windows"] == 64, round_
+            assert h.db.execute("SELECT COUNT(*) FROM schema_version").fetchone()[0] == 1  # migrated once

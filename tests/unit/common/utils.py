@@ -93,3 +93,34 @@ def scenario_raw(cases, with_baseline=True, events=True, host_health=0.0):
             "host_health": np.full(n, float(host_health)),
             "events": {k: np.array(v, dtype=float) for k, v in vm_events.items()},
             "baseline": {"centre": centre, "spread": spread, "days": days}}
+
+
+def _open_and_write(store, worker, barrier, failures, writes):
+    """One of release_together's processes: wait for the others, open the store, write `writes` windows."""
+    from ansible_collections.predictive.mirroring.plugins.module_utils import history, telemetry  # pylint: disable=import-outside-toplevel
+    try:
+        barrier.wait(60)
+        with history.History(**store) as h:  # every process opens the store at the same moment
+            for i in range(writes):
+                h.add_windows([{"vcenter": "vc:443", "vm": "vm-%d" % worker, "window_end": "2026-12-06T00:%02d:00+00:00" % i,
+                                "features": [float(i)] * len(telemetry.FEATURE_NAMES), "label": 0}],
+                              telemetry.FEATURE_NAMES)
+    except Exception as e:  # pylint: disable=broad-except
+        failures.put("%s: %s" % (type(e).__name__, e))
+        raise
+
+
+def release_together(store, processes=8, writes=8):
+    """`processes` processes released at one moment by a barrier, each opening the history store (History(**store))
+    and writing `writes` windows of its own; the first failure's message, or None when all exited 0."""
+    import multiprocessing  # pylint: disable=import-outside-toplevel
+    ctx = multiprocessing.get_context("fork")
+    failures, barrier = ctx.Queue(), ctx.Barrier(processes)
+    procs = [ctx.Process(target=_open_and_write, args=(store, w, barrier, failures, writes)) for w in range(processes)]
+    for p in procs:
+        p.start()
+    for p in procs:
+        p.join(120)
+    if [p.exitcode for p in procs] == [0] * processes:
+        return None
+    return failures.get(timeout=5) if not failures.empty() else "exit codes %s" % [p.exitcode for p in procs]

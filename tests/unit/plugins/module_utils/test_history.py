@@ -7,6 +7,7 @@ import pytest
 
 from ansible_collections.predictive.mirroring.plugins.module_utils import history, telemetry
 from ansible_collections.predictive.mirroring.plugins.module_utils.errors import HistoryError
+from common.utils import release_together
 
 NAMES = telemetry.FEATURE_NAMES
 
@@ -73,30 +74,12 @@ def test_concurrent_writers_lose_nothing(tmp_path):
         assert len(h.decisions()) == 240
 
 
-def _first_opener(path, worker, barrier, failures):
-    try:
-        barrier.wait(30)
-        with history.History(path) as h:  # every process opens the new store at the same moment
-            for i in range(8):
-                h.add_windows([row(i, vm="vm-%d" % worker)], NAMES)
-    except Exception as e:  # pylint: disable=broad-except
-        failures.put("%s: %s" % (type(e).__name__, e))
-        raise
-
-
 def test_a_fresh_store_opened_by_eight_processes_at_once_loses_no_record(tmp_path):
     # issue 33: switching a new database to WAL was not covered by the busy timeout ("database is locked")
-    ctx = multiprocessing.get_context("fork")
-    failures = ctx.Queue()
     for round_ in range(20):
         path = str(tmp_path / ("h%d.sqlite" % round_))
-        barrier = ctx.Barrier(8)
-        procs = [ctx.Process(target=_first_opener, args=(path, w, barrier, failures)) for w in range(8)]
-        for p in procs:
-            p.start()
-        for p in procs:
-            p.join(60)
-        assert [p.exitcode for p in procs] == [0] * 8, failures.get(timeout=1)
+        failure = release_together({"path": path})
+        assert failure is None, (round_, failure)
         with history.History(path) as h:
             assert h.count_windows()["windows"] == 64, round_
 
