@@ -293,6 +293,9 @@ class History:
                                    "postgresql:// URI)") from None
             self._secret = params.get("password")
             params.setdefault("connect_timeout", CONNECT_TIMEOUT)
+            # a deadline on every statement, waits for a lock included, whatever the server is doing (the DSN's own
+            # options win)
+            params.setdefault("options", "-c statement_timeout=%d" % int(timeout * 1000))
             params.setdefault("application_name", "predictive.mirroring")
             self.errors = (psycopg.Error,)
             try:

@@ -166,3 +166,16 @@ def test_eight_processes_opening_a_fresh_store_together_lose_no_record(server):
         with history.History(dsn=dsn) as h:
             assert h.count_windows()["windows"] == 64, round_
             assert h.db.execute("SELECT COUNT(*) FROM schema_version").fetchone()[0] == 1  # migrated once
+
+
+def test_a_statement_that_waits_past_the_timeout_is_one_clear_error(dsn):
+    # issue 33: a deadline on every PostgreSQL call: here the schema migration waits for a lock another session holds
+    history.History(dsn=dsn).close()
+    with psycopg.connect(dsn, autocommit=True) as holder:
+        holder.execute("BEGIN")
+        holder.execute("LOCK TABLE schema_version IN ACCESS EXCLUSIVE MODE")
+        started = __import__("time").monotonic()
+        with pytest.raises(HistoryError, match="statement timeout") as e:
+            history.History(dsn=dsn, timeout=2)
+        assert __import__("time").monotonic() - started < 10 and PASSWORD not in str(e.value)
+        holder.execute("ROLLBACK")
