@@ -13,6 +13,7 @@ from __future__ import annotations
 import base64
 import html
 import io
+import math
 import os
 import traceback
 
@@ -109,14 +110,17 @@ def plot_cost_risk(totals):
 def rpo_points(vms):
     """What each mirrored VM holds against its recovery point objectives: [(label, held share of the RPO or None when
     unknown)], the image of each mirror at partial and full, and each data provider's lag."""
+    def share(value, rpo):
+        # in twentieths of the RPO, rounded up, the first from 0 (held stays exactly "at most the RPO"): the same
+        # fleet writes the same report a few seconds later, a mirror synced this second included
+        return None if value is None else max(1, math.ceil(float(value) / rpo * 20)) / 20.0
     out = []
     for v in vms:
         if v.get("image_rpo_seconds"):
-            age = v.get("mirror_age_seconds")
-            out.append(("%s image" % v["name"], None if age is None else float(age) / v["image_rpo_seconds"]))
+            out.append(("%s image" % v["name"], share(v.get("mirror_age_seconds"), v["image_rpo_seconds"])))
         for provider, (lag, rpo) in sorted((v.get("data") or {}).items()):
             if rpo:
-                out.append(("%s %s" % (v["name"], provider), None if lag is None else float(lag) / rpo))
+                out.append(("%s %s" % (v["name"], provider), share(lag, rpo)))
     return out
 
 
@@ -129,7 +133,8 @@ def rpo_summary(points):
 def plot_rpo(points, worst=30):
     """The recovery points against their targets: each bar is the share of its RPO used (1.0 is the RPO), the worst
     `worst` of the fleet; an unknown age is drawn past the line."""
-    shown = sorted(points, key=lambda p: -(p[1] if p[1] is not None else float("inf")))[:worst]
+    # the worst first, ties by name: the inventory's host order is not the same from one run to the next
+    shown = sorted(points, key=lambda p: (-(p[1] if p[1] is not None else float("inf")), p[0]))[:worst]
     fig, ax = plt.subplots(figsize=(7, max(2.4, 0.28 * len(shown) + 1.2)))
     if shown:
         top = max([1.5] + [r for _l, r in shown if r is not None])
