@@ -45,6 +45,8 @@ options:
     description:
       - Seconds to wait for vCenter to accept the connection and to answer each call (not a task's duration).
       - A vCenter that accepts the connection and never answers fails the module after this long, with one line.
+      - The limit is on each call as a whole, the login included, not on each read, so a vCenter or a link that
+        answers a byte at a time cannot hold a call longer either.
       - Falls back to E(VMWARE_TIMEOUT).
     type: int
     default: 60
@@ -94,6 +96,7 @@ options:
     description:
       - Seconds to wait for each vCenter to accept the connection and to answer each call.
       - A vCenter that accepts the connection and never answers fails the inventory after this long, naming it.
+      - The limit is on each call as a whole, not on each read.
     type: int
     default: 60
     env:

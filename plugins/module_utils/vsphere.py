@@ -24,6 +24,7 @@ from xml.etree import ElementTree
 from ansible_collections.predictive.mirroring.plugins.module_utils.constants import (  # pylint: disable=unused-import
     ATTR_BELOW_SINCE, ATTR_DEPENDS_ON, ATTR_DRILL_OF, ATTR_FPS, ATTR_LEVEL, ATTR_PRIMARY, ATTR_QUARANTINED, ATTR_SINCE,
     ATTR_SYNCED_AT)
+from ansible_collections.predictive.mirroring.plugins.module_utils.deadline import DeadlineExceeded, call_within
 from ansible_collections.predictive.mirroring.plugins.module_utils.errors import VSphereError, require
 
 try:
@@ -138,15 +139,36 @@ class VSphere:
             raise VSphereError("Cannot read CA bundle %s for vCenter %s: %s" % (self.ca_path, self.name, e)) from None
 
     def connect(self):
+        """Log in. `timeout` bounds every vCenter call as a whole, the login included: a vCenter (or a proxy) that
+        answers a byte at a time cannot hold a run longer than that per call."""
         if self.si is not None:
             return self
-        # httpConnectionTimeout bounds every call on the session; pyVmomi's API version discovery before the login
-        # opens its own connection with the socket default, so that default is bounded too while connecting
+        try:
+            call_within(self.timeout, self._login)
+        except DeadlineExceeded:
+            self.si = None
+            raise VSphereError("vCenter %s did not answer within %d s (timeout): check the address, or raise timeout "
+                               "(VMWARE_TIMEOUT)" % (self.name, self.timeout)) from None
+        stub = self.si._stub  # pylint: disable=protected-access
+        invoke = stub.InvokeMethod
+
+        def within(mo, info, args, outerStub=None):  # pylint: disable=invalid-name
+            try:
+                return call_within(self.timeout, invoke, mo, info, args, outerStub)
+            except DeadlineExceeded:
+                raise VSphereError("vCenter %s gave no complete answer to %s within %d s (timeout)"
+                                   % (self.name, info.wsdlName, self.timeout)) from None
+        stub.InvokeMethod = within
+        return self
+
+    def _login(self):
+        # httpConnectionTimeout bounds each socket operation of the session; pyVmomi's API version discovery before
+        # the login opens its own connection with the socket default, so that default is bounded too while connecting
         default_timeout = socket.getdefaulttimeout()
         socket.setdefaulttimeout(self.timeout)
         try:
-            self.si = SmartConnect(host=self.hostname, port=self.port, user=self.username, pwd=self._password,
-                                   sslContext=self._ssl_context(), httpConnectionTimeout=self.timeout)
+            si = SmartConnect(host=self.hostname, port=self.port, user=self.username, pwd=self._password,
+                              sslContext=self._ssl_context(), httpConnectionTimeout=self.timeout)
         except vim.fault.InvalidLogin:
             raise VSphereError("Cannot log in to vCenter %s as %s: wrong username or password"
                                % (self.name, self.username)) from None
@@ -163,10 +185,10 @@ class VSphere:
         finally:
             socket.setdefaulttimeout(default_timeout)
         try:
-            self.content = self.si.RetrieveContent()
+            self.content = si.RetrieveContent()
         except (socket.timeout, TimeoutError):
             raise VSphereError("vCenter %s did not answer within %d s (timeout)" % (self.name, self.timeout)) from None
-        return self
+        self.si = si
 
     def close(self):
         if self.si is not None:
@@ -516,10 +538,17 @@ class _PerfClient:
 
     def post(self, body):
         conn = self._conn()
-        try:
+
+        def exchange():
             conn.request("POST", self.path, body=body, headers=self.headers)
             resp = conn.getresponse()
-            data = resp.read()
+            return resp, resp.read()
+        try:
+            resp, data = call_within(self.vs.timeout, exchange)
+        except DeadlineExceeded:
+            self.local.conn = None  # abandoned mid-answer: never reused
+            raise VSphereError("QueryPerf on vCenter %s gave no complete answer within %d s (timeout)"
+                               % (self.vs.name, self.vs.timeout)) from None
         except (OSError, http.client.HTTPException) as e:
             raise VSphereError("QueryPerf on vCenter %s failed: %s" % (self.vs.name, e)) from None
         if resp.status != 200:

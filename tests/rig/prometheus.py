@@ -127,16 +127,29 @@ class Prometheus(_Process):
 
 class Receiver:
     """A webhook receiver: answers each POST with the next of `answers` (the last repeats) and keeps the JSON bodies.
-    silent=True: accepts and never answers, as a dead receiver does."""
+    silent=True: accepts and never answers, as a dead receiver does. drip=seconds: answers one byte of its status
+    line every that many seconds, for as long as the client listens. on_request: called as each POST arrives, its
+    return value kept in `seen` (what the world looked like when the notification came)."""
 
-    def __init__(self, answers=(200,), silent=False):
-        self.answers, self.bodies, self.silent = list(answers), [], silent
+    def __init__(self, answers=(200,), silent=False, drip=None, on_request=None):
+        self.answers, self.bodies, self.silent, self.drip = list(answers), [], silent, drip
+        self.on_request, self.seen = on_request, []
         self.stopped = threading.Event()
         receiver = self
 
         class Handler(http.server.BaseHTTPRequestHandler):
             def do_POST(self):  # pylint: disable=invalid-name
                 body = self.rfile.read(int(self.headers.get("Content-Length") or 0))
+                if receiver.on_request:
+                    receiver.seen.append(receiver.on_request())
+                if receiver.drip:
+                    receiver.bodies.append(json.loads(body or b"null"))
+                    for byte in b"HTTP/1.1 200 OK\r\n" * 100:
+                        if receiver.stopped.wait(receiver.drip):
+                            return
+                        self.wfile.write(bytes([byte]))
+                        self.wfile.flush()
+                    return
                 if receiver.silent:
                     receiver.stopped.wait(120)
                     return

@@ -119,6 +119,11 @@ class Site:
         [seconds] = [v for k, v in self.seconds.items() if k.endswith(suffix)]
         return seconds
 
+    def task_ended(self, suffix):
+        """When the last run's task named ... suffix ended, in seconds from the playbook's start."""
+        [seconds] = [v for k, v in self.ended.items() if k.endswith(suffix)]
+        return seconds
+
     def env(self, job):
         env = dict(os.environ, **self.sim.env(), ANSIBLE_CONFIG=os.path.join(ROOT, "ansible.cfg"), ANSIBLE_PIPELINING="1",
                    ANSIBLE_BECOME_METHOD="su", PATH=BIN + os.pathsep + os.environ["PATH"])
@@ -171,6 +176,7 @@ class Site:
             recorded = json.load(f)
         self.results = recorded["tasks"]
         self.seconds = recorded.get("seconds", {})
+        self.ended = recorded.get("ended", {})
         print("  slowest:", sorted(recorded.get("seconds", {}).items(), key=lambda kv: -kv[1])[:4])
         return proc.stdout
 

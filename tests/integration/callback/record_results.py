@@ -25,7 +25,9 @@ class CallbackModule(CallbackBase):
         super().__init__()
         self.tasks = {}
         self.seconds = {}
+        self.ended = {}  # task name: seconds from the playbook's start to the task's end
         self.started = None
+        self.t0 = time.monotonic()
 
     def v2_playbook_on_task_start(self, task, is_conditional):
         self.started = (task.get_name(), time.monotonic())
@@ -35,11 +37,12 @@ class CallbackModule(CallbackBase):
         if self.started:
             name, t0 = self.started
             self.seconds[name] = round(time.monotonic() - t0, 1)
+            self.ended[name] = round(time.monotonic() - self.t0, 2)
 
     v2_runner_on_ok = v2_runner_on_failed = v2_runner_on_skipped = _record
 
     def v2_playbook_on_stats(self, stats):
         hosts = sorted(stats.processed.keys())
-        out = {"tasks": self.tasks, "stats": {h: stats.summarize(h) for h in hosts}, "seconds": self.seconds}
+        out = {"tasks": self.tasks, "stats": {h: stats.summarize(h) for h in hosts}, "seconds": self.seconds, "ended": self.ended}
         with open(os.environ["RECORD_RESULTS"], "w", encoding="utf-8") as f:
             json.dump(out, f, default=str)
