@@ -30,6 +30,7 @@ import base64
 import binascii
 import datetime
 import hashlib
+import importlib.util
 import json
 import os
 import tempfile
@@ -47,17 +48,10 @@ except ImportError:
     HAS_NUMPY = False
     NUMPY_IMPORT_ERROR = traceback.format_exc()
 
-try:
-    import joblib
-    import sklearn
-    from sklearn.calibration import CalibratedClassifierCV
-    from sklearn.ensemble import HistGradientBoostingClassifier
-    from sklearn.metrics import average_precision_score, brier_score_loss, roc_auc_score
-    HAS_SKLEARN = True
-    SKLEARN_IMPORT_ERROR = None
-except ImportError:
-    HAS_SKLEARN = False
-    SKLEARN_IMPORT_ERROR = traceback.format_exc()
+# scikit-learn and joblib are imported where a model is loaded, scored or trained, not here: importing them takes
+# about a second, paid by every module that only shares this file's manifest and store helpers (failover steps).
+HAS_SKLEARN = all(importlib.util.find_spec(name) is not None for name in ("sklearn", "joblib"))
+SKLEARN_IMPORT_ERROR = None if HAS_SKLEARN else "No module named 'sklearn' or 'joblib'"
 
 
 try:
@@ -320,6 +314,8 @@ class FPSModel:
             raise ModelError("Model file %s does not match its manifest (sha256 %s, manifest says %s): refusing to "
                              "unpickle it. Restore the file or re-train with predictive.mirroring.fps_train"
                              % (model_path, actual, manifest["sha256"]))
+        import joblib  # pylint: disable=import-outside-toplevel
+        import sklearn  # pylint: disable=import-outside-toplevel
         if manifest["sklearn_version"] != sklearn.__version__:
             raise ModelError("Model %s was built with scikit-learn %s but this controller has %s: pickled models only "
                              "load in the version that made them. Re-train here with predictive.mirroring.fps_train "
@@ -428,6 +424,7 @@ def reliability(y, p, bins=10):
 
 def evaluate(y, fps, ttf, failover_threshold):
     """Hold-out metrics for the manifest."""
+    from sklearn.metrics import average_precision_score, brier_score_loss, roc_auc_score  # pylint: disable=import-outside-toplevel
     p = np.asarray(fps, dtype=float) / 100.0
     y = np.asarray(y)
     alert = fps >= failover_threshold
@@ -500,6 +497,9 @@ def train(X, y, time_h, time_to_failure_h, summary, failover_threshold=DEFAULT_F
     if test_pos < MIN_HOLDOUT_POSITIVES or int(y[:cut].sum()) < MIN_HOLDOUT_POSITIVES:
         raise TrainingError("The time-ordered split leaves %d failure windows for training and %d for the hold-out: "
                             "at least %d each are needed" % (int(y[:cut].sum()), test_pos, MIN_HOLDOUT_POSITIVES))
+    import sklearn  # pylint: disable=import-outside-toplevel
+    from sklearn.calibration import CalibratedClassifierCV  # pylint: disable=import-outside-toplevel
+    from sklearn.ensemble import HistGradientBoostingClassifier  # pylint: disable=import-outside-toplevel
     params = dict(ESTIMATOR_PARAMS, random_state=seed)
     estimator = CalibratedClassifierCV(HistGradientBoostingClassifier(monotonic_cst=monotonic_constraints(), **params),
                                        method="isotonic", cv=3)
@@ -537,6 +537,7 @@ def save(estimator, manifest, model_path):
     _requirements()
     directory = os.path.dirname(os.path.abspath(model_path))
     os.makedirs(directory, exist_ok=True)
+    import joblib  # pylint: disable=import-outside-toplevel
     tmp = model_path + ".tmp"
     joblib.dump(estimator, tmp, compress=3)
     manifest = dict(manifest, sha256=sha256_file(tmp))

@@ -103,7 +103,7 @@ def test_one_flipped_byte_is_refused_before_unpickling(trained, tmp_path, monkey
     blob[len(blob) // 2] ^= 0x01
     bad = copy_model(trained, tmp_path, blob=bytes(blob))
     calls = []
-    monkeypatch.setattr(model.joblib, "load", lambda *a, **k: calls.append(a))
+    monkeypatch.setattr(joblib, "load", lambda *a, **k: calls.append(a))
     with pytest.raises(ModelError, match="does not match its manifest"):
         load(bad, keys)
     assert not calls, "the file was unpickled"
