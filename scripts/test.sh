@@ -48,9 +48,9 @@ fi
 
 phase sanity bash scripts/sanity.sh
 phase lint bash scripts/lint.sh
-# --dist loadfile: the tests of one file share a worker (and its module-scoped parts); each worker's
-# parts have their own directories and ports (tests/conftest.py)
-phase pytest .venv/bin/python -m pytest tests/unit tests/integration -q -n "$workers" --dist loadfile --durations=15
+# --dist load --maxschedchunk 1: each test goes to the next free worker, the slowest first (tests/conftest.py,
+# SLOWEST_FIRST); each worker's parts have their own directories and ports (tests/conftest.py)
+phase pytest .venv/bin/python -m pytest tests/unit tests/integration -q -n "$workers" --dist load --maxschedchunk 1 --durations=15
 
 molecule_all() {
   local s name

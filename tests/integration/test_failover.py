@@ -363,42 +363,44 @@ def test_drill_measures_rto_and_leaves_production_as_it_was(site):
 
 @pytest.mark.timeout(900)
 def test_a_dripping_webhook_receiver_never_delays_a_predictive_failover(site):
-    """Issue 33: a receiver that answers one byte every 0.5 s is configured with a 3 s timeout. The predictive
-    failover switches as fast as a run with no receiver (timed side by side: the same VM failed over, failed back,
-    failed over again), the notification is sent only once the switch is done, and it gives up at its deadline."""
+    """Issue 33: a receiver that answers one byte every 0.5 s. The predictive failover switches as fast as a run with
+    no receiver (timed side by side: the same VM failed over, failed back, failed over again), the notification is
+    sent only once the switch is done, and it gives up at its deadline (10 s here, so that a notification in the
+    switch's path would show far above the timing noise of a loaded machine)."""
     site.degrade(0.95)
     site.playbook("reconcile")
     hosts = ("-e", "mirroring_failover_hosts=" + SICK)
-    switched = "Quarantine the primary and record the failover"
+
+    def switch_seconds():
+        """From the intent recorded (the last step before the first act) to the primary quarantined (the last act)."""
+        return site.task_ended("Quarantine the primary and record the failover") - site.task_ended(
+            "Record the intent to fail over, before the first act")
 
     started = time.monotonic()
     drip = Receiver(drip=0.5, on_request=site.pool)
     try:
-        site.playbook("failover", *hosts, "-e", "mirroring_notify_url=" + drip.url, "-e", "mirroring_notify_timeout=3",
+        site.playbook("failover", *hosts, "-e", "mirroring_notify_url=" + drip.url, "-e", "mirroring_notify_timeout=10",
                       "-e", "mirroring_notify_retries=3")
         dripped = time.monotonic() - started
         [note] = drip.wait(lambda b: b["event"] == "failover")
     finally:
         drip.stop()
     told = site.results["Tell someone the VM failed over"][SICK]
-    assert not told["delivered"] and told["seconds"] <= 3.3 and "secret-token" not in json.dumps(told)
+    assert not told["delivered"] and 9.9 <= told["seconds"] <= 10.5 and "secret-token" not in json.dumps(told)
     assert note["details"]["vm"] == SICK and note["details"]["mode"] == "predictive"
     # when the notification came, the traffic had already moved: the primary drained, the mirror serving
     assert drip.seen == [{SICK: ("maint", 100), SICK + "-mirror": ("ready", 100)}]
-    switch_dripping = site.task_ended(switched)
+    switch_dripping = switch_seconds()
 
     site.playbook("failback", "-e", "mirroring_failback_hosts=" + SICK, "-e", "mirroring_failback_force=true")
     assert site.pool()[SICK] == ("ready", 100)
     started = time.monotonic()
     site.playbook("failover", *hosts)
     quiet = time.monotonic() - started
-    assert "Tell someone the VM failed over" not in site.results or not site.results["Tell someone the VM failed over"][
-        SICK].get("delivered")
-    switch_quiet = site.task_ended(switched)
-    print("switch done %.1f s into the run with a dripping receiver, %.1f s with none (%.2fx); whole runs %.1f s, %.1f s"
+    assert not site.results["Tell someone the VM failed over"][SICK].get("delivered")  # skipped: no receiver
+    switch_quiet = switch_seconds()
+    print("switch %.1f s with a dripping receiver, %.1f s with none (%.2fx); whole runs %.1f s, %.1f s"
           % (switch_dripping, switch_quiet, switch_dripping / switch_quiet, dripped, quiet))
-    # no added delay before the switch (a module start's noise aside), and the run as a whole pays the 3 s deadline,
-    # not a second more than a module's start
-    assert switch_dripping <= switch_quiet * 1.2 + 2.0
-    assert dripped <= quiet + 3.0 + 5.0
+    # no added delay in the switch: a notification in its path would add its 10 s
+    assert switch_dripping <= switch_quiet * 1.5 + 3.0
     assert [f["kind"] for f in site.failovers()] == ["predictive", "predictive"]
