@@ -33,7 +33,10 @@ import json
 import os
 import traceback
 
+from ansible_collections.predictive.mirroring.plugins.module_utils.constants import REALTIME_INTERVAL
 from ansible_collections.predictive.mirroring.plugins.module_utils.errors import MirroringError, require
+from ansible_collections.predictive.mirroring.plugins.module_utils.fileio import write_atomic
+from ansible_collections.predictive.mirroring.plugins.module_utils.policy import parse_time
 
 try:
     import numpy as np
@@ -43,8 +46,6 @@ except ImportError:
     HAS_NUMPY = False
     NUMPY_IMPORT_ERROR = traceback.format_exc()
 
-
-REALTIME_INTERVAL = 20
 # counter -> the feature unit a baseline holds it in
 UNITS = {
     "cpu.usage.average": "%",
@@ -205,11 +206,6 @@ def confidence_factor(days, without=0.7):
     return without + (1.0 - without) * np.clip(np.asarray(days, dtype=float), 0.0, 1.0)
 
 
-def parse_time(text):
-    when = datetime.datetime.fromisoformat(text)
-    return when if when.tzinfo else when.replace(tzinfo=datetime.timezone.utc)
-
-
 class BaselineCache:
     """Baselines by VM instance UUID in one JSON file, with the time each was learned.
 
@@ -237,13 +233,14 @@ class BaselineCache:
         out = []
         for u in uuids:
             e = self.entries.get(u)
-            if not e or now - parse_time(e["learned"]) >= self.refresh:
+            learned = parse_time(e.get("learned")) if isinstance(e, dict) else None
+            if learned is None or now - learned >= self.refresh:
                 out.append(u)
         return out
 
     def get(self, uuid):
         e = self.entries.get(uuid)
-        return e["baseline"] if e else None
+        return e.get("baseline") if isinstance(e, dict) else None
 
     def put(self, uuid, baseline, now):
         self.entries[uuid] = {"learned": now.isoformat(), "baseline": baseline}
@@ -253,17 +250,12 @@ class BaselineCache:
         if not self.path:
             return
         if now is not None:
-            self.entries = {u: e for u, e in self.entries.items() if now - parse_time(e["learned"]) < forget}
-        directory = os.path.dirname(self.path) or "."
-        tmp = "%s.%d.tmp" % (self.path, os.getpid())
+            self.entries = {u: e for u, e in self.entries.items()
+                            if isinstance(e, dict) and parse_time(e.get("learned")) and now - parse_time(e["learned"]) < forget}
+        data = json.dumps({"format": CACHE_FORMAT, "vms": self.entries}, separators=(",", ":"), sort_keys=True)
         try:
-            os.makedirs(directory, mode=0o700, exist_ok=True)
-            fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
-            with os.fdopen(fd, "w", encoding="utf-8") as f:
-                json.dump({"format": CACHE_FORMAT, "vms": self.entries}, f, separators=(",", ":"), sort_keys=True)
-            os.replace(tmp, self.path)
+            os.makedirs(os.path.dirname(self.path) or ".", mode=0o700, exist_ok=True)
+            write_atomic(self.path, data.encode(), mode=0o600)
         except OSError as e:
-            if os.path.exists(tmp):
-                os.remove(tmp)
             raise MirroringError("Baseline cache %s cannot be written (%s): point baseline_cache (PM_BASELINE_CACHE) at "
                                  "a writable path, or set it empty to keep nothing" % (self.path, e)) from None

@@ -23,6 +23,9 @@ DEFAULT_MIN_DWELL_MINUTES = 60
 DEFAULT_MAX_FAILOVERS = 2
 DEFAULT_MAX_FAILOVER_CLUSTER_PCT = 25.0
 
+# vCenter's real-time statistics interval (seconds): every VM's and host's counters are sampled this often.
+REALTIME_INTERVAL = 20
+
 # How old a mirror's image may grow at each level before it is rebuilt from a fresh snapshot (seconds). A day at
 # both: a refresh is a full clone of the VM's disks across sites, and the data that changes by the minute is the
 # data providers' (PostgreSQL streaming, files by rsync/lsyncd); the image is the system around it. At a 4 h

@@ -23,6 +23,14 @@ class VSphereError(MirroringError):
     """vCenter unreachable, login refused, an object missing, a task failed."""
 
 
+class Gone(VSphereError):
+    """The vCenter object is no longer there (ManagedObjectNotFound): removed meanwhile, by us or by someone else."""
+
+
+class LeaseError(MirroringError):
+    """Another run holds the vCenter, or ours was lost."""
+
+
 class ModelError(MirroringError):
     """Model file missing, hash mismatch, incompatible scikit-learn, bad data."""
 

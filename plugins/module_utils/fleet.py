@@ -71,6 +71,7 @@ from __future__ import annotations
 import traceback
 import warnings
 
+from ansible_collections.predictive.mirroring.plugins.module_utils.constants import REALTIME_INTERVAL
 from ansible_collections.predictive.mirroring.plugins.module_utils.errors import require
 from ansible_collections.predictive.mirroring.plugins.module_utils import baseline as baselines
 from ansible_collections.predictive.mirroring.plugins.module_utils import telemetry
@@ -209,7 +210,7 @@ def to_vsphere(values, interval, num_cpu):
         "mem.vmmemctl.average": np.round(values["mem.vmmemctl.average"] * 1024),
         "mem.swapinRate.average": np.round(values["mem.swapinRate.average"]),
         "disk.maxTotalLatency.latest": np.round(values["disk.maxTotalLatency.latest"]),
-        "net.droppedRx.summation": np.round(values["net.droppedRx.summation"] * interval / baselines.REALTIME_INTERVAL),
+        "net.droppedRx.summation": np.round(values["net.droppedRx.summation"] * interval / REALTIME_INTERVAL),
     }
 
 

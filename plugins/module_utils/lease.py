@@ -39,7 +39,7 @@ import time
 import uuid
 
 from ansible_collections.predictive.mirroring.plugins.module_utils.constants import ATTR_LEASE, LEASE_TTL, LEASE_WAIT
-from ansible_collections.predictive.mirroring.plugins.module_utils.errors import MirroringError, VSphereError
+from ansible_collections.predictive.mirroring.plugins.module_utils.errors import Gone, LeaseError, MirroringError
 from ansible_collections.predictive.mirroring.plugins.module_utils.vsphere import VSphere, connection_params
 
 try:
@@ -52,10 +52,6 @@ DEFAULT_TTL = LEASE_TTL
 DEFAULT_WAIT = LEASE_WAIT
 # a lease folder whose record was never written (its creator died in between) is stale after this
 UNWRITTEN_GRACE = 30.0
-
-
-class LeaseError(MirroringError):
-    """Another run holds the vCenter, or ours was lost."""
 
 
 def new_owner(purpose="run"):
@@ -160,9 +156,8 @@ class Lease:
             self.vs.wait_task(folder.Destroy_Task(), "remove the lease on vCenter %s" % self.vs.name)
         except vmodl.fault.ManagedObjectNotFound:
             pass  # someone else removed it first: fine
-        except VSphereError as e:
-            if "not found" not in str(e).lower() and "ManagedObjectNotFound" not in str(e):
-                raise
+        except Gone:
+            pass
 
     def acquire(self, wait=DEFAULT_WAIT, poll=1.0):
         """Hold the lease; wait at most `wait` seconds for another holder. Returns {owner, expires, took_over}."""
@@ -236,18 +231,20 @@ class Lease:
 def keep(vs, owner, ttl, alive, poll=1.0, claim=None):
     """Keep `owner`'s lease on `vs`'s vCenter (a session of the keeper's own): renewed every third of its TTL while
     alive() holds, given back as soon as it does not. Returns when it is given back, or released or lost by others.
-    `claim(ok)` is called once the keeper has named itself in the record (or failed to)."""
+    `claim(why)` is called once the keeper has named itself in the record (why: None) or failed to (why: the error)."""
     every = ttl / 3.0
-    with vs:
+    try:
+        vs.connect()
         lease = Lease(vs, owner, ttl)
-        try:
-            lease.renew(holder=this_process())
-        except Exception:  # pylint: disable=broad-except
-            if claim:
-                claim(False)
-            return
+        lease.renew(holder=this_process())
+    except Exception as e:  # pylint: disable=broad-except
+        vs.close()
         if claim:
-            claim(True)
+            claim(str(e) or type(e).__name__)
+        return
+    if claim:
+        claim(None)
+    with vs:
         due = time.monotonic() + every
         while True:
             if not alive():
@@ -324,8 +321,9 @@ def run_process():
 
 
 def follow_run(vs, owner, ttl, run_pid):
-    """Leave behind a keeper process for `owner`'s lease that follows the run `run_pid`; True once it has named itself
-    in the lease. It is detached (its own session, no inherited descriptors), so the module returns at once."""
+    """Leave behind a keeper process for `owner`'s lease that follows the run `run_pid`. Returns None once it has named
+    itself in the lease, or why it could not. It is detached (its own session, no inherited descriptors), so the module
+    returns at once."""
     read_end, write_end = os.pipe()
     child = os.fork()
     if child == 0:  # pragma: no cover - runs in the forked process
@@ -340,8 +338,8 @@ def follow_run(vs, owner, ttl, run_pid):
             os.closerange(3, write_end)
             os.closerange(write_end + 1, 4096)
 
-            def claim(ok):
-                os.write(write_end, b"1" if ok else b"0")
+            def claim(why):
+                os.write(write_end, b"1" if why is None else b"0" + why.encode("utf-8", "replace")[:1000])
                 os.close(write_end)
 
             keep(vs.another(), owner, ttl, _Run(run_pid), claim=claim)
@@ -351,9 +349,12 @@ def follow_run(vs, owner, ttl, run_pid):
     os.waitpid(child, 0)
     try:
         with os.fdopen(read_end, "rb") as f:
-            return f.read(1) == b"1"
-    except OSError:
-        return False
+            answer = f.read()
+    except OSError as e:
+        return "its pipe failed: %s" % e
+    if answer == b"1":
+        return None
+    return answer[1:].decode("utf-8", "replace") or "it ended before naming itself"
 
 
 class Writer:
@@ -411,10 +412,11 @@ def lease_task(p, task):
         if p["state"] == "held":
             rec = lease.acquire(p["wait"])
             run_pid = run_process() if p["follow_run"] else None
-            kept = bool(run_pid) and follow_run(vs, lease.owner, lease.ttl, run_pid)
+            why = follow_run(vs, lease.owner, lease.ttl, run_pid) if run_pid else "not under ansible-playbook on this machine"
+            kept = why is None
             if p["follow_run"] and not kept:
-                task.warn("No keeper follows this run (not under ansible-playbook on this machine): the lease on %s "
-                          "lasts %d s unless renewed" % (vs.name, lease.ttl))
+                task.warn("No keeper follows this run (%s): the lease on %s lasts %d s unless renewed"
+                          % (why, vs.name, lease.ttl))
             return dict(changed=True, owner=lease.owner, expires=rec["expires"], took_over=rec.get("took_over"),
                         kept_by=run_pid if kept else None)
         released = lease.release(force=p["force"])

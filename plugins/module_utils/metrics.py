@@ -28,7 +28,7 @@ import sys
 from ansible_collections.predictive.mirroring.plugins.module_utils.errors import MirroringError
 from ansible_collections.predictive.mirroring.plugins.module_utils.fileio import read_bytes, write_atomic
 from ansible_collections.predictive.mirroring.plugins.module_utils.history import open_store, outcome_metrics, store_configured
-from ansible_collections.predictive.mirroring.plugins.module_utils.constants import LEVELS, RANK
+from ansible_collections.predictive.mirroring.plugins.module_utils.constants import FAILOVER_KINDS, LEVELS, RANK
 
 try:
     from prometheus_client import CollectorRegistry, generate_latest
@@ -39,7 +39,6 @@ except ImportError as _e:  # pragma: no cover - prometheus_client is in requirem
 
 PREFIX = "predictive_mirroring_"
 JOBS = ("reconcile", "failover", "failback", "drill", "analyse", "evacuate")
-KINDS = ("predictive", "reactive", "drill")
 REFUSAL_REASONS = ("blast_radius", "telemetry_gap", "preflight")
 RECENT_DAYS = 7
 VM_LABELS = ["vcenter", "datacenter", "cluster", "vm", "uuid"]
@@ -123,11 +122,11 @@ def families(store, now=None):
             family.add_metric([], plan[key])
 
     total = counter("failovers", "Failovers recorded, by kind", ["kind"])
-    for kind in KINDS:
+    for kind in FAILOVER_KINDS:
         total.add_metric([kind], sum(n for (k, _o), n in counts.items() if k == kind))
     labelled = gauge("failovers_by_outcome", "Failovers by kind and the analysis's label (pending: not labelled yet)",
                      ["kind", "outcome"])
-    for kind in KINDS:
+    for kind in FAILOVER_KINDS:
         for outcome in ("confirmed", "unconfirmed", "missed", "pending"):
             labelled.add_metric([kind, outcome], counts.get((kind, None if outcome == "pending" else outcome), 0))
     last = gauge("failover_timestamp_seconds", "When the VM last failed over, by kind (failovers of the last %d days)"

@@ -48,7 +48,7 @@ def payload(fmt, event, summary, details=None, at=None):
                           "size": "Small", "wrap": True}]}
         return {"type": "message", "attachments": [{"contentType": "application/vnd.microsoft.card.adaptive",
                                                     "contentUrl": None, "content": card}]}
-    raise ValueError("format must be one of %s, not %r" % (", ".join(FORMATS), fmt))
+    raise MirroringError("format must be one of %s, not %r" % (", ".join(FORMATS), fmt))
 
 
 def _host(url):

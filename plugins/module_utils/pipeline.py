@@ -15,7 +15,7 @@ import fnmatch
 from ansible_collections.predictive.mirroring.plugins.module_utils import baseline as baselines
 from ansible_collections.predictive.mirroring.plugins.module_utils import telemetry, vsphere
 from ansible_collections.predictive.mirroring.plugins.module_utils.constants import (
-    ATTR_PRIMARY, ATTR_QUARANTINED, ATTR_SYNCED_AT, LEVELS)
+    ATTR_PRIMARY, ATTR_QUARANTINED, ATTR_SYNCED_AT, LEVELS, REALTIME_INTERVAL)
 from ansible_collections.predictive.mirroring.plugins.module_utils.errors import MirroringError
 from ansible_collections.predictive.mirroring.plugins.module_utils.mirror import image_age, keep_order, mirrors_by_primary
 from ansible_collections.predictive.mirroring.plugins.module_utils.model import load_ref
@@ -83,7 +83,7 @@ def collect(vs, vms, samples=30, event_window_hours=24, perf_workers=2, perf_bat
     if refs and all(lasts):
         start = min(parse_time(x) for x in lasts)
         # a cache older than the window is of no use
-        if now - start > datetime.timedelta(seconds=samples * vsphere.REALTIME_INTERVAL):
+        if now - start > datetime.timedelta(seconds=samples * REALTIME_INTERVAL):
             start = None
     fresh = vs.query_perf(refs, telemetry.COUNTERS, max_sample=samples, start_time=start, workers=perf_workers,
                           batch_size=perf_batch) if refs else {}

@@ -37,6 +37,7 @@ import datetime
 import traceback
 
 from ansible_collections.predictive.mirroring.plugins.module_utils import baseline as baselines
+from ansible_collections.predictive.mirroring.plugins.module_utils.constants import REALTIME_INTERVAL
 from ansible_collections.predictive.mirroring.plugins.module_utils.errors import MirroringError, require
 
 try:
@@ -267,7 +268,7 @@ def features(raw):
         "cpu.usage.average": cols["cpu_usage_pct_mean"], "cpu.ready.summation": cols["cpu_ready_pct_mean"],
         "mem.usage.average": cols["mem_usage_pct_mean"], "mem.vmmemctl.average": cols["mem_balloon_mb_mean"],
         "mem.swapinRate.average": cols["mem_swapin_kbps_mean"], "disk.maxTotalLatency.latest": cols["disk_latency_ms_mean"],
-        "net.droppedRx.summation": _nanmean(drops) * (baselines.REALTIME_INTERVAL / interval),
+        "net.droppedRx.summation": _nanmean(drops) * (REALTIME_INTERVAL / interval),
     }
     nan = np.full(n, np.nan)
     for name, counter in DEVIATIONS.items():

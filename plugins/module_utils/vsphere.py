@@ -23,9 +23,9 @@ from xml.etree import ElementTree
 
 from ansible_collections.predictive.mirroring.plugins.module_utils.constants import (  # pylint: disable=unused-import
     ATTR_BELOW_SINCE, ATTR_DEPENDS_ON, ATTR_DRILL_OF, ATTR_FPS, ATTR_LEVEL, ATTR_PRIMARY, ATTR_QUARANTINED, ATTR_SINCE,
-    ATTR_SYNCED_AT)
+    ATTR_SYNCED_AT, REALTIME_INTERVAL)
 from ansible_collections.predictive.mirroring.plugins.module_utils.deadline import DeadlineExceeded, call_within
-from ansible_collections.predictive.mirroring.plugins.module_utils.errors import VSphereError, require
+from ansible_collections.predictive.mirroring.plugins.module_utils.errors import Gone, VSphereError, require
 
 try:
     from pyVim.connect import SmartConnect, Disconnect
@@ -43,7 +43,6 @@ VM_PROPERTIES = [
     "summary.quickStats.uptimeSeconds", "overallStatus", "customValue",
 ]
 HOST_PROPERTIES = ["name", "parent", "runtime.connectionState", "runtime.inMaintenanceMode", "overallStatus"]
-REALTIME_INTERVAL = 20
 DEFAULT_TIMEOUT = 60
 
 
@@ -442,6 +441,8 @@ class VSphere:
         while True:
             try:
                 found = pc.RetrieveContents([spec])
+            except vmodl.fault.ManagedObjectNotFound as e:
+                raise Gone("Failed to %s: %s" % (what, e.msg)) from None
             except vmodl.MethodFault as e:
                 raise VSphereError("Failed to %s: %s" % (what, e.msg)) from None
             props = {p.name: p.val for p in found[0].propSet} if found else {}
@@ -449,7 +450,9 @@ class VSphere:
             if state == vim.TaskInfo.State.success:
                 return props.get("info.result")
             if state == vim.TaskInfo.State.error:
-                raise VSphereError("Failed to %s: %s" % (what, fault_text(props.get("info.error"))))
+                error = props.get("info.error")
+                raise (Gone if isinstance(error, vmodl.fault.ManagedObjectNotFound) else VSphereError)(
+                    "Failed to %s: %s" % (what, fault_text(error)))
             if time.monotonic() > deadline:
                 raise VSphereError("Failed to %s: still %s after %d s" % (what, state, timeout))
             time.sleep(delay)

@@ -9,6 +9,7 @@ import time
 import pytest
 
 from ansible_collections.predictive.mirroring.plugins.module_utils import notify
+from ansible_collections.predictive.mirroring.plugins.module_utils.errors import MirroringError
 
 TOKEN = "T0000/B0000/secret-token-in-the-path"
 
@@ -134,5 +135,5 @@ def test_payloads_have_each_services_shape(fmt):
     else:
         assert body == {"source": "predictive.mirroring", "event": "refusal", "summary": "db01: failover refused",
                         "details": {"fps": 91.5, "vm": "db01"}, "at": "2026-11-28T00:00:00+00:00"}
-    with pytest.raises(ValueError):
+    with pytest.raises(MirroringError, match="format must be one of"):
         notify.payload("xml", "refusal", "s")
