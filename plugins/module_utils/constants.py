@@ -41,6 +41,25 @@ CLOCK_SKEW_SECONDS = 300
 LEASE_TTL = 90
 LEASE_WAIT = 300
 
+# Alarm lines for a symptom's sustained absolute value (its mean over the scoring window), judged without any baseline:
+# feature -> (warning, critical, where the line comes from). The FPS never sits below the floor they give
+# (telemetry.alarm_floor): past the warning line at least partial, past the critical line at least full and rising
+# with the value, never flat. A floor alone stops below the failover threshold; a VM warning or error event in the
+# window corroborates it past the threshold. Lines sit above what busy healthy VMs show (steady 8-20 ms disk latency,
+# 1-4 % CPU ready per vCPU, no swap-in).
+ALARM_LINES = {
+    "disk_latency_ms_mean": (30.0, 75.0, "VMware KB 2001003 counts sustained device latency above 20-30 ms as a "
+                                         "storage problem; 75 ms is the critical line of the issue's vCenter alarm"),
+    "cpu_ready_pct_mean": (5.0, 10.0, "VMware KB 2002181: CPU ready above 5 % per vCPU degrades, above 10 % is bad"),
+    "mem_swapin_kbps_mean": (100.0, 1000.0, "VMware KB 2001003: any sustained swap-in means the host reclaims memory "
+                                            "the guest needs; 1 MB/s stalls it"),
+}
+# A rise the VMs of its host share (their median deviation, in robust sigma) is the host's, not the VM's: no floor.
+ALARM_PEER_SHARED_SIGMA = 3.0
+ALARM_FULL_ABOVE = 71.0      # the floor at the critical line (the full band starts above 70)
+ALARM_UNCORROBORATED_MAX = 84.0  # a floor alone never reaches the default failover threshold (85)
+ALARM_CORROBORATED_FPS = 86.0    # at the critical line, with a VM warning or error event in the window
+
 # How old the mirror's copy of a VM's declared files may grow at each level (seconds): rsync from cron at partial,
 # lsyncd (continuous) at full.
 DEFAULT_FILES_RPO = {"partial": 4 * 3600, "full": 300}

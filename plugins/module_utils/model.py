@@ -375,7 +375,9 @@ class FPSModel:
         X = self._check(X)
         if len(X) == 0:
             return np.zeros(0)
-        return np.round(100.0 * self.estimator.predict_proba(X)[:, 1], 1)
+        # the calibrated model, never below the documented alarm lines' floor (both monotone in every symptom, so
+        # their maximum is too): a tree model is flat beyond the values its training saw, the lines keep rising
+        return np.maximum(np.round(100.0 * self.estimator.predict_proba(X)[:, 1], 1), telemetry.alarm_floor(X))
 
     def reasons(self, X, fps=None, top=3, min_points=0.5):
         """Each row's top `top` reasons: [{feature, value, contribution, text}] (contribution in FPS points)."""

@@ -37,7 +37,8 @@ import datetime
 import traceback
 
 from ansible_collections.predictive.mirroring.plugins.module_utils import baseline as baselines
-from ansible_collections.predictive.mirroring.plugins.module_utils.constants import REALTIME_INTERVAL
+from ansible_collections.predictive.mirroring.plugins.module_utils.constants import (
+    ALARM_CORROBORATED_FPS, ALARM_FULL_ABOVE, ALARM_LINES, ALARM_PEER_SHARED_SIGMA, ALARM_UNCORROBORATED_MAX, REALTIME_INTERVAL)
 from ansible_collections.predictive.mirroring.plugins.module_utils.errors import MirroringError, require
 
 try:
@@ -427,6 +428,33 @@ def raw_from_rows(entries, interval=20):
 
 
 # How each feature reads in a reason: (template for its value, what it is). Deviations are in robust units (σ).
+_PEER_OF = {"disk_latency_ms_mean": "host_peers_disk_latency_dev", "cpu_ready_pct_mean": "host_peers_cpu_ready_dev"}
+
+
+def alarm_floor(X):
+    """The FPS floor the documented alarm lines (constants.ALARM_LINES) give each row of the feature matrix X.
+
+    Monotone in every symptom: zero below the warning line, 31 at it, rising (in the value's logarithm) to 71 at the
+    critical line, and beyond it on up towards ALARM_UNCORROBORATED_MAX (84) - or from ALARM_CORROBORATED_FPS (86)
+    towards 99 when the VM raised a warning or error event in the window - never flat. It needs no baseline: a new
+    VM past a line is not "healthy". A rise its host's VMs share is the host's (host_at_risk), not the VM's."""
+    X = np.asarray(X, dtype=float)
+    col = {name: i for i, name in enumerate(FEATURE_NAMES)}
+    floor = np.zeros(len(X))
+    corroborated = (np.nan_to_num(X[:, col["vm_warning_events"]]) + np.nan_to_num(X[:, col["vm_error_events"]])) > 0
+    for name, (warning, critical, _source) in ALARM_LINES.items():
+        v = np.nan_to_num(X[:, col[name]], nan=0.0)
+        shared = np.nan_to_num(X[:, col[_PEER_OF[name]]]) >= ALARM_PEER_SHARED_SIGMA if name in _PEER_OF else False
+        with np.errstate(divide="ignore", invalid="ignore"):
+            below = 31.0 + (ALARM_FULL_ABOVE - 31.0) * np.log(np.maximum(v, warning) / warning) / np.log(critical / warning)
+            past = 1.0 - critical / np.maximum(v, critical)
+        above = np.where(corroborated, ALARM_CORROBORATED_FPS + (99.0 - ALARM_CORROBORATED_FPS) * past,
+                         ALARM_FULL_ABOVE + (ALARM_UNCORROBORATED_MAX - ALARM_FULL_ABOVE) * past)
+        f = np.where(v < warning, 0.0, np.where(v < critical, below, above))
+        floor = np.maximum(floor, np.where(shared, 0.0, f))
+    return np.round(floor, 1)
+
+
 _DEV_TEXT = {
     "cpu_usage_dev": ("CPU usage", "cpu_usage_pct_mean", "%.0f %%"),
     "cpu_ready_dev": ("CPU ready", "cpu_ready_pct_mean", "%.1f %% per vCPU"),
@@ -484,5 +512,11 @@ def describe(name, value, row):
         return ("no baseline yet (a new VM, or no rollups): judged without its normal" if value <= 0
                 else "a baseline of %.1f days" % value)
     if name in _ABS_TEXT:
-        return _ABS_TEXT[name] % value
+        text = _ABS_TEXT[name] % value
+        if name in ALARM_LINES:
+            warning, critical, _source = ALARM_LINES[name]
+            if value >= warning:
+                line, at = ("critical", critical) if value >= critical else ("warning", warning)
+                text += ", past the %s line (%g)" % (line, at)
+        return text
     return "%s %s" % (name, value)
