@@ -86,8 +86,8 @@ def pool(tmp_path):
 
 
 # The slowest tests first (pytest --durations on this 2-core machine, 2026-12-06), each sent to the next free worker
-# (scripts/test.sh: --dist load --maxschedchunk 1), so the long ones do not end up queued behind each other on one
-# worker at the end of the run. A test not listed keeps its place after these; a list out of date costs time, never
+# (scripts/test.sh: --dist loadgroup --no-loadscope-reorder), so the long ones do not end up queued behind each other
+# on one worker at the end of the run. A test not listed keeps its place after these; a list out of date costs time, never
 # a test.
 SLOWEST_FIRST = (
     "test_failover.py::test_predictive_failover_on_the_postgresql_store",

@@ -15,6 +15,9 @@ import pytest
 from rig.play import BIN, ROOT
 from rig.procs import free_port
 
+# these tests change root's crontab, as test_schedule does: one worker runs them one after the other
+pytestmark = pytest.mark.xdist_group('root-crontab')
+
 CRON_NAME = "predictive.mirroring files pmtest_files"
 
 

@@ -6,6 +6,11 @@ import subprocess
 import sys
 import time
 
+import pytest
+
+# these tests change root's crontab, as test_files does: one worker runs them one after the other
+pytestmark = pytest.mark.xdist_group('root-crontab')
+
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 BIN = os.path.dirname(sys.executable)
 
