@@ -85,8 +85,8 @@ def pool(tmp_path):
         mirror.stop()
 
 
-# The slowest tests first (pytest --durations on this 2-core machine, 2026-12-06), each sent to the next free worker
-# (scripts/test.sh: --dist loadgroup --no-loadscope-reorder), so the long ones do not end up queued behind each other
+# The slowest tests first (pytest --durations on this 2-core machine, 2026-12-06): with --dist loadfile
+# (scripts/test.sh) the files that hold them go to the workers first, so they do not end up queued behind each other
 # on one worker at the end of the run. A test not listed keeps its place after these; a list out of date costs time, never
 # a test.
 SLOWEST_FIRST = (
