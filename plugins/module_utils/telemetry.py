@@ -427,7 +427,7 @@ def raw_from_rows(entries, interval=20):
                events={k: [float((e.get("events") or {}).get(k, 0)) for e in entries] for k in EVENT_KEYS})
 
 
-# How each feature reads in a reason: (template for its value, what it is). Deviations are in robust units (σ).
+# The host-peer feature that says whether an absolute symptom is shared by the VMs of its host.
 _PEER_OF = {"disk_latency_ms_mean": "host_peers_disk_latency_dev", "cpu_ready_pct_mean": "host_peers_cpu_ready_dev"}
 
 
@@ -455,6 +455,7 @@ def alarm_floor(X):
     return np.round(floor, 1)
 
 
+# How each feature reads in a reason: (template for its value, what it is). Deviations are in robust units (σ).
 _DEV_TEXT = {
     "cpu_usage_dev": ("CPU usage", "cpu_usage_pct_mean", "%.0f %%"),
     "cpu_ready_dev": ("CPU ready", "cpu_ready_pct_mean", "%.1f %% per vCPU"),

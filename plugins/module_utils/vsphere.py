@@ -143,9 +143,9 @@ class VSphere:
         if self.si is not None:
             return self
         try:
-            call_within(self.timeout, self._login)
+            # the session is kept only from here: a login abandoned at the deadline never becomes this session
+            self.si, self.content = call_within(self.timeout, self._login)
         except DeadlineExceeded:
-            self.si = None
             raise VSphereError("vCenter %s did not answer within %d s (timeout): check the address, or raise timeout "
                                "(VMWARE_TIMEOUT)" % (self.name, self.timeout)) from None
         stub = self.si._stub  # pylint: disable=protected-access
@@ -184,10 +184,10 @@ class VSphere:
         finally:
             socket.setdefaulttimeout(default_timeout)
         try:
-            self.content = si.RetrieveContent()
+            content = si.RetrieveContent()
         except (socket.timeout, TimeoutError):
             raise VSphereError("vCenter %s did not answer within %d s (timeout)" % (self.name, self.timeout)) from None
-        self.si = si
+        return si, content
 
     def close(self):
         if self.si is not None:
