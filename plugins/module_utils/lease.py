@@ -72,12 +72,14 @@ HOST = "%s/%s" % (socket.gethostname(), _boot_id())
 
 
 def process_start(pid):
-    """The start time of process `pid` (clock ticks since boot), or None when there is no such process. With the pid
-    it names one process: a pid reused later has another start time."""
+    """The start time of process `pid` (clock ticks since boot), or None when there is no such process or it has
+    ended and only waits to be reaped (a zombie: a run's worker orphaned when the run exits stays one for as long as
+    the machine's init leaves it, and is no longer running anything). With the pid it names one process: a pid reused
+    later has another start time."""
     try:
         with open("/proc/%d/stat" % pid, encoding="utf-8", errors="replace") as f:
             fields = f.read().rsplit(")", 1)[1].split()
-        return int(fields[19])
+        return None if fields[0] in ("Z", "X", "x") else int(fields[19])
     except (OSError, IndexError, ValueError):
         return None
 
