@@ -46,14 +46,6 @@ if $quick; then
   exit 0
 fi
 
-phase sanity bash scripts/sanity.sh
-phase lint bash scripts/lint.sh
-# --dist loadfile: the tests of one file run on one worker in turn, the files with the slowest tests first
-# (tests/conftest.py, SLOWEST_FIRST); each worker's parts have their own directories and ports. Test by test
-# (--dist load/loadgroup) was tried: the replication tests, which share the postgres user's crontab, failed
-# (README, "Tests")
-phase pytest .venv/bin/python -m pytest tests/unit tests/integration -q -n "$workers" --dist loadfile --durations=15
-
 molecule_all() {
   local s name
   for s in $(find extensions/molecule -mindepth 2 -maxdepth 2 -name molecule.yml | sort); do
@@ -62,6 +54,42 @@ molecule_all() {
     (cd extensions && PATH="$ROOT/.venv/bin:$PATH" ANSIBLE_COLLECTIONS_PATH="$ROOT" ../.venv/bin/molecule test -s "$name")
   done
 }
-if [ -d extensions/molecule ]; then
-  phase molecule molecule_all
-fi
+
+# sanity, lint and the molecule scenarios at once: they share no state (sanity works on a copy of the tree, lint only
+# reads it, molecule's roles act on this machine), and sanity and lint leave a core idle much of the time. Each
+# writes its own log, printed in turn when all have ended; the time of each and of the whole group is reported.
+together() {  # together <name>... : the phase commands named by <name>_cmd, run at once
+  local logs name start pids=() status=0 i=0
+  logs=$(mktemp -d "${TMPDIR:-/tmp}/pm-phases.XXXXXX")
+  start=$(date +%s)
+  for name in "$@"; do
+    echo "==> $name (in parallel, log printed below when all have ended)"
+    ( s=$(date +%s); rc=0; "${name}_cmd" >"$logs/$name.log" 2>&1 || rc=$?
+      echo "$(($(date +%s) - s)) $rc" >"$logs/$name.status" ) &
+    pids+=($!)
+  done
+  for name in "$@"; do
+    wait "${pids[$i]}" || true
+    i=$((i + 1))
+  done
+  for name in "$@"; do
+    read -r secs rc <"$logs/$name.status"
+    echo "==> $name: log (exit $rc, $secs s)"
+    cat "$logs/$name.log"
+    timings+=("$(printf '%-10s %4d s  (in parallel)' "$name" "$secs")")
+    [ "$rc" = 0 ] || { echo "==> $name FAILED (exit $rc)" >&2; status=1; }
+  done
+  timings+=("$(printf '%-10s %4d s  (%s at once)' "together" $(($(date +%s) - start)) "$*")")
+  rm -rf "$logs"
+  return "$status"
+}
+sanity_cmd() { bash scripts/sanity.sh; }
+lint_cmd() { bash scripts/lint.sh; }
+molecule_cmd() { if [ -d extensions/molecule ]; then molecule_all; fi; }
+together sanity lint molecule
+
+# --dist loadfile: the tests of one file run on one worker in turn, the files with the slowest tests first
+# (tests/conftest.py, SLOWEST_FIRST); each worker's parts have their own directories and ports. Test by test
+# (--dist load/loadgroup) was tried: the replication tests, which share the postgres user's crontab, failed
+# (README, "Tests")
+phase pytest .venv/bin/python -m pytest tests/unit tests/integration -q -n "$workers" --dist loadfile --durations=15
