@@ -69,7 +69,7 @@ def main():
         with vsphere.VSphere(**conn) as vs:
             for uuid, rows in mirror.mirrors_by_primary(vs.virtual_machines()).items():
                 then = now - datetime.timedelta(hours=rng.uniform(0, 72))
-                vs.set_attribute(rows[0]["_ref"], vsphere.ATTR_SYNCED_AT, then.replace(microsecond=0).isoformat())
+                vs.set_attribute(rows[0]["_ref"], constants.ATTR_SYNCED_AT, then.replace(microsecond=0).isoformat())
         once = compliance(conn, levels)
         started = time.monotonic()
         result, failed = run_module(vm_mirror, batch)

@@ -27,6 +27,10 @@ class Gone(VSphereError):
     """The vCenter object is no longer there (ManagedObjectNotFound): removed meanwhile, by us or by someone else."""
 
 
+class DuplicateName(VSphereError):
+    """The name is taken (vCenter's DuplicateName): by another run's object, or by a stranger's."""
+
+
 class LeaseError(MirroringError):
     """Another run holds the vCenter, or ours was lost."""
 

@@ -15,18 +15,17 @@ from __future__ import annotations
 
 import contextlib
 
+from ansible_collections.predictive.mirroring.plugins.module_utils.constants import (
+    ATTR_DRILL_OF, ATTR_LEVEL, ATTR_PRIMARY, ATTR_QUARANTINED, ATTR_SYNCED_AT)
 from ansible_collections.predictive.mirroring.plugins.module_utils import pipeline, telemetry, vsphere
 from ansible_collections.predictive.mirroring.plugins.module_utils.errors import MirroringError, PolicyError, VSphereError
 from ansible_collections.predictive.mirroring.plugins.module_utils.history import open_store, store_configured
 from ansible_collections.predictive.mirroring.plugins.module_utils.lease import Writer
 from ansible_collections.predictive.mirroring.plugins.module_utils.policy import image_rpos, policy_from_params
 from ansible_collections.predictive.mirroring.plugins.module_utils.mirror import (
-    Options, Placement, image_age, keep_order, mirrors_by_primary)
-
-try:
-    from pyVmomi import vim, vmodl
-except ImportError:
-    vim = vmodl = None
+    Options, image_age, keep_order, mirrors_by_primary)
+from ansible_collections.predictive.mirroring.plugins.module_utils.vsphere.faults import translated
+from ansible_collections.predictive.mirroring.plugins.module_utils.vsphere.placement import Placement, clone_spec
 
 try:
     import graphlib
@@ -52,7 +51,7 @@ def stale_image(primary, mirror, rpo, now):
     age = image_age(mirror, now)
     if age is not None and age <= rpo:
         return None
-    synced = mirror["attributes"].get(vsphere.ATTR_SYNCED_AT)
+    synced = mirror["attributes"].get(ATTR_SYNCED_AT)
     if age is not None:
         old = "%d s old (synced at %s)" % (age, synced)
     elif synced:
@@ -75,7 +74,7 @@ class Quarantine:
     def primary(self, uuid=None, name=None):
         """The primary by instance UUID (by name only when it is unique); never a namesake."""
         vm = vsphere.resolve_vm(self.all_vms, uuid=uuid, name=name, where="vCenter %s" % self.vs.name)
-        if vm["attributes"].get(vsphere.ATTR_PRIMARY):
+        if vm["attributes"].get(ATTR_PRIMARY):
             raise VSphereError("VM '%s' (%s) is a mirror, not a primary" % (vm["name"], vm["instance_uuid"]))
         return vm
 
@@ -89,22 +88,20 @@ class Quarantine:
             return None
         return {"name": vm["name"], "power_state": vm["power_state"], "host": vm["host"], "cluster": vm["cluster"],
                 "datacenter": vm["datacenter"], "num_cpu": vm["num_cpu"], "memory_mb": vm["memory_mb"],
-                "quarantined": vm["attributes"].get(vsphere.ATTR_QUARANTINED) or None,
-                "level": vm["attributes"].get(vsphere.ATTR_LEVEL) or None,
-                "synced_at": vm["attributes"].get(vsphere.ATTR_SYNCED_AT) or None,
+                "quarantined": vm["attributes"].get(ATTR_QUARANTINED) or None,
+                "level": vm["attributes"].get(ATTR_LEVEL) or None,
+                "synced_at": vm["attributes"].get(ATTR_SYNCED_AT) or None,
                 "image_age_seconds": image_age(vm, vsphere.now())}
 
     def set_quarantine(self, vm, value):
-        self.vs.set_attribute(vm["_ref"], vsphere.ATTR_QUARANTINED, value)
+        self.vs.set_attribute(vm["_ref"], ATTR_QUARANTINED, value)
 
     def power(self, vm, on):
         want = "poweredOn" if on else "poweredOff"
         if vm["power_state"] == want:
             return False
-        try:
+        with translated("power %s %s" % ("on" if on else "off", vm["name"])):  # faults raised at call time
             task = vm["_ref"].PowerOnVM_Task() if on else vm["_ref"].PowerOffVM_Task()
-        except vmodl.MethodFault as e:  # faults raised at call time
-            raise VSphereError("Cannot power %s %s: %s" % ("on" if on else "off", vm["name"], getattr(e, "msg", e))) from None
         self.vs.wait_task(task, "power %s %s" % ("on" if on else "off", vm["name"]))
         vm["power_state"] = want
         return True
@@ -130,27 +127,24 @@ class Drill:
 
     def copy_of(self, primary):
         for vm in self.q.all_vms:
-            if vm["attributes"].get(vsphere.ATTR_DRILL_OF) == primary["instance_uuid"]:
+            if vm["attributes"].get(ATTR_DRILL_OF) == primary["instance_uuid"]:
                 return vm
         return None
 
     def up(self, primary, mirror, network=None):
         name = mirror["name"] + self.suffix
         strangers = [vm for vm in self.q.all_vms if vm["name"] == name and vm["datacenter_moid"] == mirror["datacenter_moid"]
-                     and vm["attributes"].get(vsphere.ATTR_DRILL_OF) != primary["instance_uuid"]]
+                     and vm["attributes"].get(ATTR_DRILL_OF) != primary["instance_uuid"]]
         if strangers:
             raise VSphereError("A VM named '%s' exists in datacenter '%s' and is not this drill's copy: rename it"
                                % (name, mirror["datacenter"]))
         place = Placement(self.vs, Options(mirror["datacenter"], secondary_cluster=mirror["cluster"],
                                            secondary_network=network))
-        spec = vim.vm.CloneSpec(location=vim.vm.RelocateSpec(pool=place.pool, datastore=place.datastore,
-                                                             host=mirror["_ref"].runtime.host,
-                                                             deviceChange=place.nic_changes(mirror["_ref"])),
-                                powerOn=False, template=False)
+        spec = clone_spec(place, mirror["_ref"], mirror["_ref"].runtime.host)
         copy = self.vs.wait_task(mirror["_ref"].CloneVM_Task(folder=place.folder, name=name, spec=spec),
                                  "clone %s for a drill" % mirror["name"])
         try:
-            self.vs.set_attribute(copy, vsphere.ATTR_DRILL_OF, primary["instance_uuid"])
+            self.vs.set_attribute(copy, ATTR_DRILL_OF, primary["instance_uuid"])
             self.vs.wait_task(copy.PowerOnVM_Task(), "power on %s" % name)
         except VSphereError:
             self.down_ref(copy, name)
@@ -195,7 +189,7 @@ def _quarantine(q, h, primary, mirror, before, p, task):
             task.changed = True
         if not before["quarantined"]:
             q.set_quarantine(primary, stamp)
-            primary["attributes"][vsphere.ATTR_QUARANTINED] = stamp
+            primary["attributes"][ATTR_QUARANTINED] = stamp
             task.changed = True
         failover_id = h.add_failover(
             primary["name"], p["kind"], fps=p["fps"], reasons=p["reasons"], features=features, vcenter=q.vs.name,
@@ -228,7 +222,7 @@ def _release(q, h, primary, before, task):
 
     def act():
         q.set_quarantine(primary, "")
-        primary["attributes"][vsphere.ATTR_QUARANTINED] = ""
+        primary["attributes"][ATTR_QUARANTINED] = ""
         # records from before schema v3 carry no UUID: only those are matched by name
         open_ones = h.failovers(vm_uuid=primary["instance_uuid"], open_only=True) or [
             f for f in h.failovers(vm=primary["name"], open_only=True) if not f.get("vm_uuid")]

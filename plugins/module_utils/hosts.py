@@ -21,19 +21,9 @@ from ansible_collections.predictive.mirroring.plugins.module_utils.errors import
 from ansible_collections.predictive.mirroring.plugins.module_utils.history import open_store
 from ansible_collections.predictive.mirroring.plugins.module_utils.lease import Writer
 
-try:
-    from pyVmomi import vim, vmodl
-except ImportError:
-    pass  # vsphere.VSphere() reports the missing library
-
-
-def marked_at_risk(vs, host_ref, fields=None):
-    """The mirroring.host_at_risk value on a host ('' when unmarked)."""
-    fields = fields if fields is not None else vs.field_names()
-    for cv in host_ref.customValue or []:
-        if fields.get(cv.key) == ATTR_HOST_AT_RISK:
-            return getattr(cv, "value", "") or ""
-    return ""
+from ansible_collections.predictive.mirroring.plugins.module_utils.vsphere.faults import translated
+from ansible_collections.predictive.mirroring.plugins.module_utils.vsphere.placement import (  # pylint: disable=unused-import
+    marked_at_risk, relocate_spec)
 
 
 class Evacuation:
@@ -43,7 +33,7 @@ class Evacuation:
         self.vs = vs
         self.fields = vs.field_names()
         self.hosts = {}
-        for h in vs.retrieve(vim.HostSystem, ["name", "parent", "vm", "runtime.connectionState", "runtime.inMaintenanceMode"]):
+        for h in vs.retrieve("HostSystem", ["name", "parent", "vm", "runtime.connectionState", "runtime.inMaintenanceMode"]):
             self.hosts[h["name"]] = h
 
     def _cluster_peers(self, host):
@@ -87,16 +77,17 @@ class Evacuation:
         host = self.hosts[host_name]
         if mark:
             self.vs.set_attribute(host["_ref"], ATTR_HOST_AT_RISK, "%s; since %s" % (
-                mark, vsphere.now().replace(microsecond=0).isoformat()), mo_type=vim.HostSystem)
+                mark, vsphere.now().replace(microsecond=0).isoformat()), mo_type="HostSystem")
         done, failed = [], []
         for vm, vm_name, target in moves:
             record = history.recorded(vm_name, "relocate", vm_uuid=vm.config.instanceUuid, vcenter=self.vs.name,
                                       detail={"from": host_name, "to": target}) if history else contextlib.nullcontext()
             try:
-                with record:
-                    spec = vim.vm.RelocateSpec(host=self.hosts[target]["_ref"], pool=vm.resourcePool)
-                    self.vs.wait_task(vm.RelocateVM_Task(spec=spec), "move %s from %s to %s" % (vm_name, host_name, target))
-            except (VSphereError, vmodl.MethodFault) as e:
+                what = "move %s from %s to %s" % (vm_name, host_name, target)
+                with record, translated(what):
+                    spec = relocate_spec(self.hosts[target]["_ref"], vm.resourcePool)
+                    self.vs.wait_task(vm.RelocateVM_Task(spec=spec), what)
+            except VSphereError as e:
                 failed.append({"vm": vm_name, "to": target, "msg": getattr(e, "msg", None) or str(e)})
                 continue
             done.append({"vm": vm_name, "from": host_name, "to": target})

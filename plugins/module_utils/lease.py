@@ -39,13 +39,10 @@ import time
 import uuid
 
 from ansible_collections.predictive.mirroring.plugins.module_utils.constants import ATTR_LEASE, LEASE_TTL, LEASE_WAIT
-from ansible_collections.predictive.mirroring.plugins.module_utils.errors import Gone, LeaseError, MirroringError
+from ansible_collections.predictive.mirroring.plugins.module_utils.errors import (
+    DuplicateName, Gone, LeaseError, MirroringError, VSphereError)
 from ansible_collections.predictive.mirroring.plugins.module_utils.vsphere import VSphere, connection_params
-
-try:
-    from pyVmomi import vim, vmodl
-except ImportError:
-    pass  # vsphere.VSphere() reports the missing library
+from ansible_collections.predictive.mirroring.plugins.module_utils.vsphere.faults import translated
 
 LEASE_FOLDER = "predictive.mirroring.lease"
 DEFAULT_TTL = LEASE_TTL
@@ -108,19 +105,13 @@ class Lease:
 
     # -- reading -------------------------------------------------------------------
     def _server_now(self):
-        return self.vs.si.CurrentTime()
+        return self.vs.server_time()
 
     def _folder(self):
-        root = self.vs.content.rootFolder
-        for child in root.childEntity or []:
-            if isinstance(child, vim.Folder) and child.name == LEASE_FOLDER:
-                return child
-        return None
+        return self.vs.root_folder(LEASE_FOLDER)
 
     def _record(self, folder):
-        key = self.vs.ensure_fields([ATTR_LEASE], mo_type=vim.Folder)[ATTR_LEASE]
-        # vCenter keeps one value per key; govmomi's simulator appends each SetField, so the last one is current
-        values = [cv.value for cv in folder.customValue or [] if cv.key == key and getattr(cv, "value", None)]
+        values = self.vs.custom_values(folder, ATTR_LEASE, mo_type="Folder")
         if not values:
             return None
         try:
@@ -136,7 +127,7 @@ class Lease:
             if folder is None:
                 return None
             rec = self._record(folder)
-        except vmodl.fault.ManagedObjectNotFound:
+        except Gone:
             return None
         return None if rec is None else dict(rec, moid=folder._moId)  # pylint: disable=protected-access
 
@@ -149,17 +140,16 @@ class Lease:
             holder = {k: previous[k] for k in ("host", "pid", "pid_start") if k in previous} or this_process()
         rec = dict(holder, owner=self.owner, acquired=(acquired or now).isoformat(),
                    expires=(now + datetime.timedelta(seconds=self.ttl)).isoformat())
-        key = self.vs.ensure_fields([ATTR_LEASE], mo_type=vim.Folder)[ATTR_LEASE]
-        self.vs.content.customFieldsManager.SetField(entity=folder, key=key, value=json.dumps(rec, sort_keys=True))
+        self.vs.set_attribute(folder, ATTR_LEASE, json.dumps(rec, sort_keys=True), mo_type="Folder")
         return rec
 
     def _destroy(self, folder):
+        what = "remove the lease on vCenter %s" % self.vs.name
         try:
-            self.vs.wait_task(folder.Destroy_Task(), "remove the lease on vCenter %s" % self.vs.name)
-        except vmodl.fault.ManagedObjectNotFound:
-            pass  # someone else removed it first: fine
+            with translated(what):
+                self.vs.wait_task(folder.Destroy_Task(), what)
         except Gone:
-            pass
+            pass  # someone else removed it first: fine
 
     def acquire(self, wait=DEFAULT_WAIT, poll=1.0):
         """Hold the lease; wait at most `wait` seconds for another holder. Returns {owner, expires, took_over}."""
@@ -168,15 +158,17 @@ class Lease:
         took_over = None
         while True:
             try:
-                folder = self.vs.content.rootFolder.CreateFolder(LEASE_FOLDER)
-            except vim.fault.DuplicateName:
+                folder = self.vs.create_root_folder(LEASE_FOLDER)
+            except DuplicateName:
                 folder = None
-            except vmodl.MethodFault as e:
-                raise LeaseError("Cannot take the lease on vCenter %s: %s" % (self.vs.name, e.msg)) from None
+            except Gone:
+                continue
+            except VSphereError as e:
+                raise LeaseError("Cannot take the lease on vCenter %s: %s" % (self.vs.name, e)) from None
             if folder is not None:
                 try:
                     rec = self._write(folder, holder=this_process())
-                except vmodl.fault.ManagedObjectNotFound:
+                except Gone:
                     continue  # taken over while unwritten: try again
                 return dict(rec, took_over=took_over)
             current = self._folder()
@@ -184,7 +176,7 @@ class Lease:
                 continue  # released meanwhile
             try:
                 rec = self._record(current)
-            except vmodl.fault.ManagedObjectNotFound:
+            except Gone:
                 continue
             moid = current._moId  # pylint: disable=protected-access
             if rec is not None and rec.get("owner") == self.owner:

@@ -36,17 +36,16 @@ import time
 from concurrent.futures import ThreadPoolExecutor
 
 from ansible_collections.predictive.mirroring.plugins.module_utils import vsphere
-from ansible_collections.predictive.mirroring.plugins.module_utils.errors import MirroringError, VSphereError
-from ansible_collections.predictive.mirroring.plugins.module_utils.constants import ATTR_PRIMARY, ATTR_ROLE, CLOCK_SKEW_SECONDS, LEVELS, MARKER_KEY
+from ansible_collections.predictive.mirroring.plugins.module_utils.errors import DuplicateName, MirroringError, VSphereError
+from ansible_collections.predictive.mirroring.plugins.module_utils.constants import (
+    ATTR_BELOW_SINCE, ATTR_DRILL_OF, ATTR_FPS, ATTR_LEVEL, ATTR_PRIMARY, ATTR_ROLE, ATTR_SINCE, ATTR_SYNCED_AT,
+    CLOCK_SKEW_SECONDS, LEVELS, MARKER_KEY)
 from ansible_collections.predictive.mirroring.plugins.module_utils.history import open_store
-from ansible_collections.predictive.mirroring.plugins.module_utils.hosts import marked_at_risk
 from ansible_collections.predictive.mirroring.plugins.module_utils.lease import Writer
 from ansible_collections.predictive.mirroring.plugins.module_utils.policy import image_rpos, parse_time
-
-try:
-    from pyVmomi import vim, vmodl
-except ImportError:
-    pass  # vsphere.VSphere() reports the missing library
+from ansible_collections.predictive.mirroring.plugins.module_utils.vsphere.faults import translated
+from ansible_collections.predictive.mirroring.plugins.module_utils.vsphere.placement import (  # pylint: disable=unused-import
+    Placement, clone_spec, relocate_spec, set_nics_connected, size_spec)
 
 SNAPSHOT_PREFIX = "mirroring-"
 SCOPES = ("snapshots", "mirror", "attributes")
@@ -64,23 +63,13 @@ def image_age(mirror, now):
     """Seconds since the moment a mirror's image stands for; None (unknown) when it carries no mirroring.synced_at, or
     one further in the future than the clocks of vCenter and this controller can disagree (a wrong clock or a hand
     edit must not pass for a fresh image)."""
-    synced = parse_time(mirror["attributes"].get(vsphere.ATTR_SYNCED_AT))
+    synced = parse_time(mirror["attributes"].get(ATTR_SYNCED_AT))
     if synced is None:
         return None
     age = (now - synced).total_seconds()
     if age < -CLOCK_SKEW_SECONDS:
         return None
     return max(0.0, round(age, 1))
-
-
-def _network_name(nic, vm_ref):
-    backing = nic.backing
-    if isinstance(backing, vim.vm.device.VirtualEthernetCard.DistributedVirtualPortBackingInfo):
-        for net in vm_ref.network:
-            if isinstance(net, vim.dvs.DistributedVirtualPortgroup) and net.key == backing.port.portgroupKey:
-                return net.name
-        return backing.port.portgroupKey
-    return getattr(backing, "deviceName", None)
 
 
 class Options:
@@ -117,120 +106,6 @@ def standby_size(num_cpu, memory_mb, ratio):
     return cpu, min(mem, memory_mb)
 
 
-def _find_child(children, name, kind):
-    for child in children or []:
-        if isinstance(child, kind) and child.name == name:
-            return child
-    return None
-
-
-class Placement:
-    """Where mirrors go, resolved (and checked) before anything changes."""
-
-    def __init__(self, vs, opts):
-        self.vs = vs
-        dc_name = opts.secondary_datacenter
-        dc = _find_child(vs.content.rootFolder.childEntity, dc_name, vim.Datacenter)
-        if dc is None:
-            raise VSphereError("Secondary datacenter '%s' not found in vCenter %s" % (dc_name, vs.name))
-        self.datacenter = dc
-        computes = [c for c in dc.hostFolder.childEntity if isinstance(c, vim.ComputeResource)]
-        if opts.secondary_cluster:
-            cluster = _find_child(computes, opts.secondary_cluster, vim.ComputeResource)
-            if cluster is None:
-                raise VSphereError("Cluster '%s' not found in datacenter '%s'" % (opts.secondary_cluster, dc_name))
-        elif computes:
-            cluster = computes[0]
-        else:
-            raise VSphereError("Datacenter '%s' has no cluster or host for mirrors" % dc_name)
-        self.cluster = cluster
-        fields = vs.field_names()
-        # never onto a host the evacuation marked at risk
-        hosts = [h for h in cluster.host if h.runtime.connectionState == "connected" and not h.runtime.inMaintenanceMode
-                 and not marked_at_risk(vs, h, fields)]
-        if not hosts:
-            raise VSphereError("No connected host out of maintenance (and not marked at risk) in '%s' for mirrors"
-                               % cluster.name)
-        self.hosts = hosts
-        pool = cluster.resourcePool
-        if opts.secondary_resource_pool:
-            pool = self._find_pool(cluster.resourcePool, opts.secondary_resource_pool)
-            if pool is None:
-                raise VSphereError("Resource pool '%s' not found in cluster '%s'" % (opts.secondary_resource_pool, cluster.name))
-        self.pool = pool
-        datastores = list(dc.datastore)
-        if opts.secondary_datastore:
-            ds = _find_child(datastores, opts.secondary_datastore, vim.Datastore)
-            if ds is None:
-                raise VSphereError("Datastore '%s' not found in datacenter '%s' (it has: %s)"
-                                   % (opts.secondary_datastore, dc_name, ", ".join(d.name for d in datastores)))
-        elif datastores:
-            ds = max(datastores, key=lambda d: d.summary.freeSpace or 0)
-        else:
-            raise VSphereError("Datacenter '%s' has no datastore for mirrors" % dc_name)
-        self.datastore = ds
-        folder = dc.vmFolder
-        if opts.secondary_folder:
-            for part in [p for p in opts.secondary_folder.split("/") if p]:
-                nxt = _find_child(folder.childEntity, part, vim.Folder)
-                if nxt is None:
-                    raise VSphereError("VM folder '%s' not found in datacenter '%s'" % (opts.secondary_folder, dc_name))
-                folder = nxt
-        self.folder = folder
-        self.networks = {n.name: n for n in dc.network}
-        self.network = None
-        if opts.secondary_network:
-            self.network = self.networks.get(opts.secondary_network)
-            if self.network is None:
-                raise VSphereError("Network '%s' not found in datacenter '%s' (it has: %s)"
-                                   % (opts.secondary_network, dc_name, ", ".join(sorted(self.networks))))
-
-    def nic_changes(self, primary_ref, connected=None):
-        """Re-point each NIC of the clone at the secondary datacenter's network.
-
-        Without secondary_network, a network of the same name must exist
-        there: a mirror is never put on a guessed network. connected=False
-        builds the clone with its NICs disconnected (a refreshed image must
-        not answer on the old mirror's addresses before the swap).
-        """
-        changes = []
-        for dev in primary_ref.config.hardware.device:
-            if not isinstance(dev, vim.vm.device.VirtualEthernetCard):
-                continue
-            net = self.network
-            if net is None:
-                current = _network_name(dev, primary_ref)
-                net = self.networks.get(current)
-                if net is None:
-                    raise VSphereError("NIC '%s' of %s is on network '%s', which datacenter '%s' does not have: set "
-                                       "secondary_network (it has: %s)" % (dev.deviceInfo.label, primary_ref.name, current,
-                                                                           self.datacenter.name, ", ".join(sorted(self.networks))))
-            if isinstance(net, vim.dvs.DistributedVirtualPortgroup):
-                dev.backing = vim.vm.device.VirtualEthernetCard.DistributedVirtualPortBackingInfo(
-                    port=vim.dvs.PortConnection(portgroupKey=net.key, switchUuid=net.config.distributedVirtualSwitch.uuid))
-            else:
-                dev.backing = vim.vm.device.VirtualEthernetCard.NetworkBackingInfo(deviceName=net.name, network=net)
-            if connected is not None:
-                dev.connectable = vim.vm.device.VirtualDevice.ConnectInfo(startConnected=connected, connected=connected,
-                                                                          allowGuestControl=True)
-            changes.append(vim.vm.device.VirtualDeviceSpec(operation=vim.vm.device.VirtualDeviceSpec.Operation.edit, device=dev))
-        return changes
-
-    def pick_host(self):
-        """The connected host with the fewest VMs (DRS, where enabled, may move the mirror later)."""
-        return min(self.hosts, key=lambda h: len(h.vm))
-
-    @staticmethod
-    def _find_pool(pool, name):
-        stack = [pool]
-        while stack:
-            p = stack.pop()
-            if p.name == name:
-                return p
-            stack.extend(p.resourcePool or [])
-        return None
-
-
 def marker_of(vm_ref):
     """The primary UUID a clone of ours carries in its extraConfig from its first moment (None if it has none)."""
     for opt in vm_ref.config.extraConfig or []:
@@ -247,27 +122,11 @@ def mirrors_by_primary(vms, refreshing=False):
     """
     out = {}
     for vm in vms:
-        uuid = vm["attributes"].get(vsphere.ATTR_PRIMARY)
+        uuid = vm["attributes"].get(ATTR_PRIMARY)
         in_refresh = vm["attributes"].get(ATTR_ROLE) in (ROLE_REFRESHING, ROLE_RETIRED)
         if uuid and in_refresh == refreshing:
             out.setdefault(uuid, []).append(vm)
     return out
-
-
-def set_nics_connected(vs, ref, connected, what):
-    """Connect or disconnect every NIC of a VM (now and at its next power-on); nothing to do when they already are."""
-    changes = []
-    for dev in ref.config.hardware.device:
-        if not isinstance(dev, vim.vm.device.VirtualEthernetCard):
-            continue
-        info = dev.connectable
-        if info is not None and bool(info.connected) == connected and bool(info.startConnected) == connected:
-            continue
-        dev.connectable = vim.vm.device.VirtualDevice.ConnectInfo(startConnected=connected, connected=connected,
-                                                                  allowGuestControl=True)
-        changes.append(vim.vm.device.VirtualDeviceSpec(operation=vim.vm.device.VirtualDeviceSpec.Operation.edit, device=dev))
-    if changes:
-        vs.wait_task(ref.ReconfigVM_Task(spec=vim.vm.ConfigSpec(deviceChange=changes)), what)
 
 
 def keep_order(mirror):
@@ -291,14 +150,14 @@ class Mirrorer:
         self._named = collections.Counter(vm["name"] for vm in self.all_vms if not vm["attributes"].get(ATTR_PRIMARY))
         self.refreshing = mirrors_by_primary(self.all_vms, refreshing=True)
         # every VM's snapshot tree in one PropertyCollector call (an unset tree is simply absent)
-        self._trees = {row["moid"]: row.get("snapshot") for row in vs.retrieve(vim.VirtualMachine, ["snapshot"])}
+        self._trees = {row["moid"]: row.get("snapshot") for row in vs.retrieve("VirtualMachine", ["snapshot"])}
         self._snapshots = {}
         self._taken = {}
 
     def primary(self, uuid=None, name=None):
         """The primary by its instance UUID (a unique name only when no UUID is given); never one in the secondary DC."""
         vm = vsphere.resolve_vm(self.all_vms, uuid=uuid, name=name, where="vCenter %s" % self.vs.name)
-        if vm["attributes"].get(vsphere.ATTR_PRIMARY) or vm["attributes"].get(vsphere.ATTR_DRILL_OF):
+        if vm["attributes"].get(ATTR_PRIMARY) or vm["attributes"].get(ATTR_DRILL_OF):
             raise NotAPrimary("VM '%s' (%s) is a mirror or a drill copy, not a primary" % (vm["name"], vm["instance_uuid"]))
         if vm["datacenter_moid"] == self.placement.datacenter._moId:  # pylint: disable=protected-access
             raise VSphereError("VM '%s' (%s) is in datacenter '%s', the secondary datacenter: a primary is never mirrored "
@@ -370,7 +229,7 @@ class Mirrorer:
         name = self.mirror_name(primary) + REFRESH_SUFFIX
         seen = {m["moid"] for m in rows}
         pending += [vm for vm in self.all_vms if vm["name"] == name and vm["moid"] not in seen
-                    and not vm["attributes"].get(vsphere.ATTR_PRIMARY)
+                    and not vm["attributes"].get(ATTR_PRIMARY)
                     and vm["datacenter_moid"] == self.placement.datacenter._moId  # pylint: disable=protected-access
                     and marker_of(vm["_ref"]) == uuid]
         # of two half-made new images (two runs stopped at once) the youngest image serves; the other goes
@@ -383,15 +242,15 @@ class Mirrorer:
         pending, retired = self.refresh_of(primary)
         snaps = self.snapshots(primary)
         return {
-            "level": primary["attributes"].get(vsphere.ATTR_LEVEL) or None,
-            "below_since": primary["attributes"].get(vsphere.ATTR_BELOW_SINCE) or None,
+            "level": primary["attributes"].get(ATTR_LEVEL) or None,
+            "below_since": primary["attributes"].get(ATTR_BELOW_SINCE) or None,
             "snapshots": len(snaps),
             "newest_snapshot": snaps[-1][0].isoformat() if snaps else None,
             "mirror": None if mirror is None else {
                 "name": mirror["name"], "power_state": mirror["power_state"], "num_cpu": mirror["num_cpu"],
                 "memory_mb": mirror["memory_mb"], "role": mirror["attributes"].get(ATTR_ROLE),
                 "datacenter": mirror["datacenter"], "adopted": adopt == "adopt",
-                "synced_at": mirror["attributes"].get(vsphere.ATTR_SYNCED_AT) or None,
+                "synced_at": mirror["attributes"].get(ATTR_SYNCED_AT) or None,
                 "age_seconds": image_age(mirror, self.now)},
             "refresh": None if pending is None and not retired else {
                 "new_image": None if pending is None else pending["name"] + " (" + pending["moid"] + ")",
@@ -497,12 +356,12 @@ class Mirrorer:
         actions += image_actions
         attrs = {}
         if before["level"] != level:
-            attrs[vsphere.ATTR_LEVEL] = level
-            attrs[vsphere.ATTR_SINCE] = self.now.replace(microsecond=0).isoformat()
+            attrs[ATTR_LEVEL] = level
+            attrs[ATTR_SINCE] = self.now.replace(microsecond=0).isoformat()
             if fps is not None:
-                attrs[vsphere.ATTR_FPS] = "%.1f" % fps
+                attrs[ATTR_FPS] = "%.1f" % fps
         if (below_since or None) != before["below_since"]:
-            attrs[vsphere.ATTR_BELOW_SINCE] = below_since or ""
+            attrs[ATTR_BELOW_SINCE] = below_since or ""
         if attrs:
             actions.append(("attributes", attrs))
         return actions
@@ -524,7 +383,7 @@ class Mirrorer:
             image = next((a for a in actions if a[0] in ("clone", "refresh", "swap")), None)
             synced, age = m.get("synced_at"), m.get("age_seconds")
             if image is not None and image[0] == "swap":
-                synced = image[1][1]["attributes"].get(vsphere.ATTR_SYNCED_AT)
+                synced = image[1][1]["attributes"].get(ATTR_SYNCED_AT)
                 age = image_age(image[1][1], self.now)
             elif image is not None:
                 synced, age = "(this run)", 0.0
@@ -536,19 +395,17 @@ class Mirrorer:
                                "synced_at": synced, "age_seconds": age}
         after["refresh"] = None
         attrs = next((a[1] for a in actions if a[0] == "attributes"), {})
-        if vsphere.ATTR_BELOW_SINCE in attrs:
-            after["below_since"] = attrs[vsphere.ATTR_BELOW_SINCE] or None
+        if ATTR_BELOW_SINCE in attrs:
+            after["below_since"] = attrs[ATTR_BELOW_SINCE] or None
         return after
 
     # -- applying -------------------------------------------------------------------
     def apply(self, primary, actions):
         """Carry out a plan's actions in order; a failed clone leaves no half-made mirror behind."""
         for kind, arg in actions:
-            try:
+            # a fault of the call itself, not of its task
+            with translated("%s %s in vCenter %s" % (kind.replace("_", " "), primary["name"], self.vs.name)):
                 self._apply_one(primary, kind, arg)
-            except vmodl.MethodFault as e:  # a fault of the call itself, not of its task
-                raise VSphereError("Failed to %s %s in vCenter %s: %s"
-                                   % (kind.replace("_", " "), primary["name"], self.vs.name, e.msg)) from None
 
     def _apply_one(self, primary, kind, arg):
         if kind == "snapshot":
@@ -559,7 +416,7 @@ class Mirrorer:
         elif kind == "remove_snapshot":
             self._wait(arg[2].RemoveSnapshot_Task(removeChildren=False), "remove snapshot %s of %s" % (arg[1], primary["name"]))
         elif kind == "adopt":
-            self.vs.set_attribute(arg["_ref"], vsphere.ATTR_PRIMARY, primary["instance_uuid"])
+            self.vs.set_attribute(arg["_ref"], ATTR_PRIMARY, primary["instance_uuid"])
         elif kind in ("destroy", "remove_duplicate"):
             self.destroy(arg["_ref"], "%s (%s)" % (arg["name"], arg["moid"]))
         elif kind == "power_off":
@@ -579,7 +436,7 @@ class Mirrorer:
             mirror, cpu, mem = arg
             if mirror["_ref"].runtime.powerState == "poweredOn":
                 self._wait(mirror["_ref"].PowerOffVM_Task(), "power off %s" % mirror["name"])
-            self._wait(mirror["_ref"].ReconfigVM_Task(spec=vim.vm.ConfigSpec(numCPUs=cpu, memoryMB=mem)),
+            self._wait(mirror["_ref"].ReconfigVM_Task(spec=size_spec(cpu, mem)),
                        "resize %s" % mirror["name"])
         elif kind == "power_on":
             if arg["_ref"].runtime.powerState != "poweredOn":
@@ -607,25 +464,19 @@ class Mirrorer:
         name = self.mirror_name(primary) + (REFRESH_SUFFIX if refresh else "")
         p = self.placement
         snaps = self.snapshots(primary)
-        spec = vim.vm.CloneSpec(
-            location=vim.vm.RelocateSpec(pool=p.pool, datastore=p.datastore, host=p.pick_host(),
-                                         deviceChange=p.nic_changes(primary["_ref"], False if refresh else None)),
-            powerOn=False, template=False,
-            config=vim.vm.ConfigSpec(extraConfig=[vim.option.OptionValue(key=MARKER_KEY, value=primary["instance_uuid"])]))
         latest = self._taken.get(primary["moid"]) or (snaps[-1][2] if snaps else None)
         # the moment the image stands for: the snapshot's, or now for a clone of the running VM
         synced = self.now if primary["moid"] in self._taken or not snaps else snaps[-1][0]
-        if latest is not None:
-            spec.snapshot = latest
+        spec = clone_spec(p, primary["_ref"], p.pick_host(), nic_connected=False if refresh else None,
+                          marker=primary["instance_uuid"], snapshot=latest)
         what = "clone %s into datacenter '%s'" % (primary["name"], self.opts.secondary_datacenter)
         try:
-            task = primary["_ref"].CloneVM_Task(folder=p.folder, name=name, spec=spec)
-        except vim.fault.DuplicateName:
+            with translated(what):
+                task = primary["_ref"].CloneVM_Task(folder=p.folder, name=name, spec=spec)
+        except DuplicateName:
             raise VSphereError("Failed to %s: a VM named '%s' already exists in that folder (another run, or a stranger): "
                                "nothing was removed; the next run adopts it if it carries the marker of %s"
                                % (what, name, primary["instance_uuid"])) from None
-        except vmodl.MethodFault as e:
-            raise VSphereError("Failed to %s: %s" % (what, e.msg)) from None
         # a failed clone task leaves nothing of ours behind: vCenter removes what it made. Only the VM this task
         # created is ever cleaned up below, by its reference - never a VM found by name (another run's mirror).
         clone = self._wait(task, what)
@@ -633,13 +484,13 @@ class Mirrorer:
             if refresh:
                 self.vs.set_attribute(clone, ATTR_ROLE, ROLE_REFRESHING)
             else:
-                self.vs.set_attribute(clone, vsphere.ATTR_PRIMARY, primary["instance_uuid"])
-            self.vs.set_attribute(clone, vsphere.ATTR_SYNCED_AT, synced.astimezone(datetime.timezone.utc)
+                self.vs.set_attribute(clone, ATTR_PRIMARY, primary["instance_uuid"])
+            self.vs.set_attribute(clone, ATTR_SYNCED_AT, synced.astimezone(datetime.timezone.utc)
                                   .replace(microsecond=0).isoformat())
             if clone.runtime.host not in p.hosts:  # observed placement, not assumed
-                self._wait(clone.RelocateVM_Task(spec=vim.vm.RelocateSpec(host=p.pick_host(), pool=p.pool)),
+                self._wait(clone.RelocateVM_Task(spec=relocate_spec(p.pick_host(), p.pool)),
                            "place %s in cluster '%s'" % (name, p.cluster.name))
-            self._wait(clone.ReconfigVM_Task(spec=vim.vm.ConfigSpec(numCPUs=cpu, memoryMB=mem)), "size %s" % name)
+            self._wait(clone.ReconfigVM_Task(spec=size_spec(cpu, mem)), "size %s" % name)
             self._wait(clone.PowerOnVM_Task(), "power on %s" % name)
             if not refresh:
                 self.vs.set_attribute(clone, ATTR_ROLE, role)
@@ -673,14 +524,14 @@ class Mirrorer:
         if (hw.numCPU, hw.memoryMB) != (cpu, mem):
             if new.runtime.powerState == "poweredOn":
                 self._wait(new.PowerOffVM_Task(), "power off %s" % new.name)
-            self._wait(new.ReconfigVM_Task(spec=vim.vm.ConfigSpec(numCPUs=cpu, memoryMB=mem)), "size %s" % new.name)
+            self._wait(new.ReconfigVM_Task(spec=size_spec(cpu, mem)), "size %s" % new.name)
         if new.runtime.powerState != "poweredOn":
             self._wait(new.PowerOnVM_Task(), "power on %s" % new.name)
         if (new.config.hardware.numCPU, new.config.hardware.memoryMB) != (cpu, mem) or \
                 new.runtime.powerState != "poweredOn":
             raise VSphereError("%s: the new image %s is not powered on at %d vCPU / %d MB: not swapped in, the old "
                                "mirror stays" % (what, new.name, cpu, mem))
-        self.vs.set_attribute(new, vsphere.ATTR_PRIMARY, uuid)
+        self.vs.set_attribute(new, ATTR_PRIMARY, uuid)
         if old is not None:
             set_nics_connected(self.vs, old["_ref"], False, "%s: disconnect the old mirror %s" % (what, old["name"]))
         set_nics_connected(self.vs, new, True, "%s: connect the new image %s" % (what, new.name))

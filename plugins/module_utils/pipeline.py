@@ -15,7 +15,8 @@ import fnmatch
 from ansible_collections.predictive.mirroring.plugins.module_utils import baseline as baselines
 from ansible_collections.predictive.mirroring.plugins.module_utils import telemetry, vsphere
 from ansible_collections.predictive.mirroring.plugins.module_utils.constants import (
-    ATTR_PRIMARY, ATTR_QUARANTINED, ATTR_SYNCED_AT, LEVELS, REALTIME_INTERVAL)
+    ATTR_BELOW_SINCE, ATTR_DEPENDS_ON, ATTR_DRILL_OF, ATTR_LEVEL, ATTR_PRIMARY, ATTR_QUARANTINED, ATTR_SINCE,
+    ATTR_SYNCED_AT, LEVELS, REALTIME_INTERVAL)
 from ansible_collections.predictive.mirroring.plugins.module_utils.errors import MirroringError
 from ansible_collections.predictive.mirroring.plugins.module_utils.mirror import image_age, keep_order, mirrors_by_primary
 from ansible_collections.predictive.mirroring.plugins.module_utils.model import load_ref
@@ -35,16 +36,16 @@ def select_vms(vms, datacenters=None, clusters=None, folders=None, power_states=
     out = []
     mirrors = []
     for vm in vms:
-        if vm["attributes"].get(vsphere.ATTR_DRILL_OF):
+        if vm["attributes"].get(ATTR_DRILL_OF):
             continue  # a drill's short-lived copy
-        if vm["attributes"].get(vsphere.ATTR_PRIMARY):
+        if vm["attributes"].get(ATTR_PRIMARY):
             mirrors.append(vm)
         elif (match(vm["datacenter"], datacenters) and match(vm["cluster"], clusters) and match(vm["folder"], folders)
               and match(vm["power_state"], power_states) and match(vm["name"], names)):
             out.append(vm)
     if include_mirrors:
         selected = {vm["instance_uuid"] for vm in out}  # by identity, never by name
-        out += [m for m in mirrors if m["attributes"][vsphere.ATTR_PRIMARY] in selected]
+        out += [m for m in mirrors if m["attributes"][ATTR_PRIMARY] in selected]
     return out
 
 
@@ -152,8 +153,8 @@ def score(vms, perf, events, model, policy, samples=30, event_window_hours=24, n
     results = []
     for i, vm in enumerate(vms):
         attrs = vm["attributes"]
-        current = attrs.get(vsphere.ATTR_LEVEL) or None
-        level, below_since, why = policy.decide(float(fps[i]), current, parse_time(attrs.get(vsphere.ATTR_BELOW_SINCE)), now)
+        current = attrs.get(ATTR_LEVEL) or None
+        level, below_since, why = policy.decide(float(fps[i]), current, parse_time(attrs.get(ATTR_BELOW_SINCE)), now)
         results.append({
             "vm": vm,
             "fps": float(fps[i]),
@@ -168,8 +169,8 @@ def score(vms, perf, events, model, policy, samples=30, event_window_hours=24, n
             "level_current": current,
             "level_why": why,
             "below_since": below_since.isoformat() if below_since else None,
-            "since": attrs.get(vsphere.ATTR_SINCE) or None,
-            "depends_on": [d.strip() for d in (attrs.get(vsphere.ATTR_DEPENDS_ON) or "").split(",") if d.strip()],
+            "since": attrs.get(ATTR_SINCE) or None,
+            "depends_on": [d.strip() for d in (attrs.get(ATTR_DEPENDS_ON) or "").split(",") if d.strip()],
         })
     return results
 

@@ -6,6 +6,7 @@ import os
 import subprocess
 import sys
 
+from ansible_collections.predictive.mirroring.plugins.module_utils.constants import ATTR_LEVEL, ATTR_QUARANTINED
 from ansible_collections.predictive.mirroring.plugins.module_utils import fleet, history, hosts, vsphere
 
 from rig.inventory import plain
@@ -67,7 +68,7 @@ def test_a_red_host_with_errors_is_emptied_within_its_cluster_and_nothing_fails_
     for name in on_it:  # off the sick host, still in the same cluster, not quarantined, no mirror made
         host, vm_cluster, attrs = after[name]
         assert host != sick_host and vm_cluster == cluster
-        assert not attrs.get(vsphere.ATTR_QUARANTINED) and not attrs.get(vsphere.ATTR_LEVEL)
+        assert not attrs.get(ATTR_QUARANTINED) and not attrs.get(ATTR_LEVEL)
     assert {n: after[n][0] for n in elsewhere} == {n: v[0] for n, v in elsewhere.items()}  # the others did not move
     assert not any(n.endswith("-mirror") for n in after)
     assert "its health is red" in marks[sick_host] and all(not m for h, m in marks.items() if h != sick_host)

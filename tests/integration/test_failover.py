@@ -14,6 +14,8 @@ import time
 import psycopg
 import pytest
 
+from ansible_collections.predictive.mirroring.plugins.module_utils.constants import (
+    ATTR_LEVEL, ATTR_QUARANTINED, ATTR_SYNCED_AT)
 from ansible_collections.predictive.mirroring.plugins.module_utils import analysis, fleet, metrics, telemetry, vsphere
 from ansible_collections.predictive.mirroring.plugins.module_utils.history import History
 from ansible_collections.predictive.mirroring.plugins.module_utils.model import FPSModel
@@ -123,7 +125,7 @@ def closed_loop(site, tmp_path, windows, bundled, private, prom, paged, hook, te
     out = site.playbook("reconcile", "--check", "--diff")
     assert changed(out)[SICK] > 0 and site.production() == before and not os.path.exists(site.standby_datadir)
     site.playbook("reconcile")
-    level = site.vms()[SICK]["attributes"][vsphere.ATTR_LEVEL]
+    level = site.vms()[SICK]["attributes"][ATTR_LEVEL]
     assert level in ("partial", "full")
     assert site.pool()[SICK + "-mirror"] == ("ready", 0 if level == "partial" else 100)
     with psycopg.connect(site.standby_dsn()) as s:
@@ -149,7 +151,7 @@ def closed_loop(site, tmp_path, windows, bundled, private, prom, paged, hook, te
         assert "password authentication failed" in line
         assert "Cannot open the PostgreSQL history store host=127.0.0.1" in line
         assert "not-the-password" not in out and STORE_PASSWORD not in out
-        assert site.pool() == pool and not site.vms()[SICK]["attributes"].get(vsphere.ATTR_QUARANTINED)
+        assert site.pool() == pool and not site.vms()[SICK]["attributes"].get(ATTR_QUARANTINED)
         assert site.lease() is None
         # --check --diff first: it says what it would do and changes nothing
         pool = site.pool()
@@ -157,7 +159,7 @@ def closed_loop(site, tmp_path, windows, bundled, private, prom, paged, hook, te
         assert "would stop the primary" in out and site.pool() == pool
         with psycopg.connect(site.standby_dsn()) as s:
             assert s.execute("SELECT pg_is_in_recovery()").fetchone()[0]
-        assert not site.vms()[SICK]["attributes"].get(vsphere.ATTR_QUARANTINED)
+        assert not site.vms()[SICK]["attributes"].get(ATTR_QUARANTINED)
         out = site.playbook("failover")
         assert changed(out)[SICK] > 0
         told = site.results["Tell someone the VM failed over"][SICK]
@@ -191,7 +193,7 @@ def closed_loop(site, tmp_path, windows, bundled, private, prom, paged, hook, te
     with psycopg.connect(site.standby_dsn()) as s:
         assert s.execute("SELECT pg_is_in_recovery()").fetchone()[0] is False
     vms = site.vms()
-    assert vms[SICK]["attributes"][vsphere.ATTR_QUARANTINED]
+    assert vms[SICK]["attributes"][ATTR_QUARANTINED]
     mirror = vms[SICK + "-mirror"]
     assert (mirror["num_cpu"], mirror["memory_mb"]) == (vms[SICK]["num_cpu"], vms[SICK]["memory_mb"])
     record = site.failovers()[-1]
@@ -241,7 +243,7 @@ def closed_loop(site, tmp_path, windows, bundled, private, prom, paged, hook, te
     assert set(acked) | {-1} <= present
     pool = site.pool()
     assert pool[SICK] == ("ready", 100)
-    assert not site.vms()[SICK]["attributes"][vsphere.ATTR_QUARANTINED]
+    assert not site.vms()[SICK]["attributes"][ATTR_QUARANTINED]
     assert site.failovers()[-1]["failback_at"]
 
 
@@ -323,7 +325,7 @@ def test_preflight_refuses_a_lagging_replica_and_changes_nothing(site):
     # a mirror whose image is older than its RPO (here: synced two days ago, the partial image RPO is a day) is refused with
     # its age, whatever the replica's lag, and nothing changes
     mirror = SICK + "-mirror"
-    site.set_attribute(mirror, vsphere.ATTR_SYNCED_AT, (vsphere.now() - datetime.timedelta(days=2)).replace(
+    site.set_attribute(mirror, ATTR_SYNCED_AT, (vsphere.now() - datetime.timedelta(days=2)).replace(
         microsecond=0).isoformat())
     seen = {n: (v["attributes"], v["power_state"]) for n, v in site.vms().items()}
     out = site.playbook("failover", "-e", "mirroring_failover_hosts=" + SICK, ok=False)
@@ -341,7 +343,7 @@ def test_blast_radius_refuses_every_failover(site):
     out = site.playbook("failover", "-e", "mirroring_failover_hosts=" + ",".join(names), ok=False)
     assert "blast-radius limit" in out
     assert site.pool() == pool
-    assert not any(vm["attributes"].get(vsphere.ATTR_QUARANTINED) for vm in site.vms().values())
+    assert not any(vm["attributes"].get(ATTR_QUARANTINED) for vm in site.vms().values())
 
 
 def test_drill_measures_rto_and_leaves_production_as_it_was(site):

@@ -8,6 +8,8 @@ import subprocess
 import pytest
 from pyVmomi import vim
 
+from ansible_collections.predictive.mirroring.plugins.module_utils.constants import (
+    ATTR_BELOW_SINCE, ATTR_LEVEL, ATTR_SINCE)
 from ansible_collections.predictive.mirroring.plugins.module_utils import fleet, vsphere
 from rig.inventory import BIN, ROOT, hosts, inventory, plain, write_config
 from rig.simulator import Simulator
@@ -83,7 +85,7 @@ def test_hysteresis_holds_a_vm_wobbling_under_its_band(fleet_sim, tmp_path):
 
     hv = inventory(fleet_sim, bands(2))["_meta"]["hostvars"][SICK]
     assert hv["mirroring_level"] == "minimal"  # no current level: no hysteresis
-    set_attributes(fleet_sim, SICK, {vsphere.ATTR_LEVEL: "partial", vsphere.ATTR_SINCE: "2026-11-26T00:00:00+00:00"})
+    set_attributes(fleet_sim, SICK, {ATTR_LEVEL: "partial", ATTR_SINCE: "2026-11-26T00:00:00+00:00"})
     inv = inventory(fleet_sim, bands(2))  # within the 5-point margin: held
     hv = inv["_meta"]["hostvars"][SICK]
     assert hv["mirroring_level_current"] == "partial" and hv["mirroring_level"] == "partial"
@@ -92,7 +94,7 @@ def test_hysteresis_holds_a_vm_wobbling_under_its_band(fleet_sim, tmp_path):
     hv = inventory(fleet_sim, bands(10))["_meta"]["hostvars"][SICK]  # past the margin, dwell not served: held
     assert hv["mirroring_level"] == "partial" and hv["mirroring_below_since"]
     # below the band since long before the dwell: it steps down
-    set_attributes(fleet_sim, SICK, {vsphere.ATTR_BELOW_SINCE: "2026-11-26T00:00:00+00:00"})
+    set_attributes(fleet_sim, SICK, {ATTR_BELOW_SINCE: "2026-11-26T00:00:00+00:00"})
     assert inventory(fleet_sim, bands(10))["_meta"]["hostvars"][SICK]["mirroring_level"] == "minimal"
 
 

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import os
 
+from ansible_collections.predictive.mirroring.plugins.module_utils.constants import ATTR_LEVEL, ATTR_PRIMARY
 from ansible_collections.predictive.mirroring.plugins.module_utils import fleet, history, metrics, mirror, vsphere
 from rig.play import run_playbook
 from rig.simulator import Simulator
@@ -45,12 +46,12 @@ def test_namesakes_in_two_datacenters_are_planned_and_mirrored_apart(tmp_path):
         assert level[sick["instance_uuid"]] in ("partial", "full") and level[twin["instance_uuid"]] == "minimal"
         with vsphere.VSphere(**conn(sim)) as vs:
             seen = vs.virtual_machines()
-            mirrors = [vm for vm in seen if vm["attributes"].get(vsphere.ATTR_PRIMARY)]
-            assert [(m["name"], m["datacenter"], m["attributes"][vsphere.ATTR_PRIMARY], mirror.marker_of(m["_ref"]))
+            mirrors = [vm for vm in seen if vm["attributes"].get(ATTR_PRIMARY)]
+            assert [(m["name"], m["datacenter"], m["attributes"][ATTR_PRIMARY], mirror.marker_of(m["_ref"]))
                     for m in mirrors] == [("web01-DC0-mirror", "DC1", sick["instance_uuid"], sick["instance_uuid"])]
             attrs = {vm["instance_uuid"]: vm["attributes"] for vm in seen}
-        assert attrs[sick["instance_uuid"]][vsphere.ATTR_LEVEL] == level[sick["instance_uuid"]]
-        assert attrs[twin["instance_uuid"]].get(vsphere.ATTR_LEVEL) in (None, "", "minimal")
+        assert attrs[sick["instance_uuid"]][ATTR_LEVEL] == level[sick["instance_uuid"]]
+        assert attrs[twin["instance_uuid"]].get(ATTR_LEVEL) in (None, "", "minimal")
 
         stats, _tasks = run_playbook(sim, "reconcile", str(inventory), *extra, workdir=str(tmp_path))
         assert stats["changed"] == 0 and stats["failures"] == 0

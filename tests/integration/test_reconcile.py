@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import pytest
 
+from ansible_collections.predictive.mirroring.plugins.module_utils.constants import ATTR_LEVEL, ATTR_PRIMARY
 from ansible_collections.predictive.mirroring.plugins.module_utils import fleet, vsphere
 
 from rig.play import run_playbook
@@ -33,13 +34,13 @@ def test_reconcile_holds_every_tier_and_a_second_run_changes_nothing(story):
     plan = {p["name"]: p["level"] for p in tasks["Plan each VM's level (cost optimizer, exact)"]["vms"]}
     seen = observe(story)
     for name, level in plan.items():
-        assert seen[name]["attributes"][vsphere.ATTR_LEVEL] == level
+        assert seen[name]["attributes"][ATTR_LEVEL] == level
         mirror = seen.get(name + "-mirror")
         if level == "minimal":
             assert mirror is None
         else:
             assert mirror["datacenter"] == "DC1" and mirror["power_state"] == "poweredOn"
-            assert mirror["attributes"][vsphere.ATTR_PRIMARY] == seen[name]["instance_uuid"]
+            assert mirror["attributes"][ATTR_PRIMARY] == seen[name]["instance_uuid"]
     assert {"minimal", "full"} <= set(plan.values())
     stats, _tasks = playbook(story)
     assert stats["changed"] == 0 and stats["failures"] == 0

@@ -5,6 +5,7 @@ from __future__ import annotations
 import datetime
 import os
 
+from ansible_collections.predictive.mirroring.plugins.module_utils.constants import ATTR_PRIMARY, ATTR_SYNCED_AT
 from ansible_collections.predictive.mirroring.plugins.module_utils import mirror, vsphere
 from ansible_collections.predictive.mirroring.plugins.modules import vm_mirror
 
@@ -25,14 +26,14 @@ def observe(conn, uuid):
             if row["datacenter"] != "DC1":
                 continue
             ref = row["_ref"]
-            if row["attributes"].get(vsphere.ATTR_PRIMARY) != uuid and mirror.marker_of(ref) != uuid:
+            if row["attributes"].get(ATTR_PRIMARY) != uuid and mirror.marker_of(ref) != uuid:
                 continue
             nics = [bool(d.connectable and d.connectable.connected) for d in ref.config.hardware.device
                     if isinstance(d, vim.vm.device.VirtualEthernetCard)]
             out.append({"name": row["name"], "moid": row["moid"], "power_state": row["power_state"],
                         "role": row["attributes"].get(mirror.ATTR_ROLE),
-                        "primary": row["attributes"].get(vsphere.ATTR_PRIMARY),
-                        "synced_at": row["attributes"].get(vsphere.ATTR_SYNCED_AT),
+                        "primary": row["attributes"].get(ATTR_PRIMARY),
+                        "synced_at": row["attributes"].get(ATTR_SYNCED_AT),
                         "num_cpu": row["num_cpu"], "memory_mb": row["memory_mb"], "nics_connected": nics})
         return sorted(out, key=lambda r: r["name"])
 
@@ -42,7 +43,7 @@ def age_the_image(conn, moid, hours):
     then = (vsphere.now() - datetime.timedelta(hours=hours)).replace(microsecond=0).isoformat()
     with vsphere.VSphere(**conn) as vs:
         ref = next(r["_ref"] for r in vs.virtual_machines() if r["moid"] == moid)
-        vs.set_attribute(ref, vsphere.ATTR_SYNCED_AT, then)
+        vs.set_attribute(ref, ATTR_SYNCED_AT, then)
     return then
 
 

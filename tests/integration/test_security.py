@@ -24,6 +24,8 @@ import pytest
 import yaml
 from pyVmomi import vim
 
+from ansible_collections.predictive.mirroring.plugins.module_utils.constants import (
+    ATTR_LEVEL, ATTR_PRIMARY, ATTR_QUARANTINED)
 from ansible_collections.predictive.mirroring.plugins.module_utils import failover, history, lease, mirror, vsphere
 from ansible_collections.predictive.mirroring.plugins.modules import lb_pool, mirror_plan, pg_replication, vm_failover, vm_mirror
 
@@ -76,7 +78,7 @@ def test_1_a_namesake_in_the_secondary_datacenter_is_never_touched(simulator, tm
     assert next(v for v in seen if v["moid"] == namesake["moid"]) == namesake
     # the real primary got its level and exactly one mirror carrying its UUID
     now = next(v for v in seen if v["moid"] == primary["moid"])
-    assert now["attributes"][vsphere.ATTR_LEVEL] == plan[SICK] and now["snapshots"]
+    assert now["attributes"][ATTR_LEVEL] == plan[SICK] and now["snapshots"]
     assert [m["datacenter"] for m in mirrors_of(seen, primary["instance_uuid"])] == ["DC1"]
     # a name alone that two VMs share is refused, and nothing is powered off
     result, failed = run_module(vm_failover, dict(conn(simulator), name=SICK, state="quarantined", power_off=True,
@@ -201,16 +203,16 @@ def test_4_duplicates_ours_are_removed_strangers_left_and_reported(simulator, tm
     primary = by_name(seen, SICK)
     with vsphere.VSphere(**conn(simulator)) as vs:
         rows = {v["moid"]: v for v in vs.virtual_machines()}
-        ours = next(v for v in rows.values() if v["attributes"].get(vsphere.ATTR_PRIMARY) == primary["instance_uuid"])
+        ours = next(v for v in rows.values() if v["attributes"].get(ATTR_PRIMARY) == primary["instance_uuid"])
         folder = ours["_ref"].parent
         spec = vim.vm.CloneSpec(location=vim.vm.RelocateSpec(pool=ours["_ref"].resourcePool), powerOn=False,
                                 template=False, config=vim.vm.ConfigSpec(extraConfig=[vim.option.OptionValue(
                                     key=mirror.MARKER_KEY, value=primary["instance_uuid"])]))
         twin = vs.wait_task(ours["_ref"].CloneVM_Task(folder=folder, name=SICK + "-twin", spec=spec), "clone")
-        vs.set_attribute(twin, vsphere.ATTR_PRIMARY, primary["instance_uuid"])
+        vs.set_attribute(twin, ATTR_PRIMARY, primary["instance_uuid"])
         plain = vim.vm.CloneSpec(location=vim.vm.RelocateSpec(pool=ours["_ref"].resourcePool), powerOn=False, template=False)
         stranger = vs.wait_task(ours["_ref"].CloneVM_Task(folder=folder, name=SICK + "-stranger", spec=plain), "clone")
-        vs.set_attribute(stranger, vsphere.ATTR_PRIMARY, primary["instance_uuid"])
+        vs.set_attribute(stranger, ATTR_PRIMARY, primary["instance_uuid"])
         twin_moid, stranger_moid = twin._moId, stranger._moId  # pylint: disable=protected-access
     stats, tasks = run_playbook(simulator, "reconcile", DEMO, workdir=str(tmp_path))
     assert stats["failures"] == 0
@@ -271,7 +273,7 @@ def test_5_no_act_without_a_record_and_a_fault_half_way_converges(simulator, tmp
         result, failed = run_module(vm_failover, args)
     assert failed and "injected" in result["msg"] and result["changed"] is True
     now = by_name(observe(simulator), "DC0_C0_RP0_VM0")
-    assert now["power_state"] == "poweredOff" and not now["attributes"].get(vsphere.ATTR_QUARANTINED)
+    assert now["power_state"] == "poweredOff" and not now["attributes"].get(ATTR_QUARANTINED)
     with history.History(store) as h:
         assert [(a["action"], a["status"]) for a in h.actions(vm_uuid=uuid)] == [("quarantine", "failed")]
         assert "injected" in h.actions(vm_uuid=uuid)[0]["error"]
@@ -280,7 +282,7 @@ def test_5_no_act_without_a_record_and_a_fault_half_way_converges(simulator, tmp
     result, failed = run_module(vm_failover, args)
     assert not failed and result["changed"] and result["failover_id"]
     now = by_name(observe(simulator), "DC0_C0_RP0_VM0")
-    assert now["attributes"].get(vsphere.ATTR_QUARANTINED) and now["power_state"] == "poweredOff"
+    assert now["attributes"].get(ATTR_QUARANTINED) and now["power_state"] == "poweredOff"
     with history.History(store) as h:
         assert [(a["action"], a["status"]) for a in h.actions(vm_uuid=uuid)] == [
             ("quarantine", "failed"), ("quarantine", "done")]

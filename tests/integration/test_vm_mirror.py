@@ -5,6 +5,8 @@ import pytest
 from pyVmomi import vim
 
 from ansible_collections.predictive.mirroring.plugins.modules import vm_mirror
+from ansible_collections.predictive.mirroring.plugins.module_utils.constants import (
+    ATTR_FPS, ATTR_LEVEL, ATTR_PRIMARY, ATTR_SINCE)
 from ansible_collections.predictive.mirroring.plugins.module_utils import mirror, vsphere
 
 from common.utils import run_module
@@ -61,13 +63,13 @@ def test_each_level_is_held_in_vsphere_and_a_second_run_changes_nothing(big_prim
     seen = observe(sim)
     part, full = seen[PARTIAL + "-mirror"], seen[FULL + "-mirror"]
     assert part["dc"] == "DC1" and part["power"] == "poweredOn" and (part["cpu"], part["mem"]) == (2, 4096)
-    assert part["attrs"][vsphere.ATTR_PRIMARY] == seen[PARTIAL]["uuid"] and part["attrs"][mirror.ATTR_ROLE] == "standby"
+    assert part["attrs"][ATTR_PRIMARY] == seen[PARTIAL]["uuid"] and part["attrs"][mirror.ATTR_ROLE] == "standby"
     assert full["dc"] == "DC1" and full["power"] == "poweredOn" and (full["cpu"], full["mem"]) == (4, 8192)
     assert full["attrs"][mirror.ATTR_ROLE] == "active"
     assert MINIMAL + "-mirror" not in seen
     for name, level in ((PARTIAL, "partial"), (FULL, "full"), (MINIMAL, "minimal")):
         attrs = seen[name]["attrs"]
-        assert attrs[vsphere.ATTR_LEVEL] == level and attrs[vsphere.ATTR_SINCE] and attrs[vsphere.ATTR_FPS]
+        assert attrs[ATTR_LEVEL] == level and attrs[ATTR_SINCE] and attrs[ATTR_FPS]
         assert len(seen[name]["snapshots"]) == 1 and seen[name]["snapshots"][0].startswith(mirror.SNAPSHOT_PREFIX)
     again, failed = run_module(vm_mirror, args(sim))
     assert not failed and not again["changed"]
@@ -128,7 +130,7 @@ def test_unknown_vm_fails_without_stopping_the_others(simulator):
     batch = [{"name": "ghost", "level": "full"}, {"name": MINIMAL, "level": "minimal"}]
     result, failed = run_module(vm_mirror, args(simulator, vms=batch))
     assert failed and "ghost" in result["msg"] and "1 of 2" in result["msg"]
-    assert observe(simulator)[MINIMAL]["attrs"][vsphere.ATTR_LEVEL] == "minimal"
+    assert observe(simulator)[MINIMAL]["attrs"][ATTR_LEVEL] == "minimal"
 
 
 def test_a_mirror_left_without_its_attribute_is_adopted_not_duplicated(big_primaries):
@@ -136,12 +138,12 @@ def test_a_mirror_left_without_its_attribute_is_adopted_not_duplicated(big_prima
     run_module(vm_mirror, args(sim, vms=[{"name": PARTIAL, "level": "partial"}]))
     with vsphere.VSphere(**conn(sim)) as vs:  # as if the session dropped before the attribute was written
         ref = next(r["_ref"] for r in vs.virtual_machines() if r["name"] == PARTIAL + "-mirror")
-        vs.set_attribute(ref, vsphere.ATTR_PRIMARY, "")
+        vs.set_attribute(ref, ATTR_PRIMARY, "")
     result, failed = run_module(vm_mirror, args(sim, vms=[{"name": PARTIAL, "level": "partial"}]))
     assert not failed and result["vms"][0]["actions"] == ["adopt"]
     seen = observe(sim)
     assert [n for n in seen if n.startswith(PARTIAL + "-mirror")] == [PARTIAL + "-mirror"]
-    assert seen[PARTIAL + "-mirror"]["attrs"][vsphere.ATTR_PRIMARY] == seen[PARTIAL]["uuid"]
+    assert seen[PARTIAL + "-mirror"]["attrs"][ATTR_PRIMARY] == seen[PARTIAL]["uuid"]
 
 
 def test_someone_elses_vm_with_the_mirror_name_is_not_touched(simulator):

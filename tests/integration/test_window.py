@@ -6,6 +6,7 @@ import datetime
 import os
 import time
 
+from ansible_collections.predictive.mirroring.plugins.module_utils.constants import ATTR_PRIMARY
 from ansible_collections.predictive.mirroring.plugins.module_utils import vsphere
 from ansible_collections.predictive.mirroring.plugins.modules import vm_mirror
 
@@ -50,7 +51,7 @@ def test_a_window_bounds_the_clones_in_flight_and_one_failure_stops_nothing(tmp_
         assert "injected" in result["failed_vms"][0]["msg"]
         with vsphere.VSphere(**conn) as vs:
             rows = vs.virtual_machines()
-        mirrored = {r["attributes"].get(vsphere.ATTR_PRIMARY) for r in rows if r["datacenter"] == "DC1"}
+        mirrored = {r["attributes"].get(ATTR_PRIMARY) for r in rows if r["datacenter"] == "DC1"}
         assert {v["instance_uuid"] for v in primaries if v is not broken} <= mirrored
         assert broken["instance_uuid"] not in mirrored
         # 8 clones of 1.5 s, 3 at a time: about 3 rounds, far from the 12 s of one at a time

@@ -6,6 +6,7 @@ import subprocess
 
 from pyVmomi import vim
 
+from ansible_collections.predictive.mirroring.plugins.module_utils.constants import ATTR_LEVEL, ATTR_PRIMARY
 from ansible_collections.predictive.mirroring.plugins.module_utils import fleet, mirror, vsphere
 from rig.play import BIN, ROOT
 
@@ -32,7 +33,7 @@ def observe(sim):
 
 
 def mirrors_of(seen, uuid):
-    return [v for v in seen if v["attributes"].get(vsphere.ATTR_PRIMARY) == uuid or v["marker"] == uuid]
+    return [v for v in seen if v["attributes"].get(ATTR_PRIMARY) == uuid or v["marker"] == uuid]
 
 
 def story(sim):
@@ -60,6 +61,6 @@ def one_mirror_each(sim):
     seen = observe(sim)
     counts = {}
     for vm in seen:
-        if vm["datacenter"] == "DC0" and vm["attributes"].get(vsphere.ATTR_LEVEL) in ("partial", "full"):
+        if vm["datacenter"] == "DC0" and vm["attributes"].get(ATTR_LEVEL) in ("partial", "full"):
             counts[vm["name"]] = len(mirrors_of(seen, vm["instance_uuid"]))
     return counts

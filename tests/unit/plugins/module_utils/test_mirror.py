@@ -5,7 +5,8 @@ import datetime
 
 import pytest
 
-from ansible_collections.predictive.mirroring.plugins.module_utils import mirror, vsphere
+from ansible_collections.predictive.mirroring.plugins.module_utils.constants import ATTR_PRIMARY, ATTR_SYNCED_AT
+from ansible_collections.predictive.mirroring.plugins.module_utils import mirror
 from ansible_collections.predictive.mirroring.plugins.module_utils.errors import MirroringError
 from ansible_collections.predictive.mirroring.plugins.module_utils.failover import stale_image
 
@@ -13,7 +14,7 @@ NOW = datetime.datetime(2026, 12, 4, 12, 0, tzinfo=datetime.timezone.utc)
 
 
 def vm(synced=None, name="db01-mirror"):
-    return {"name": name, "attributes": {} if synced is None else {vsphere.ATTR_SYNCED_AT: synced}}
+    return {"name": name, "attributes": {} if synced is None else {ATTR_SYNCED_AT: synced}}
 
 
 def test_image_age_reads_the_synced_at_attribute_in_any_zone():
@@ -47,7 +48,7 @@ def test_the_preflight_refuses_a_stale_or_unknown_image_with_its_age():
 
 
 def test_refresh_copies_are_not_mirrors_to_serve_from():
-    rows = [{"name": n, "moid": m, "attributes": {vsphere.ATTR_PRIMARY: "u1", mirror.ATTR_ROLE: r}}
+    rows = [{"name": n, "moid": m, "attributes": {ATTR_PRIMARY: "u1", mirror.ATTR_ROLE: r}}
             for n, m, r in (("a-mirror", "vm-1", "standby"), ("a-mirror.refresh", "vm-2", "refreshing"),
                             ("a-mirror-old", "vm-3", "retired"))]
     assert [m["moid"] for m in mirror.mirrors_by_primary(rows)["u1"]] == ["vm-1"]

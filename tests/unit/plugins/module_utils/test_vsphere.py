@@ -6,6 +6,7 @@ import datetime
 from pyVmomi import vim, vmodl
 
 from ansible_collections.predictive.mirroring.plugins.module_utils import vsphere
+from ansible_collections.predictive.mirroring.plugins.module_utils.vsphere import perf
 
 CSV_REPLY = b"""<?xml version="1.0" encoding="UTF-8"?>
 <soapenv:Envelope xmlns:soapenv="http://schemas.xmlsoap.org/soap/envelope/" xmlns:xsi="http://www.w3.org/2001/XMLSchema-instance">
@@ -23,7 +24,7 @@ NAMES = {2: "cpu.usage.average", 133: "disk.maxTotalLatency.latest"}
 
 
 def test_csv_perf_reply_is_parsed():
-    out = vsphere._parse_perf(CSV_REPLY, NAMES)  # pylint: disable=protected-access
+    out = perf.parse_perf(CSV_REPLY, NAMES)
     assert out["vm-42"]["cpu.usage.average"] == [1500, 1600, 1700]
     assert out["vm-42"]["disk.maxTotalLatency.latest"] == [4, 9]  # shorter than its timestamps
     assert out["vm-42"]["timestamps"][0] == datetime.datetime(2026, 11, 26, 10, 0, tzinfo=datetime.timezone.utc)

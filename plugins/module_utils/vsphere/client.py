@@ -12,20 +12,18 @@ from __future__ import annotations
 import datetime
 import http.client
 import os
-import re
 import socket
 import ssl
-import threading
 import time
 import traceback
 from concurrent.futures import ThreadPoolExecutor
-from xml.etree import ElementTree
 
-from ansible_collections.predictive.mirroring.plugins.module_utils.constants import (  # pylint: disable=unused-import
-    ATTR_BELOW_SINCE, ATTR_DEPENDS_ON, ATTR_DRILL_OF, ATTR_FPS, ATTR_LEVEL, ATTR_PRIMARY, ATTR_QUARANTINED, ATTR_SINCE,
-    ATTR_SYNCED_AT, REALTIME_INTERVAL)
+from ansible_collections.predictive.mirroring.plugins.module_utils.constants import ATTR_DRILL_OF, ATTR_PRIMARY, REALTIME_INTERVAL
 from ansible_collections.predictive.mirroring.plugins.module_utils.deadline import DeadlineExceeded, call_within
-from ansible_collections.predictive.mirroring.plugins.module_utils.errors import Gone, VSphereError, require
+from ansible_collections.predictive.mirroring.plugins.module_utils.errors import DuplicateName, VSphereError, require
+from ansible_collections.predictive.mirroring.plugins.module_utils.vsphere.faults import error_of, translated
+from ansible_collections.predictive.mirroring.plugins.module_utils.vsphere.perf import (
+    SOAPENV, XSI, PerfClient, entity_type, parse_perf)
 
 try:
     from pyVim.connect import SmartConnect, Disconnect
@@ -214,27 +212,27 @@ class VSphere:
 
     # -- bulk property retrieval ---------------------------------------------
     def retrieve(self, obj_type, properties, root=None, page_size=1000):
-        """All objects of obj_type below root with only `properties`, paged.
+        """All objects of obj_type (a type, or its name: "HostSystem") below root with only `properties`, paged.
 
         Returns a list of dicts: {"moid": ..., "_ref": obj, prop: value, ...}.
         """
+        obj_type = managed_type(obj_type)
         pc = self.content.propertyCollector
         view = self.content.viewManager.CreateContainerView(root or self.content.rootFolder, [obj_type], True)
         try:
-            traversal = vmodl.query.PropertyCollector.TraversalSpec(
-                name="view", path="view", skip=False, type=vim.view.ContainerView)
-            spec = vmodl.query.PropertyCollector.FilterSpec(
-                objectSet=[vmodl.query.PropertyCollector.ObjectSpec(obj=view, skip=True, selectSet=[traversal])],
-                propSet=[vmodl.query.PropertyCollector.PropertySpec(type=obj_type, pathSet=list(properties))])
-            out = []
-            for oc in retrieve_pages(pc, [spec], page_size):
-                row = {"moid": oc.obj._moId, "_ref": oc.obj}  # pylint: disable=protected-access
-                for prop in oc.propSet:
-                    row[prop.name] = prop.val
-                out.append(row)
-            return out
-        except vmodl.MethodFault as e:
-            raise VSphereError("Reading %s objects from vCenter %s failed: %s" % (obj_type.__name__, self.name, e.msg)) from None
+            with translated("read %s objects from vCenter %s" % (obj_type.__name__, self.name)):
+                traversal = vmodl.query.PropertyCollector.TraversalSpec(
+                    name="view", path="view", skip=False, type=vim.view.ContainerView)
+                spec = vmodl.query.PropertyCollector.FilterSpec(
+                    objectSet=[vmodl.query.PropertyCollector.ObjectSpec(obj=view, skip=True, selectSet=[traversal])],
+                    propSet=[vmodl.query.PropertyCollector.PropertySpec(type=obj_type, pathSet=list(properties))])
+                out = []
+                for oc in retrieve_pages(pc, [spec], page_size):
+                    row = {"moid": oc.obj._moId, "_ref": oc.obj}  # pylint: disable=protected-access
+                    for prop in oc.propSet:
+                        row[prop.name] = prop.val
+                    out.append(row)
+                return out
         finally:
             view.Destroy()
 
@@ -363,15 +361,15 @@ class VSphere:
         spec_tail = "%s<maxSample>%d</maxSample>%s<intervalId>%d</intervalId><format>csv</format>" % (
             start, max_sample, spec_tail, interval_id)
         pm = self.content.perfManager._moId  # pylint: disable=protected-access
-        perf = _PerfClient(self)
+        perf = PerfClient(self)
 
         def run(batch):
-            specs = "".join('<querySpec><entity type="%s">%s</entity>%s</querySpec>' % (_entity_type(m), m, spec_tail)
+            specs = "".join('<querySpec><entity type="%s">%s</entity>%s</querySpec>' % (entity_type(m), m, spec_tail)
                             for m in batch)
             body = ('<?xml version="1.0" encoding="UTF-8"?><soapenv:Envelope xmlns:soapenv="%s" xmlns:xsi="%s">'
                     '<soapenv:Body><QueryPerf xmlns="urn:vim25"><_this type="PerformanceManager">%s</_this>%s'
-                    '</QueryPerf></soapenv:Body></soapenv:Envelope>') % (_SOAPENV, _XSI, pm, specs)
-            return _parse_perf(perf.post(body.encode()), name_of)
+                    '</QueryPerf></soapenv:Body></soapenv:Envelope>') % (SOAPENV, XSI, pm, specs)
+            return parse_perf(perf.post(body.encode()), name_of)
 
         out = {}
         try:
@@ -397,10 +395,8 @@ class VSphere:
             spec.eventTypeId = list(event_types)
         if entity is not None:
             spec.entity = vim.event.EventFilterSpec.ByEntity(entity=entity, recursion="all")
-        try:
+        with translated("read events from vCenter %s" % self.name):
             collector = em.CreateCollectorForEvents(spec)
-        except vmodl.MethodFault as e:
-            raise VSphereError("Reading events from vCenter %s failed: %s" % (self.name, e.msg)) from None
         out = []
         wanted = set(event_types or [])
         try:
@@ -428,6 +424,31 @@ class VSphere:
         out.sort(key=lambda r: (r["created"], r["key"]))
         return out
 
+    # -- objects ------------------------------------------------------------------
+    def root_folder(self, name):
+        """The folder named `name` right below vCenter's root folder, or None."""
+        with translated("read the root folder of vCenter %s" % self.name):
+            for child in self.content.rootFolder.childEntity or []:
+                if isinstance(child, vim.Folder) and child.name == name:
+                    return child
+        return None
+
+    def create_root_folder(self, name):
+        """A new folder below vCenter's root folder; DuplicateName when one of that name exists."""
+        with translated("create folder %s on vCenter %s" % (name, self.name)):
+            return self.content.rootFolder.CreateFolder(name)
+
+    def custom_values(self, ref, name, mo_type=None):
+        """The values of custom attribute `name` on `ref`, oldest first (vCenter keeps one; govmomi's simulator appends
+        one per SetField, so the last is current); Gone when the object was removed meanwhile."""
+        key = self.ensure_fields([name], mo_type=mo_type)[name]
+        with translated("read %s on vCenter %s" % (name, self.name)):
+            return [cv.value for cv in ref.customValue or [] if cv.key == key and getattr(cv, "value", None)]
+
+    def server_time(self):
+        with translated("read the time of vCenter %s" % self.name):
+            return self.si.CurrentTime()
+
     # -- tasks -------------------------------------------------------------------
     def wait_task(self, task, what, timeout=1800):
         """Wait for a task, reading only its state, error and result; a failure raises VSphereError naming `what`."""
@@ -439,20 +460,14 @@ class VSphere:
         deadline = time.monotonic() + timeout
         delay = 0.02
         while True:
-            try:
+            with translated(what):
                 found = pc.RetrieveContents([spec])
-            except vmodl.fault.ManagedObjectNotFound as e:
-                raise Gone("Failed to %s: %s" % (what, e.msg)) from None
-            except vmodl.MethodFault as e:
-                raise VSphereError("Failed to %s: %s" % (what, e.msg)) from None
             props = {p.name: p.val for p in found[0].propSet} if found else {}
             state = props.get("info.state")
             if state == vim.TaskInfo.State.success:
                 return props.get("info.result")
             if state == vim.TaskInfo.State.error:
-                error = props.get("info.error")
-                raise (Gone if isinstance(error, vmodl.fault.ManagedObjectNotFound) else VSphereError)(
-                    "Failed to %s: %s" % (what, fault_text(error)))
+                raise error_of(props.get("info.error"), what)
             if time.monotonic() > deadline:
                 raise VSphereError("Failed to %s: still %s after %d s" % (what, state, timeout))
             time.sleep(delay)
@@ -460,34 +475,30 @@ class VSphere:
 
     # -- custom attributes -------------------------------------------------------
     def ensure_fields(self, names, mo_type=None):
-        """Create the custom attribute definitions (of VMs, unless mo_type says) that do not exist yet; name -> key."""
+        """Create the custom attribute definitions (of VMs, unless mo_type - a type or its name - says) that do not
+        exist yet; name -> key."""
+        mo_type = managed_type(mo_type or "VirtualMachine")
         cfm = self.content.customFieldsManager
         have = {f.name: f.key for f in (cfm.field or [])}
         for name in names:
             if name not in have:
                 try:
-                    have[name] = cfm.AddCustomFieldDef(name=name, moType=mo_type or vim.VirtualMachine).key
-                except vim.fault.DuplicateName:
+                    with translated("create custom attribute %s on vCenter %s" % (name, self.name)):
+                        have[name] = cfm.AddCustomFieldDef(name=name, moType=mo_type).key
+                except DuplicateName:  # another run made it meanwhile
                     have.update({f.name: f.key for f in (cfm.field or [])})
-                except vmodl.MethodFault as e:
-                    raise VSphereError("Cannot create custom attribute %s on vCenter %s: %s" % (name, self.name, e.msg)) from None
         return have
 
     def set_attribute(self, ref, name, value, mo_type=None):
-        try:
-            key = self.ensure_fields([name], mo_type=mo_type)[name]
+        """Set custom attribute `name` of `ref`; Gone when the object was removed meanwhile."""
+        key = self.ensure_fields([name], mo_type=mo_type)[name]
+        with translated("set %s on %s in vCenter %s" % (name, getattr(ref, "name", ref), self.name)):
             self.content.customFieldsManager.SetField(entity=ref, key=key, value=str(value))
-        except vmodl.MethodFault as e:
-            raise VSphereError("Cannot set %s on %s in vCenter %s: %s" % (name, getattr(ref, "name", ref), self.name, e.msg)) from None
 
 
-def fault_text(err):
-    """A task's LocalizedMethodFault as words: the message, and what the fault names."""
-    fault = getattr(err, "fault", err)
-    kind = type(fault).__name__.rsplit(".", 1)[-1]
-    text = getattr(err, "localizedMessage", None) or getattr(fault, "msg", None) or kind
-    detail = getattr(fault, "invalidProperty", None) or getattr(fault, "name", None)
-    return "%s (%s)" % (text, detail) if detail else text
+def managed_type(obj_type):
+    """A managed object type from its name ("HostSystem") or itself."""
+    return getattr(vim, obj_type) if isinstance(obj_type, str) else obj_type
 
 
 def retrieve_pages(pc, specs, page_size):
@@ -498,103 +509,6 @@ def retrieve_pages(pc, specs, page_size):
         if not result.token:
             break
         result = pc.ContinueRetrievePropertiesEx(result.token)
-
-
-_SOAPENV = "http://schemas.xmlsoap.org/soap/envelope/"
-_XSI = "http://www.w3.org/2001/XMLSchema-instance"
-_V = "{urn:vim25}"
-
-
-def _entity_type(moid):
-    return {"vm": "VirtualMachine", "host": "HostSystem", "resgroup": "ResourcePool", "domain": "ClusterComputeResource",
-            "datacenter": "Datacenter", "datastore": "Datastore"}.get(moid.split("-", 1)[0], "VirtualMachine")
-
-
-class _PerfClient:
-    """Raw SOAP POSTs on the pyVmomi session: one HTTP connection per thread."""
-
-    def __init__(self, vs):
-        stub = vs.si._stub  # pylint: disable=protected-access
-        self.vs = vs
-        self.host, _sep, port = stub.host.rpartition(":")
-        self.port = int(port)
-        self.path = stub.path
-        self.headers = {"Content-Type": "text/xml; charset=utf-8", "SOAPAction": stub.versionId,
-                        "Cookie": stub.cookie.split(";", 1)[0]}
-        self.scheme = stub.scheme
-        self.local = threading.local()
-        self.conns = []
-        self.lock = threading.Lock()
-
-    def _conn(self):
-        conn = getattr(self.local, "conn", None)
-        if conn is None:
-            if self.scheme == http.client.HTTPSConnection:
-                conn = http.client.HTTPSConnection(self.host, self.port, context=self.vs._ssl_context(),  # pylint: disable=protected-access
-                                                   timeout=self.vs.timeout)
-            else:
-                conn = http.client.HTTPConnection(self.host, self.port, timeout=self.vs.timeout)
-            self.local.conn = conn
-            with self.lock:
-                self.conns.append(conn)
-        return conn
-
-    def post(self, body):
-        conn = self._conn()
-
-        def exchange():
-            conn.request("POST", self.path, body=body, headers=self.headers)
-            resp = conn.getresponse()
-            return resp, resp.read()
-        try:
-            resp, data = call_within(self.vs.timeout, exchange)
-        except DeadlineExceeded:
-            self.local.conn = None  # abandoned mid-answer: never reused
-            raise VSphereError("QueryPerf on vCenter %s gave no complete answer within %d s (timeout)"
-                               % (self.vs.name, self.vs.timeout)) from None
-        except (OSError, http.client.HTTPException) as e:
-            raise VSphereError("QueryPerf on vCenter %s failed: %s" % (self.vs.name, e)) from None
-        if resp.status != 200:
-            fault = re.search(rb"<faultstring>(.*?)</faultstring>", data, re.S)
-            raise VSphereError("QueryPerf on vCenter %s failed: HTTP %d %s" % (
-                self.vs.name, resp.status, fault.group(1).decode(errors="replace") if fault else resp.reason))
-        return data
-
-    def close(self):
-        for conn in self.conns:
-            conn.close()
-
-
-def _parse_perf(data, name_of):
-    """QueryPerf response (PerfEntityMetric or PerfEntityMetricCSV) -> {moid: {"timestamps": [...], counter: [...]}}."""
-    stamps = {}
-
-    def stamp(text):
-        t = stamps.get(text)
-        if t is None:
-            t = stamps[text] = datetime.datetime.fromisoformat(text.replace("Z", "+00:00"))
-        return t
-
-    out = {}
-    for returnval in ElementTree.fromstring(data).iter(_V + "returnval"):
-        entity = returnval.findtext(_V + "entity")
-        csv = returnval.findtext(_V + "sampleInfoCSV")
-        if csv is not None:  # interval,timestamp,interval,timestamp,...
-            parts = csv.split(",") if csv else []
-            row = {"timestamps": [stamp(p) for p in parts[1::2]]}
-        else:
-            row = {"timestamps": [stamp(t.text) for t in returnval.iter(_V + "timestamp")]}
-        for series in returnval.findall(_V + "value"):
-            name = name_of.get(int(series.findtext(_V + "id/" + _V + "counterId")))
-            if name is None:
-                continue
-            if csv is not None:  # PerfMetricSeriesCSV: one "v,v,v" value
-                text = series.findtext(_V + "value") or ""
-                row[name] = [int(v) for v in text.split(",") if v]
-            else:  # PerfMetricIntSeries: one element per sample
-                row[name] = [int(v.text) for v in series.findall(_V + "value")]
-        out[entity] = row
-    return out
 
 
 def event_record(ev):

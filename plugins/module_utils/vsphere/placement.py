@@ -1,0 +1,190 @@
+# -*- coding: utf-8 -*-
+# Copyright: (c) 2026, predictive.mirroring developers
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+"""Where mirrors (and drill copies) go in the secondary datacenter, and the vSphere specs that put them there.
+
+Placement resolves and checks the datacenter, cluster, hosts, resource pool, datastore, folder and network before
+anything changes; the spec builders are the only place the collection builds pyVmomi specs.
+"""
+
+from __future__ import annotations
+
+from ansible_collections.predictive.mirroring.plugins.module_utils.constants import ATTR_HOST_AT_RISK, MARKER_KEY
+from ansible_collections.predictive.mirroring.plugins.module_utils.errors import VSphereError
+
+try:
+    from pyVmomi import vim
+except ImportError:
+    vim = None  # vsphere.VSphere() reports the missing library
+
+
+def marked_at_risk(vs, host_ref, fields=None):
+    """The mirroring.host_at_risk value on a host ('' when unmarked)."""
+    fields = fields if fields is not None else vs.field_names()
+    for cv in host_ref.customValue or []:
+        if fields.get(cv.key) == ATTR_HOST_AT_RISK:
+            return getattr(cv, "value", "") or ""
+    return ""
+
+
+def _network_name(nic, vm_ref):
+    backing = nic.backing
+    if isinstance(backing, vim.vm.device.VirtualEthernetCard.DistributedVirtualPortBackingInfo):
+        for net in vm_ref.network:
+            if isinstance(net, vim.dvs.DistributedVirtualPortgroup) and net.key == backing.port.portgroupKey:
+                return net.name
+        return backing.port.portgroupKey
+    return getattr(backing, "deviceName", None)
+
+
+def _find_child(children, name, kind):
+    for child in children or []:
+        if isinstance(child, kind) and child.name == name:
+            return child
+    return None
+
+
+class Placement:
+    """Where mirrors go, resolved (and checked) before anything changes."""
+
+    def __init__(self, vs, opts):
+        self.vs = vs
+        dc_name = opts.secondary_datacenter
+        dc = _find_child(vs.content.rootFolder.childEntity, dc_name, vim.Datacenter)
+        if dc is None:
+            raise VSphereError("Secondary datacenter '%s' not found in vCenter %s" % (dc_name, vs.name))
+        self.datacenter = dc
+        computes = [c for c in dc.hostFolder.childEntity if isinstance(c, vim.ComputeResource)]
+        if opts.secondary_cluster:
+            cluster = _find_child(computes, opts.secondary_cluster, vim.ComputeResource)
+            if cluster is None:
+                raise VSphereError("Cluster '%s' not found in datacenter '%s'" % (opts.secondary_cluster, dc_name))
+        elif computes:
+            cluster = computes[0]
+        else:
+            raise VSphereError("Datacenter '%s' has no cluster or host for mirrors" % dc_name)
+        self.cluster = cluster
+        fields = vs.field_names()
+        # never onto a host the evacuation marked at risk
+        hosts = [h for h in cluster.host if h.runtime.connectionState == "connected" and not h.runtime.inMaintenanceMode
+                 and not marked_at_risk(vs, h, fields)]
+        if not hosts:
+            raise VSphereError("No connected host out of maintenance (and not marked at risk) in '%s' for mirrors"
+                               % cluster.name)
+        self.hosts = hosts
+        pool = cluster.resourcePool
+        if opts.secondary_resource_pool:
+            pool = self._find_pool(cluster.resourcePool, opts.secondary_resource_pool)
+            if pool is None:
+                raise VSphereError("Resource pool '%s' not found in cluster '%s'" % (opts.secondary_resource_pool, cluster.name))
+        self.pool = pool
+        datastores = list(dc.datastore)
+        if opts.secondary_datastore:
+            ds = _find_child(datastores, opts.secondary_datastore, vim.Datastore)
+            if ds is None:
+                raise VSphereError("Datastore '%s' not found in datacenter '%s' (it has: %s)"
+                                   % (opts.secondary_datastore, dc_name, ", ".join(d.name for d in datastores)))
+        elif datastores:
+            ds = max(datastores, key=lambda d: d.summary.freeSpace or 0)
+        else:
+            raise VSphereError("Datacenter '%s' has no datastore for mirrors" % dc_name)
+        self.datastore = ds
+        folder = dc.vmFolder
+        if opts.secondary_folder:
+            for part in [p for p in opts.secondary_folder.split("/") if p]:
+                nxt = _find_child(folder.childEntity, part, vim.Folder)
+                if nxt is None:
+                    raise VSphereError("VM folder '%s' not found in datacenter '%s'" % (opts.secondary_folder, dc_name))
+                folder = nxt
+        self.folder = folder
+        self.networks = {n.name: n for n in dc.network}
+        self.network = None
+        if opts.secondary_network:
+            self.network = self.networks.get(opts.secondary_network)
+            if self.network is None:
+                raise VSphereError("Network '%s' not found in datacenter '%s' (it has: %s)"
+                                   % (opts.secondary_network, dc_name, ", ".join(sorted(self.networks))))
+
+    def nic_changes(self, primary_ref, connected=None):
+        """Re-point each NIC of the clone at the secondary datacenter's network.
+
+        Without secondary_network, a network of the same name must exist
+        there: a mirror is never put on a guessed network. connected=False
+        builds the clone with its NICs disconnected (a refreshed image must
+        not answer on the old mirror's addresses before the swap).
+        """
+        changes = []
+        for dev in primary_ref.config.hardware.device:
+            if not isinstance(dev, vim.vm.device.VirtualEthernetCard):
+                continue
+            net = self.network
+            if net is None:
+                current = _network_name(dev, primary_ref)
+                net = self.networks.get(current)
+                if net is None:
+                    raise VSphereError("NIC '%s' of %s is on network '%s', which datacenter '%s' does not have: set "
+                                       "secondary_network (it has: %s)" % (dev.deviceInfo.label, primary_ref.name, current,
+                                                                           self.datacenter.name, ", ".join(sorted(self.networks))))
+            if isinstance(net, vim.dvs.DistributedVirtualPortgroup):
+                dev.backing = vim.vm.device.VirtualEthernetCard.DistributedVirtualPortBackingInfo(
+                    port=vim.dvs.PortConnection(portgroupKey=net.key, switchUuid=net.config.distributedVirtualSwitch.uuid))
+            else:
+                dev.backing = vim.vm.device.VirtualEthernetCard.NetworkBackingInfo(deviceName=net.name, network=net)
+            if connected is not None:
+                dev.connectable = vim.vm.device.VirtualDevice.ConnectInfo(startConnected=connected, connected=connected,
+                                                                          allowGuestControl=True)
+            changes.append(vim.vm.device.VirtualDeviceSpec(operation=vim.vm.device.VirtualDeviceSpec.Operation.edit, device=dev))
+        return changes
+
+    def pick_host(self):
+        """The connected host with the fewest VMs (DRS, where enabled, may move the mirror later)."""
+        return min(self.hosts, key=lambda h: len(h.vm))
+
+    @staticmethod
+    def _find_pool(pool, name):
+        stack = [pool]
+        while stack:
+            p = stack.pop()
+            if p.name == name:
+                return p
+            stack.extend(p.resourcePool or [])
+        return None
+
+
+def set_nics_connected(vs, ref, connected, what):
+    """Connect or disconnect every NIC of a VM (now and at its next power-on); nothing to do when they already are."""
+    changes = []
+    for dev in ref.config.hardware.device:
+        if not isinstance(dev, vim.vm.device.VirtualEthernetCard):
+            continue
+        info = dev.connectable
+        if info is not None and bool(info.connected) == connected and bool(info.startConnected) == connected:
+            continue
+        dev.connectable = vim.vm.device.VirtualDevice.ConnectInfo(startConnected=connected, connected=connected,
+                                                                  allowGuestControl=True)
+        changes.append(vim.vm.device.VirtualDeviceSpec(operation=vim.vm.device.VirtualDeviceSpec.Operation.edit, device=dev))
+    if changes:
+        vs.wait_task(ref.ReconfigVM_Task(spec=vim.vm.ConfigSpec(deviceChange=changes)), what)
+
+
+def clone_spec(placement, source_ref, host, nic_connected=None, marker=None, snapshot=None):
+    """A clone of `source_ref` into `placement`'s pool, datastore and folder, on `host`, its NICs on the secondary
+    network (nic_connected as in Placement.nic_changes), powered off; `marker` (a primary's UUID) in its extraConfig
+    from its first moment; from `snapshot` when given."""
+    spec = vim.vm.CloneSpec(
+        location=vim.vm.RelocateSpec(pool=placement.pool, datastore=placement.datastore, host=host,
+                                     deviceChange=placement.nic_changes(source_ref, nic_connected)),
+        powerOn=False, template=False)
+    if marker is not None:
+        spec.config = vim.vm.ConfigSpec(extraConfig=[vim.option.OptionValue(key=MARKER_KEY, value=marker)])
+    if snapshot is not None:
+        spec.snapshot = snapshot
+    return spec
+
+
+def relocate_spec(host, pool):
+    return vim.vm.RelocateSpec(host=host, pool=pool)
+
+
+def size_spec(cpu, memory_mb):
+    return vim.vm.ConfigSpec(numCPUs=cpu, memoryMB=memory_mb)
