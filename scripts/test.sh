@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
-# The README's test command: bootstrap, then ansible-test sanity, ansible-lint, unit and
-# integration tests (pytest, against the real simulator, HAProxy and
-# PostgreSQL, in parallel workers), and the molecule scenarios. Non-zero on any failure.
+# The README's test command: bootstrap, then ansible-test sanity, ansible-lint and the molecule
+# scenarios at once, then the unit and integration tests (pytest, against the real simulator,
+# HAProxy and PostgreSQL, in parallel workers). Non-zero on any failure.
 # Each phase's time is printed at the end, and pytest lists the 15 slowest tests.
 #
 #   bash scripts/test.sh           everything (what CI runs)
