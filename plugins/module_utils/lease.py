@@ -132,13 +132,14 @@ class Lease:
         return None if rec is None else dict(rec, moid=folder._moId)  # pylint: disable=protected-access
 
     # -- writing -------------------------------------------------------------------
-    def _write(self, folder, acquired=None, holder=None):
-        """Write our record: a renewal keeps the keeper it names, unless `holder` (a new keeper) is given."""
+    def _write(self, folder, previous=None, holder=None):
+        """Write our record. A renewal (`previous`: the record as just read, ours) keeps its keeper, unless `holder`
+        (a new keeper) is given, and when it was acquired."""
         now = self._server_now()
+        previous = previous if previous and previous.get("owner") == self.owner else {}
         if holder is None:
-            previous = self._record(folder) or {}
             holder = {k: previous[k] for k in ("host", "pid", "pid_start") if k in previous} or this_process()
-        rec = dict(holder, owner=self.owner, acquired=(acquired or now).isoformat(),
+        rec = dict(holder, owner=self.owner, acquired=previous.get("acquired") or now.isoformat(),
                    expires=(now + datetime.timedelta(seconds=self.ttl)).isoformat())
         self.vs.set_attribute(folder, ATTR_LEASE, json.dumps(rec, sort_keys=True), mo_type="Folder")
         return rec
@@ -180,7 +181,7 @@ class Lease:
                 continue
             moid = current._moId  # pylint: disable=protected-access
             if rec is not None and rec.get("owner") == self.owner:
-                return dict(self._write(current, acquired=None), took_over=took_over)
+                return dict(self._write(current, previous=rec), took_over=took_over)
             stale = False
             if rec is None:
                 first = unwritten_since.setdefault(moid, time.monotonic())
@@ -208,7 +209,7 @@ class Lease:
         if rec is None or rec.get("owner") != self.owner:
             raise LeaseError("This run (%s) does not hold the lease on vCenter %s%s: refusing to write"
                              % (self.owner, self.vs.name, "; %s does" % rec["owner"] if rec else ""))
-        return self._write(folder, holder=holder)
+        return self._write(folder, previous=rec, holder=holder)
 
     def release(self, force=False):
         """Give the lease up. Returns the released record, or None when there was nothing of ours to release."""

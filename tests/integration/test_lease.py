@@ -6,6 +6,7 @@ lease left behind would fail it.
 """
 from __future__ import annotations
 
+import datetime
 import os
 import signal
 import subprocess
@@ -159,3 +160,17 @@ def test_a_module_alone_keeps_its_own_lease_through_a_clone_longer_than_the_ttl(
         assert held(sim) is None
     finally:
         sim.stop()
+
+
+def test_a_renewal_moves_the_expiry_and_keeps_when_it_was_acquired_and_by_whom(simulator):
+    with vsphere.VSphere(**conn(simulator)) as vs:
+        ours = lease.Lease(vs, "reconcile@here:renew", ttl=30)
+        first = ours.acquire(wait=0)
+        time.sleep(1.2)  # vCenter's clock moves on
+        renewed = ours.renew()
+        seen = held(simulator)
+        assert seen["acquired"] == first["acquired"] == renewed["acquired"], (first, seen)
+        assert seen["expires"] > datetime.datetime.fromisoformat(first["expires"]), (first, seen)
+        assert (seen["host"], seen["pid"], seen["pid_start"]) == (first["host"], first["pid"], first["pid_start"])
+        ours.release()
+    assert held(simulator) is None
