@@ -107,7 +107,13 @@ DEVIATIONS = {
     "disk_latency_dev": "disk.maxTotalLatency.latest",
     "net_dropped_dev": "net.droppedRx.summation",
 }
-PEER_FEATURES = {"host_peers_disk_latency_dev": "disk_latency_dev", "host_peers_cpu_ready_dev": "cpu_ready_dev"}
+# The symptoms a host's VMs can share, one row each: (its words, the absolute value, the VM's deviation from its own
+# normal, the host-peer feature: the median deviation of the other VMs on its host). A shared shift is the host's.
+HOST_PEER_SYMPTOMS = [
+    ("disk latency", "disk_latency_ms_mean", "disk_latency_dev", "host_peers_disk_latency_dev"),
+    ("CPU ready", "cpu_ready_pct_mean", "cpu_ready_dev", "host_peers_cpu_ready_dev"),
+]
+PEER_FEATURES = {peer: dev for _words, _absolute, dev, peer in HOST_PEER_SYMPTOMS}
 MIN_PEERS = 2
 
 # Values a missing measurement is imputed with: those of a quiet, healthy VM,
@@ -428,7 +434,7 @@ def raw_from_rows(entries, interval=20):
 
 
 # The host-peer feature that says whether an absolute symptom is shared by the VMs of its host.
-_PEER_OF = {"disk_latency_ms_mean": "host_peers_disk_latency_dev", "cpu_ready_pct_mean": "host_peers_cpu_ready_dev"}
+_PEER_OF = {absolute: peer for _words, absolute, _dev, peer in HOST_PEER_SYMPTOMS}
 
 
 def alarm_floor(X):
@@ -502,7 +508,7 @@ def describe(name, value, row):
                 text += ", %s %.0f %s" % ("rising" if slope > 0 else "falling", abs(slope), unit)
         return text
     if name in PEER_FEATURES:
-        what = "disk latency" if "disk" in name else "CPU ready"
+        what = next(words for words, _absolute, _dev, peer in HOST_PEER_SYMPTOMS if peer == name)
         return ("%s of the other VMs on its ESXi host %.1fσ above their own normal: a shift they share is the "
                 "host's, not this VM's" % (what, value))
     if name == "host_health":
