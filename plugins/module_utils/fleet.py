@@ -72,7 +72,7 @@ import traceback
 import warnings
 
 from ansible_collections.predictive.mirroring.plugins.module_utils.constants import REALTIME_INTERVAL
-from ansible_collections.predictive.mirroring.plugins.module_utils.errors import require
+from ansible_collections.predictive.mirroring.plugins.module_utils.errors import TrainingError, require
 from ansible_collections.predictive.mirroring.plugins.module_utils import baseline as baselines
 from ansible_collections.predictive.mirroring.plugins.module_utils import telemetry
 
@@ -541,7 +541,7 @@ SCENARIOS = {
 def _normal_of(normal):
     unknown = set(normal or {}) - set(STANDARD_NORMAL)
     if unknown:
-        raise ValueError("unknown normal keys %s (known: %s)" % (", ".join(sorted(unknown)), ", ".join(sorted(STANDARD_NORMAL))))
+        raise TrainingError("unknown normal keys %s (known: %s)" % (", ".join(sorted(unknown)), ", ".join(sorted(STANDARD_NORMAL))))
     return {k: np.array([float(v)]) for k, v in dict(STANDARD_NORMAL, **(normal or {})).items()}
 
 
@@ -554,9 +554,9 @@ def scenario_series(scenario="healthy", severity=0.0, samples=30, interval=20, s
     """
     require("numpy", HAS_NUMPY, NUMPY_IMPORT_ERROR)
     if scenario not in SCENARIOS:
-        raise ValueError("unknown scenario %r (one of %s)" % (scenario, ", ".join(sorted(SCENARIOS))))
+        raise TrainingError("unknown scenario %r (one of %s)" % (scenario, ", ".join(sorted(SCENARIOS))))
     if not 0.0 <= severity <= 1.0:
-        raise ValueError("severity must be within 0..1, got %r" % severity)
+        raise TrainingError("severity must be within 0..1, got %r" % severity)
     rng = np.random.default_rng(seed)
     norm = _normal_of(normal)
     end = {m: np.array([SCENARIOS[scenario].get(m, 0.0) * severity]) for m in MODES}
@@ -571,7 +571,7 @@ def scenario_history(normal=None, interval=300, days=None, seed=0, end_hour=0.0)
     require("numpy", HAS_NUMPY, NUMPY_IMPORT_ERROR)
     keep = {300: 1.0, 1800: 7.0, 7200: 30.0, 86400: 365.0}
     if interval not in keep:
-        raise ValueError("interval %r: want a historical rollup, one of %s" % (interval, ", ".join(map(str, sorted(keep)))))
+        raise TrainingError("interval %r: want a historical rollup, one of %s" % (interval, ", ".join(map(str, sorted(keep)))))
     rng = np.random.default_rng(seed)
     norm = _normal_of(normal)
     series, _hours = history(rng, norm, days or keep[interval], interval, end_hour, batch_share=0.0)
@@ -587,7 +587,7 @@ def scenario_events(scenario="healthy", severity=0.0, seed=0):
     """
     require("numpy", HAS_NUMPY, NUMPY_IMPORT_ERROR)
     if scenario not in SCENARIOS:
-        raise ValueError("unknown scenario %r (one of %s)" % (scenario, ", ".join(sorted(SCENARIOS))))
+        raise TrainingError("unknown scenario %r (one of %s)" % (scenario, ", ".join(sorted(SCENARIOS))))
     rng = np.random.default_rng(seed)
     steps = int(EVENT_WINDOW_HOURS * 2)  # the process's 30 min steps
     ramp = np.linspace(0.0, severity, steps)

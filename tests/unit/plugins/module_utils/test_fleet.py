@@ -3,6 +3,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
+from ansible_collections.predictive.mirroring.plugins.module_utils.errors import TrainingError
 from ansible_collections.predictive.mirroring.plugins.module_utils import fleet, telemetry
 
 
@@ -56,7 +57,7 @@ def test_scenario_series_in_vsphere_units_and_reproducible():
 
 @pytest.mark.parametrize("scenario, severity", [("nope", 0.5), ("healthy", 1.5), ("healthy", -0.1)])
 def test_scenario_rejects_bad_input(scenario, severity):
-    with pytest.raises(ValueError):
+    with pytest.raises(TrainingError, match="unknown scenario|severity must be within 0..1"):
         fleet.scenario_series(scenario, severity)
 
 
