@@ -608,7 +608,8 @@ def apply_window(mirrorer, jobs, window=DEFAULT_WINDOW, per_host=DEFAULT_PER_HOS
 OPTION_NAMES = ("secondary_datacenter", "secondary_cluster", "secondary_resource_pool", "secondary_datastore",
                 "secondary_folder", "secondary_network", "mirror_suffix", "minimal_mirror", "standby_size_ratio",
                 "snapshot_interval_hours", "snapshot_retention", "snapshot_max_age_hours", "image_rpo_seconds")
-# vcenter: the plan's identity (vCenter, uuid); this module acts on the vCenter it is connected to, by uuid.
+# vcenter: the plan's identity (vCenter, uuid); this module acts on the vCenter it is connected to, by uuid, and
+# refuses (for that VM alone) one that names another vCenter.
 # level_current rides along from the plan's input; the level held now is read from vCenter itself.
 TARGET_KEYS = ("uuid", "vcenter", "name", "level", "level_current", "fps", "below_since", "depends_on", "num_cpu",
                "memory_mb", "image_rpo_seconds")
@@ -663,6 +664,9 @@ def mirror_task(p, task):
             for t in wanted:
                 label = t.get("name") or t.get("uuid")
                 try:
+                    if t.get("vcenter") and str(t["vcenter"]).lower() != vs.name.lower():
+                        raise VSphereError("%s is on vCenter %s, and this call is connected to %s: hold it with a "
+                                           "vm_mirror call connected to its vCenter" % (label, t["vcenter"], vs.name))
                     primary = mirrorer.primary(uuid=t.get("uuid"), name=t.get("name"))
                     label = primary["name"]
                     actions, before, after = mirrorer.plan(primary, t["level"], t.get("fps"), t.get("below_since"),

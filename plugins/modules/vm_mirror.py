@@ -61,7 +61,8 @@ options:
         C(below_since), and C(image_rpo_seconds) (this VM's own image RPO, overriding O(image_rpo_seconds)).
       - C(vcenter) may ride along (the plan's identity of a VM is its vCenter and instance UUID, as
         P(predictive.mirroring.mirror_targets#filter) writes it); the VM is found by C(uuid) on the vCenter this module
-        is connected to.
+        is connected to, and one whose C(vcenter) (host:port) names another vCenter fails alone, without stopping the
+        others.
       - Namesakes (one name in two datacenters) are told apart by C(uuid); in the diff each is shown with its
         datacenter and UUID.
     type: list

@@ -133,6 +133,22 @@ def test_unknown_vm_fails_without_stopping_the_others(simulator):
     assert observe(simulator)[MINIMAL]["attrs"][ATTR_LEVEL] == "minimal"
 
 
+def test_a_vm_of_another_vcenter_fails_alone_and_changes_nothing(simulator):
+    before = observe(simulator)
+    uuid = before[FULL]["uuid"]
+    batch = [{"uuid": uuid, "name": FULL, "vcenter": "vc2.example.com:443", "level": "full"},
+             {"name": MINIMAL, "level": "minimal"}]
+    result, failed = run_module(vm_mirror, args(simulator, vms=batch))
+    assert failed and "is on vCenter vc2.example.com:443" in result["msg"] and "1 of 2" in result["msg"], result["msg"]
+    after = observe(simulator)
+    assert after[FULL] == before[FULL]  # not touched on the vCenter this call is connected to
+    assert after[MINIMAL]["attrs"][ATTR_LEVEL] == "minimal"
+    # the same VM named with this vCenter is held
+    batch[0]["vcenter"] = "%s:%s" % (simulator.connection()["hostname"], simulator.connection()["port"])
+    result, failed = run_module(vm_mirror, args(simulator, vms=batch[:1]))
+    assert not failed, result
+
+
 def test_a_mirror_left_without_its_attribute_is_adopted_not_duplicated(big_primaries):
     sim = big_primaries
     run_module(vm_mirror, args(sim, vms=[{"name": PARTIAL, "level": "partial"}]))
