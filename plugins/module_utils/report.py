@@ -180,6 +180,7 @@ def build(vms, plan_totals, decisions, failovers, manifest, bands):
     counts = {lvl: sum(1 for v in vms if v["level"] == lvl) for lvl in LEVELS}
     metrics = manifest.get("metrics", {})
     series = levels_over_time(decisions)
+    points = rpo_points(vms)
     plots = {
         "fps_distribution.png": (plot_fps(vms, bands), "FPS distribution of %d VMs" % len(vms)),
         "levels.png": (plot_levels(counts), "VMs per level: " + ", ".join("%s %d" % (k, counts[k]) for k in LEVELS)),
@@ -187,7 +188,7 @@ def build(vms, plan_totals, decisions, failovers, manifest, bands):
         "cost_risk.png": (plot_cost_risk(plan_totals), "Cost %.2f, risk covered %.2f, risk left %.2f per month" % (
             plan_totals.get("cost_month", 0.0), plan_totals.get("risk_covered", 0.0), plan_totals.get("risk_month", 0.0))),
         "reliability.png": (plot_reliability(metrics.get("reliability", [])), "Reliability curve of the model (hold-out)"),
-        "rpo.png": (plot_rpo(rpo_points(vms)), "Recovery points: %s" % rpo_summary(rpo_points(vms))),
+        "rpo.png": (plot_rpo(points), "Recovery points: %s" % rpo_summary(points)),
     }
     sections = []
     for name, (png, alt) in plots.items():
