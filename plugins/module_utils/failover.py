@@ -100,9 +100,10 @@ class Quarantine:
         want = "poweredOn" if on else "poweredOff"
         if vm["power_state"] == want:
             return False
-        with translated("power %s %s" % ("on" if on else "off", vm["name"])):  # faults raised at call time
+        what = "power %s %s" % ("on" if on else "off", vm["name"])
+        with translated(what):  # faults raised at call time
             task = vm["_ref"].PowerOnVM_Task() if on else vm["_ref"].PowerOffVM_Task()
-        self.vs.wait_task(task, "power %s %s" % ("on" if on else "off", vm["name"]))
+        self.vs.wait_task(task, what)
         vm["power_state"] = want
         return True
 

@@ -22,8 +22,7 @@ from ansible_collections.predictive.mirroring.plugins.module_utils.history impor
 from ansible_collections.predictive.mirroring.plugins.module_utils.lease import Writer
 
 from ansible_collections.predictive.mirroring.plugins.module_utils.vsphere.faults import translated
-from ansible_collections.predictive.mirroring.plugins.module_utils.vsphere.placement import (  # pylint: disable=unused-import
-    marked_at_risk, relocate_spec)
+from ansible_collections.predictive.mirroring.plugins.module_utils.vsphere.placement import marked_at_risk, relocate_spec
 
 
 class Evacuation:
@@ -88,7 +87,7 @@ class Evacuation:
                     spec = relocate_spec(self.hosts[target]["_ref"], vm.resourcePool)
                     self.vs.wait_task(vm.RelocateVM_Task(spec=spec), what)
             except VSphereError as e:
-                failed.append({"vm": vm_name, "to": target, "msg": getattr(e, "msg", None) or str(e)})
+                failed.append({"vm": vm_name, "to": target, "msg": str(e)})
                 continue
             done.append({"vm": vm_name, "from": host_name, "to": target})
         return done, failed

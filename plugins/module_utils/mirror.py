@@ -44,7 +44,7 @@ from ansible_collections.predictive.mirroring.plugins.module_utils.history impor
 from ansible_collections.predictive.mirroring.plugins.module_utils.lease import Writer
 from ansible_collections.predictive.mirroring.plugins.module_utils.policy import image_rpos, parse_time
 from ansible_collections.predictive.mirroring.plugins.module_utils.vsphere.faults import translated
-from ansible_collections.predictive.mirroring.plugins.module_utils.vsphere.placement import (  # pylint: disable=unused-import
+from ansible_collections.predictive.mirroring.plugins.module_utils.vsphere.placement import (
     Placement, clone_spec, relocate_spec, set_nics_connected, size_spec)
 
 SNAPSHOT_PREFIX = "mirroring-"

@@ -6,13 +6,12 @@ the inventory through pyVmomi's QueryPerf) and its present as realtime samples.
 from __future__ import annotations
 
 import json
-import os
 
 import pytest
 
 from ansible_collections.predictive.mirroring.plugins.module_utils import fleet
+from rig.estate import healthy_estate
 from rig.inventory import hosts, inventory, write_config
-from rig.simulator import Simulator
 
 BUSY = {"disk": 15.0, "balloon": 1024.0}           # a SAN-backed, overcommitted estate's normal
 TOP = {"disk": 18.0, "balloon": 3072.0, "ready": 4.5, "cpu": 90.0, "mem": 85.0}  # the top of the normal ranges
@@ -21,15 +20,8 @@ TOP = {"disk": 18.0, "balloon": 3072.0, "ready": 4.5, "cpu": 90.0, "mem": 85.0} 
 @pytest.fixture
 def estate(tmp_path):
     """One datacenter's cluster of two hosts with four VMs each (and DC1 for the mirrors), all healthy."""
-    sim = Simulator(workdir=str(tmp_path / "sim"), hosts=2, vms=8)
-    os.makedirs(sim.workdir)
-    sim.start()
-    try:
-        for i, vm in enumerate(v["name"] for v in sim.vms()):
-            sim.set_perf(vm, fleet.scenario_series("healthy", 0.0, seed=i))
+    with healthy_estate(str(tmp_path / "sim"), hosts=2, vms=8) as sim:
         yield sim
-    finally:
-        sim.stop()
 
 
 def dc0(sim):

@@ -7,7 +7,8 @@ import subprocess
 import sys
 
 from ansible_collections.predictive.mirroring.plugins.module_utils.constants import ATTR_LEVEL, ATTR_QUARANTINED
-from ansible_collections.predictive.mirroring.plugins.module_utils import fleet, history, hosts, vsphere
+from ansible_collections.predictive.mirroring.plugins.module_utils import fleet, history, vsphere
+from ansible_collections.predictive.mirroring.plugins.module_utils.vsphere import placement
 
 from rig.inventory import plain
 from rig.play import run_playbook
@@ -25,7 +26,7 @@ def where(sim):
         marks = {}
         from pyVmomi import vim  # pylint: disable=import-outside-toplevel
         for h in vs.retrieve(vim.HostSystem, ["name"]):
-            marks[h["name"]] = hosts.marked_at_risk(vs, h["_ref"], fields)
+            marks[h["name"]] = placement.marked_at_risk(vs, h["_ref"], fields)
     return vms, marks
 
 

@@ -7,14 +7,12 @@ least full for both; with the warning events the failing part logs, the top rung
 """
 from __future__ import annotations
 
-import os
-
 import pytest
 
 from ansible_collections.predictive.mirroring.plugins.module_utils import fleet
 from ansible_collections.predictive.mirroring.plugins.module_utils.constants import ALARM_LINES, DEFAULT_FAILOVER_THRESHOLD
+from rig.estate import healthy_estate
 from rig.inventory import hosts, inventory, write_config
-from rig.simulator import Simulator
 
 # scenario, the symptom's feature, severities whose last three rungs are past the critical line
 LADDERS = [("degrading_disk", "disk_latency_ms_mean", [0.0, 0.3, 0.5, 0.9, 0.95, 1.0]),
@@ -25,15 +23,8 @@ LADDERS = [("degrading_disk", "disk_latency_ms_mean", [0.0, 0.3, 0.5, 0.9, 0.95,
 def estate(tmp_path):
     """DC0: two hosts with four VMs each, every VM healthy with a week of history (DC1 holds the mirrors). Each ladder
     has its own: the events a ladder posts stay in vCenter."""
-    sim = Simulator(workdir=str(tmp_path / "sim"), hosts=2, vms=8)
-    os.makedirs(sim.workdir)
-    sim.start()
-    try:
-        for i, vm in enumerate(v["name"] for v in sim.vms()):
-            sim.set_perf(vm, fleet.scenario_series("healthy", 0.0, seed=i))
+    with healthy_estate(str(tmp_path / "sim"), hosts=2, vms=8) as sim:
         yield sim
-    finally:
-        sim.stop()
 
 
 def climbers(sim):

@@ -1,6 +1,7 @@
 """The estate of the safety tests: the story the simulator tells, what vCenter shows, and playbooks run as processes."""
 from __future__ import annotations
 
+import contextlib
 import os
 import subprocess
 
@@ -9,6 +10,7 @@ from pyVmomi import vim
 from ansible_collections.predictive.mirroring.plugins.module_utils.constants import ATTR_LEVEL, ATTR_PRIMARY
 from ansible_collections.predictive.mirroring.plugins.module_utils import fleet, mirror, vsphere
 from rig.play import BIN, ROOT
+from rig.simulator import Simulator
 
 DEMO = "inventories/demo/demo.vsphere_fps.yml"
 SICK = "DC0_C0_RP0_VM1"
@@ -34,6 +36,21 @@ def observe(sim):
 
 def mirrors_of(seen, uuid):
     return [v for v in seen if v["attributes"].get(ATTR_PRIMARY) == uuid or v["marker"] == uuid]
+
+
+@contextlib.contextmanager
+def healthy_estate(workdir, **layout):
+    """A simulator in `workdir` (Simulator's layout arguments: hosts, vms, ...) with every VM healthy, each with a week
+    of its own history; stopped when the block ends."""
+    sim = Simulator(workdir=workdir, **layout)
+    os.makedirs(sim.workdir)
+    sim.start()
+    try:
+        for i, vm in enumerate(v["name"] for v in sim.vms()):
+            sim.set_perf(vm, fleet.scenario_series("healthy", 0.0, seed=i))
+        yield sim
+    finally:
+        sim.stop()
 
 
 def story(sim):
