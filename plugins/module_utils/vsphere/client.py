@@ -152,7 +152,8 @@ class VSphere:
         def within(mo, info, args, outerStub=None):  # pylint: disable=invalid-name
             try:
                 return call_within(self.timeout, invoke, mo, info, args, outerStub)
-            except DeadlineExceeded:
+            # the session's sockets time out after the same seconds: whichever fires first, the same answer
+            except (DeadlineExceeded, socket.timeout, TimeoutError):
                 raise VSphereError("vCenter %s gave no complete answer to %s within %d s (timeout)"
                                    % (self.name, info.wsdlName, self.timeout)) from None
         stub.InvokeMethod = within

@@ -10,6 +10,7 @@ from __future__ import annotations
 import datetime
 import http.client
 import re
+import socket
 import threading
 from xml.etree import ElementTree
 
@@ -65,7 +66,8 @@ class PerfClient:
             return resp, resp.read()
         try:
             resp, data = call_within(self.vs.timeout, exchange)
-        except DeadlineExceeded:
+        # the connection's socket times out after the same seconds: whichever fires first, the same answer
+        except (DeadlineExceeded, socket.timeout, TimeoutError):
             self.local.conn = None  # abandoned mid-answer: never reused
             raise VSphereError("QueryPerf on vCenter %s gave no complete answer within %d s (timeout)"
                                % (self.vs.name, self.vs.timeout)) from None

@@ -1,0 +1,111 @@
+"""The inventory's decisions as plain data (pipeline.inventory_hosts): no Ansible, no simulator, no model."""
+from __future__ import annotations
+
+import datetime
+
+from ansible_collections.predictive.mirroring.plugins.module_utils.constants import (
+    ATTR_PRIMARY, ATTR_QUARANTINED, ATTR_ROLE, ATTR_SYNCED_AT)
+from ansible_collections.predictive.mirroring.plugins.module_utils.pipeline import GROUPS, inventory_hosts
+from ansible_collections.predictive.mirroring.plugins.module_utils.policy import Policy
+
+NOW = datetime.datetime(2026, 12, 6, 12, 0, tzinfo=datetime.timezone.utc)
+PEERS = ("host_error_events", "host_peers_cpu_ready_dev", "host_peers_disk_latency_dev")
+
+
+def vm(name, moid, cluster="C0", host="H0", attributes=None, vcenter="vc1"):
+    return {"name": name, "moid": moid, "instance_uuid": "uuid-" + moid, "power_state": "poweredOn",
+            "datacenter": "DC0", "cluster": cluster, "host": host, "folder": "vm", "num_cpu": 2, "memory_mb": 4096,
+            "attributes": dict(attributes or {}), "host_overall_status": "green", "host_connection_state": "connected",
+            "vcenter": vcenter, "vcenter_instance_uuid": "vc-uuid"}
+
+
+def scored(row, fps, level=None, gap=None, **features):
+    feats = dict.fromkeys(PEERS, 0.0)
+    feats.update(features)
+    return {"vm": row, "fps": fps, "fps_reasons": ["why"], "fps_missing": [], "fps_confidence": 1.0,
+            "telemetry_gap": gap, "features": feats, "level": level or Policy().band(fps), "level_current": None,
+            "level_why": "band", "below_since": None, "since": None, "depends_on": []}
+
+
+def fleet(*hot, size=10, cluster="C0"):
+    """`size` VMs of one cluster on hosts of three VMs each; the given (index, fps, extras) are hot."""
+    rows = [scored(vm("vm%02d" % i, "vm-%d" % i, cluster=cluster, host="H%d" % (i // 3)), 5.0) for i in range(size)]
+    for i, fps, extra in hot:
+        rows[i] = scored(rows[i]["vm"], fps, **extra)
+    return rows
+
+
+def by_name(hosts):
+    return {h["name"]: h for h in hosts}
+
+
+def test_a_vm_past_the_threshold_fails_over_and_every_host_is_in_one_level_group():
+    hosts, why = inventory_hosts(fleet((4, 92.0, {})), [], Policy(), now=NOW)
+    got = by_name(hosts)
+    assert why is None
+    assert got["vm04"]["groups"] == ["fps_full", "failover_now"]
+    assert got["vm04"]["vars"]["failover_refused_why"] is None
+    assert all(len([g for g in h["groups"] if g.startswith("fps_")]) == 1 for h in hosts)
+    assert {g for h in hosts for g in h["groups"]} <= set(GROUPS)
+    assert got["vm00"]["groups"] == ["fps_minimal"] and got["vm00"]["vars"]["vm_instance_uuid"] == "uuid-vm-0"
+
+
+def test_too_many_at_once_are_all_refused_for_the_blast_radius():
+    hosts, why = inventory_hosts(fleet((0, 90.0, {}), (4, 91.0, {}), (8, 95.0, {})), [], Policy(), now=NOW)
+    got = by_name(hosts)
+    assert "blast-radius" in why
+    for name in ("vm00", "vm04", "vm08"):
+        assert "failover_refused" in got[name]["groups"] and "failover_now" not in got[name]["groups"]
+        assert got[name]["vars"]["failover_refused_reason"] == "blast_radius"
+
+
+def test_quarantined_gap_and_host_cause_are_not_failed_over_yet_still_counted():
+    rows = fleet((1, 96.0, {}), (4, 95.0, {"gap": "disk latency gave nothing"}), (9, 93.0, {}))
+    rows[1]["vm"]["attributes"][ATTR_QUARANTINED] = "2026-12-06T10:00:00+00:00"
+    # every VM of H2 (vm06..vm08) drifts together: the cause is the host
+    for i in (6, 7, 8):
+        rows[i]["features"]["host_peers_disk_latency_dev"] = 6.0
+    rows[7] = dict(rows[7], fps=97.0, level="full")
+    hosts, why = inventory_hosts(rows, [], Policy(), now=NOW)
+    got = by_name(hosts)
+    assert why is None
+    assert "quarantined" in got["vm01"]["groups"] and "failover_now" not in got["vm01"]["groups"]
+    assert got["vm04"]["vars"]["failover_refused_reason"] == "telemetry_gap"
+    assert {"telemetry_gap", "failover_refused"} <= set(got["vm04"]["groups"])
+    assert "host_at_risk" in got["vm07"]["groups"] and "failover_now" not in got["vm07"]["groups"]
+    assert "disk latency drifts together" in got["vm07"]["vars"]["host_at_risk_why"]
+    assert got["vm09"]["groups"] == ["fps_full", "failover_now"]
+
+
+def test_namesakes_are_two_hosts_and_each_is_paired_with_its_own_mirror_by_uuid():
+    a = vm("web01", "vm-1", vcenter="vc1")
+    b = vm("web01", "vm-1", vcenter="vc2")
+    b["instance_uuid"] = "uuid-other"
+    serving = vm("web01-mirror", "vm-50", attributes={ATTR_PRIMARY: "uuid-other", ATTR_ROLE: "standby",
+                                                      ATTR_SYNCED_AT: "2026-12-06T11:00:00+00:00"}, vcenter="vc2")
+    refreshing = vm("web01-mirror.refresh", "vm-51", attributes={ATTR_PRIMARY: "uuid-other", ATTR_ROLE: "refreshing"},
+                    vcenter="vc2")
+    hosts, why = inventory_hosts([scored(a, 10.0), scored(b, 50.0)], [serving, refreshing], Policy(), now=NOW)
+    names = [h["name"] for h in hosts]
+    assert why is None and len(set(names)) == 4 and names[0] == "web01" and names[1].startswith("web01_")
+    first, second = hosts[0]["vars"], hosts[1]["vars"]
+    assert first["mirror_name"] is None and first["vcenter"] == "vc1"
+    assert second["mirror_name"] == "web01-mirror" and second["mirror_age_seconds"] == 3600.0
+    mirrors = [h for h in hosts if h["groups"] == ["mirrors"]]
+    assert [m["vars"]["mirror_of"] for m in mirrors] == ["uuid-other", "uuid-other"]
+
+
+def test_a_future_synced_at_is_an_unknown_age_and_data_status_is_per_vcenter_and_uuid():
+    primary = vm("db01", "vm-7")
+    mirror = vm("db01-mirror", "vm-8", attributes={ATTR_PRIMARY: "uuid-vm-7", ATTR_ROLE: "standby",
+                                                   ATTR_SYNCED_AT: "2026-12-07T12:00:00+00:00"})
+    status = {("vc1", "uuid-vm-7"): {"postgresql": {"lag_seconds": 2.5, "rpo_seconds": 14400}},
+              ("vc2", "uuid-vm-7"): {"postgresql": {"lag_seconds": 999, "rpo_seconds": 1}}}
+    hosts, why = inventory_hosts([scored(primary, 40.0)], [mirror], Policy(), now=NOW, data_status=status,
+                                 expose_features=True)
+    hv = hosts[0]["vars"]
+    assert why is None
+    assert hv["mirror_name"] == "db01-mirror" and hv["mirror_age_seconds"] is None
+    assert hv["data_lag_seconds"] == {"postgresql": 2.5} and hv["data_rpo_seconds"] == {"postgresql": 14400}
+    assert hv["fps_features"]["host_error_events"] == 0.0
+    assert hosts[0]["groups"] == ["fps_partial"]
