@@ -12,7 +12,7 @@ description:
   - Reads every VM of one or more vCenters in bulk (one session per vCenter, one paged PropertyCollector call, batched
     QueryPerf on worker threads, one event query), scores the whole fleet in one call with the FPS model and groups the
     VMs by the mirroring level their Failure Probability Score deserves.
-  - Groups C(fps_minimal), C(fps_partial), C(fps_full) (the level the FPS alone asks for, before the cost optimizer's
+  - Groups C(fps_minimal), C(fps_partial), C(fps_full) (the level the FPS - and a red vCenter alarm - asks for, before the cost optimizer's
     budget and the dependency floors; the level applied is C(mirror_plan)'s), C(failover_now) (FPS at or above the failover
     threshold, within the blast-radius limit), C(failover_refused) (above the threshold but refused by the blast-radius limit),
     C(mirrors) (the standby copies), C(quarantined) (primaries failed over and not failed back yet; they are never in
@@ -33,6 +33,11 @@ description:
     error events of its own in the event window, or every VM on it drifting from its own normal together) while it
     still answers, with C(host_at_risk_why). Moving them to the other hosts of the cluster (C(playbooks/evacuate.yml))
     comes first, so they are not put in C(failover_now).
+  - vCenter's own alarms are read in the same property call (each VM's C(triggeredAlarmState), the alarm definitions'
+    names in one more). Every VM carries C(vcenter_alarms), its red and yellow alarms (C(name), C(status), C(since),
+    C(acknowledged)), and each is a reason in C(fps_reasons) (C(feature=vcenter_alarm), contribution 0). A red alarm on
+    a primary holds it at least one level above its FPS band (minimal to partial, partial to full), said in
+    C(mirroring_level_why); the FPS itself stays the model's calibrated probability.
 author:
   - predictive.mirroring developers (@predictive-mirroring)
 extends_documentation_fragment:

@@ -21,7 +21,7 @@ from ansible_collections.predictive.mirroring.plugins.module_utils.errors import
 from ansible_collections.predictive.mirroring.plugins.module_utils.mirror import image_age, keep_order, mirrors_by_primary
 from ansible_collections.predictive.mirroring.plugins.module_utils.model import load_ref
 from ansible_collections.predictive.mirroring.plugins.module_utils.policy import (
-    hosts_at_risk, parse_time, policy_from_params)
+    alarm_floor, alarm_reasons, hosts_at_risk, parse_time, policy_from_params)
 
 
 def select_vms(vms, datacenters=None, clusters=None, folders=None, power_states=None, names=None, include_mirrors=False):
@@ -155,10 +155,15 @@ def score(vms, perf, events, model, policy, samples=30, event_window_hours=24, n
         attrs = vm["attributes"]
         current = attrs.get(ATTR_LEVEL) or None
         level, below_since, why = policy.decide(float(fps[i]), current, parse_time(attrs.get(ATTR_BELOW_SINCE)), now)
+        # vCenter's own alarms on the VM: a red one holds it a level above its FPS band
+        alarms = vm.get("alarms") or []
+        level, raised = alarm_floor(level, policy.band(fps[i]), alarms)
+        if raised:
+            why, below_since = "%s; %s" % (why, raised), None
         results.append({
             "vm": vm,
             "fps": float(fps[i]),
-            "fps_reasons": reasons[i],
+            "fps_reasons": alarm_reasons(alarms) + reasons[i],
             "fps_missing": missing[i],
             "fps_confidence": round(float(confidence[i]), 2),
             # a powered-off VM has no realtime stats by nature: that is not a gap
@@ -244,6 +249,7 @@ def identity(vm):
         "vcenter": vm.get("vcenter"), "vcenter_instance_uuid": vm.get("vcenter_instance_uuid"),
         "power_state": vm["power_state"], "datacenter": vm["datacenter"], "cluster": vm["cluster"],
         "esxi_host": vm["host"], "vm_folder": vm["folder"], "num_cpu": vm["num_cpu"], "memory_mb": vm["memory_mb"],
+        "vcenter_alarms": vm.get("alarms") or [],
     }
 
 

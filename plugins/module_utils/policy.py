@@ -23,7 +23,7 @@ import datetime
 import math
 
 from ansible_collections.predictive.mirroring.plugins.module_utils import constants as c
-from ansible_collections.predictive.mirroring.plugins.module_utils.constants import DEFAULT_IMAGE_RPO, RANK
+from ansible_collections.predictive.mirroring.plugins.module_utils.constants import DEFAULT_IMAGE_RPO, LEVELS, RANK
 from ansible_collections.predictive.mirroring.plugins.module_utils.errors import PolicyError
 
 
@@ -208,6 +208,35 @@ def dependency_floor(levels, depends_on, names=None):
                     raised[dep] = "held at %s: %s depends on it" % (out[vm], names.get(vm, vm))
                     changed = True
     return out, raised
+
+
+def alarm_floor(level, band, alarms):
+    """A VM's level with vCenter's own verdict on it: (level, why or None).
+
+    alarms: the VM's triggered alarms ({name, status, since}, vsphere.alarm_records). A red alarm on the VM - a line
+    its operators drew, crossed - holds it at least one level above the band its FPS maps to (minimal -> partial ->
+    full). It raises the level, never the FPS: the FPS stays the calibrated probability of the model, which has never
+    seen these alarms. A yellow alarm is a reason, not a raise.
+    """
+    red = [a for a in alarms or [] if a.get("status") == "red"]
+    if not red:
+        return level, None
+    floor = LEVELS[min(RANK[band] + 1, len(LEVELS) - 1)]
+    if RANK[floor] <= RANK[level]:
+        return level, None
+    return floor, "raised to %s: vCenter alarm %s is red on this VM" % (floor, ", ".join("'%s'" % a["name"] for a in red))
+
+
+def alarm_reasons(alarms):
+    """The VM's triggered alarms as reasons, in the shape of the model's (contribution 0: they move the level, not
+    the FPS)."""
+    out = []
+    for a in alarms or []:
+        since = parse_time(a.get("since"))
+        out.append({"feature": "vcenter_alarm", "value": a["status"], "contribution": 0.0,
+                    "text": "vCenter alarm '%s' %s on this VM%s" % (
+                        a["name"], a["status"], since.strftime(" since %Y-%m-%d %H:%M UTC") if since else "")})
+    return out
 
 
 def _fmt(delta):

@@ -149,7 +149,9 @@ vms:
       description: Whether the FPS is at or above the failover threshold.
       type: bool
     reasons:
-      description: Top reasons, each with C(feature), C(value), C(contribution) in FPS points and C(text), the reason in words.
+      description:
+        - Top reasons, each with C(feature), C(value), C(contribution) in FPS points and C(text), the reason in words.
+        - The VM's red and yellow vCenter alarms come first (C(feature=vcenter_alarm), contribution 0).
       type: list
       elements: dict
     missing:

@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import subprocess
 
 import pytest
@@ -12,7 +13,7 @@ from ansible_collections.predictive.mirroring.plugins.module_utils.constants imp
     ATTR_BELOW_SINCE, ATTR_LEVEL, ATTR_SINCE)
 from ansible_collections.predictive.mirroring.plugins.module_utils import fleet, vsphere
 from rig.inventory import BIN, ROOT, hosts, inventory, plain, write_config
-from rig.simulator import Simulator
+from rig.simulator import ControlError, Simulator
 
 SICK = "DC0_C0_RP0_VM1"
 
@@ -241,3 +242,36 @@ def test_data_providers_lag_as_the_last_run_recorded_it(fleet_sim, tmp_path):
     assert hostvars[SICK]["data_lag_seconds"] == {"postgresql": 1.5, "files": 420.0}
     assert hostvars[SICK]["data_rpo_seconds"] == {"postgresql": 60.0, "files": 300.0}
     assert hostvars["DC0_C0_RP0_VM0"]["data_lag_seconds"] is None  # no data provider recorded for it
+
+
+def test_a_red_vcenter_alarm_raises_a_vm_one_level_with_the_alarm_in_its_reasons(fleet_sim, tmp_path):
+    """Issue 32: what vCenter itself raises. A red alarm on a VM holds it a level above its FPS band on the next run,
+    named in its reasons and its level's why; a yellow one is a reason only; the FPS is the model's either way; a
+    cleared alarm is gone from the next run."""
+    config = write_config(tmp_path)
+    before = inventory(fleet_sim, config)["_meta"]["hostvars"]
+    assert before[SICK]["mirroring_level"] == "minimal" and before[SICK]["vcenter_alarms"] == []
+    fleet_sim.set_alarm(SICK, "Virtual machine disk latency", "red")
+    fleet_sim.set_alarm("DC0_C0_RP0_VM2", "Virtual machine memory usage", "yellow")
+    inv = inventory(fleet_sim, config)
+    hv = inv["_meta"]["hostvars"][SICK]
+    assert hv["mirroring_level"] == "partial" and SICK in hosts(inv, "fps_partial"), hv["mirroring_level_why"]
+    assert "raised to partial: vCenter alarm 'Virtual machine disk latency' is red" in hv["mirroring_level_why"]
+    assert re.fullmatch(r"vCenter alarm 'Virtual machine disk latency' red on this VM since \d{4}-\d\d-\d\d \d\d:\d\d UTC",
+                        hv["fps_reasons"][0]["text"])
+    assert [(a["name"], a["status"], a["acknowledged"]) for a in hv["vcenter_alarms"]] == [
+        ("Virtual machine disk latency", "red", False)]
+    assert abs(hv["fps"] - before[SICK]["fps"]) < 1.0 and hv["fps"] <= 30  # the FPS stays the model's
+    yellow = inv["_meta"]["hostvars"]["DC0_C0_RP0_VM2"]
+    assert yellow["mirroring_level"] == "minimal" and yellow["fps_reasons"][0]["value"] == "yellow"
+    # a VM whose FPS is in the partial band is held at full by a red alarm
+    fps = hv["fps"]
+    banded = write_config(tmp_path, partial_above=max(fps - 1, 0), full_above=fps + 5, failover_threshold=99)
+    assert inventory(fleet_sim, banded)["_meta"]["hostvars"][SICK]["mirroring_level"] == "full"
+    # cleared, as vCenter does when the condition ends: gone from the next run
+    fleet_sim.set_alarm(SICK, "Virtual machine disk latency", "green")
+    hv = inventory(fleet_sim, write_config(tmp_path))["_meta"]["hostvars"][SICK]  # (the same file, default bands)
+    assert hv["vcenter_alarms"] == [] and hv["mirroring_level"] == "minimal"
+    # the control API refuses what vCenter could not report
+    with pytest.raises(ControlError, match="want red, yellow or green"):
+        fleet_sim.set_alarm(SICK, "Virtual machine disk latency", "purple")

@@ -179,6 +179,11 @@ class Simulator:
         self._history_set.discard(entity)
         return self.control("DELETE", "/perf?entity=" + urllib.parse.quote(entity))
 
+    def set_alarm(self, entity: str, alarm: str, status: str):
+        """Trigger (red, yellow) or clear (green) the alarm named `alarm` on a VM, host or datastore: its
+        triggeredAlarmState as vCenter reports it."""
+        return self.control("POST", "/alarm", {"entity": entity, "alarm": alarm, "status": status})
+
     def post_event(self, entity: str, event_type: str, message: str = ""):
         return self.control("POST", "/events", {"entity": entity, "type": event_type, "message": message})
 

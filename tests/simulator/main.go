@@ -646,6 +646,68 @@ func (s *sim) setHost(r *hostRequest) (interface{}, error) {
 		"connection_state": host.Runtime.ConnectionState, "maintenance": host.Runtime.InMaintenanceMode}, nil
 }
 
+type alarmRequest struct {
+	// Entity: a VM, host or datastore, by name or moid
+	Entity string `json:"entity"`
+	// Alarm: the alarm definition's name, as vCenter shows it ("Virtual machine disk latency")
+	Alarm string `json:"alarm"`
+	// Status: red or yellow triggers it on the entity; green clears it (as vCenter does when the condition ends)
+	Status string `json:"status"`
+}
+
+var (
+	alarmsMu     sync.Mutex
+	alarmsByName = map[string]types.ManagedObjectReference{}
+	alarmStates  = map[string]types.ManagedEntityStatus{"red": types.ManagedEntityStatusRed, "yellow": types.ManagedEntityStatusYellow, "green": types.ManagedEntityStatusGreen}
+)
+
+// alarmDefinition returns the Alarm object of that name, made on first use: govmomi's simulator has no
+// AlarmManager, so the definition exists only for what a triggered state points at (its info.name).
+func alarmDefinition(name string) types.ManagedObjectReference {
+	alarmsMu.Lock()
+	defer alarmsMu.Unlock()
+	if ref, ok := alarmsByName[name]; ok {
+		return ref
+	}
+	a := &mo.Alarm{}
+	a.Self = types.ManagedObjectReference{Type: "Alarm", Value: fmt.Sprintf("alarm-%d", len(alarmsByName)+1)}
+	a.Info = types.AlarmInfo{AlarmSpec: types.AlarmSpec{Name: name, Enabled: true}, Key: a.Self.Value, Alarm: a.Self}
+	simulator.Map.Put(a)
+	alarmsByName[name] = a.Self
+	return a.Self
+}
+
+// setAlarm triggers (red, yellow) or clears (green) an alarm on a VM, host or datastore: the entity's
+// triggeredAlarmState, as vCenter reports it, with the time it turned that colour.
+func (s *sim) setAlarm(r *alarmRequest) (interface{}, error) {
+	e, err := s.findOf(r.Entity, []string{"VirtualMachine", "HostSystem", "Datastore"})
+	if err != nil {
+		return nil, err
+	}
+	status, ok := alarmStates[r.Status]
+	if !ok {
+		return nil, fail(400, "status %q: want red, yellow or green", r.Status)
+	}
+	if strings.TrimSpace(r.Alarm) == "" {
+		return nil, fail(400, "missing alarm (the alarm definition's name)")
+	}
+	ref := alarmDefinition(r.Alarm)
+	var states []types.AlarmState
+	simulator.Map.WithLock(e, func() {
+		for _, st := range e.Entity().TriggeredAlarmState {
+			if st.Alarm != ref {
+				states = append(states, st)
+			}
+		}
+		if status != types.ManagedEntityStatusGreen {
+			states = append(states, types.AlarmState{Key: ref.Value + "." + e.Reference().Value, Entity: e.Reference(),
+				Alarm: ref, OverallStatus: status, Time: time.Now().UTC()})
+		}
+		simulator.Map.Update(e, []types.PropertyChange{{Name: "triggeredAlarmState", Val: states}})
+	})
+	return map[string]interface{}{"entity": e.Reference().Value, "alarm": ref.Value, "triggered": len(states)}, nil
+}
+
 type vmInfo struct {
 	Name       string `json:"name"`
 	Moid       string `json:"moid"`
@@ -785,6 +847,15 @@ func (s *sim) handler() http.Handler {
 			return
 		}
 		v, err := s.setHost(&req)
+		reply(w, v, err)
+	}))
+	mux.HandleFunc("/alarm", method("POST", func(w http.ResponseWriter, r *http.Request) {
+		var req alarmRequest
+		if err := decode(r, &req); err != nil {
+			reply(w, nil, err)
+			return
+		}
+		v, err := s.setAlarm(&req)
 		reply(w, v, err)
 	}))
 	mux.HandleFunc("/fail", method("POST", func(w http.ResponseWriter, r *http.Request) {

@@ -38,7 +38,7 @@ except ImportError:
 VM_PROPERTIES = [
     "name", "parent", "resourcePool", "config.instanceUuid", "config.template", "config.hardware.numCPU",
     "config.hardware.memoryMB", "runtime.powerState", "runtime.connectionState", "runtime.host",
-    "summary.quickStats.uptimeSeconds", "overallStatus", "customValue",
+    "summary.quickStats.uptimeSeconds", "overallStatus", "customValue", "triggeredAlarmState",
 ]
 HOST_PROPERTIES = ["name", "parent", "runtime.connectionState", "runtime.inMaintenanceMode", "overallStatus"]
 DEFAULT_TIMEOUT = 60
@@ -325,8 +325,24 @@ class VSphere:
                 "datacenter_moid": dc["moid"] if dc else None,
                 "folder": self.folder_path(nodes, parent_moid) if parent_moid else "",
                 "attributes": attrs,
+                "alarms": row.get("triggeredAlarmState") or [],
             })
+        names = self.alarm_names([st.alarm for vm in out for st in vm["alarms"]])
+        for vm in out:
+            vm["alarms"] = alarm_records(vm["alarms"], names)
         return out
+
+    def alarm_names(self, refs):
+        """{alarm moid: its definition's name} for Alarm references, in one property call."""
+        unique = {ref._moId: ref for ref in refs if ref is not None}  # pylint: disable=protected-access
+        if not unique:
+            return {}
+        with translated("read alarm definitions from vCenter %s" % self.name):
+            spec = vmodl.query.PropertyCollector.FilterSpec(
+                objectSet=[vmodl.query.PropertyCollector.ObjectSpec(obj=ref) for ref in unique.values()],
+                propSet=[vmodl.query.PropertyCollector.PropertySpec(type=vim.alarm.Alarm, pathSet=["info.name"])])
+            return {oc.obj._moId: oc.propSet[0].val  # pylint: disable=protected-access
+                    for oc in retrieve_pages(self.content.propertyCollector, [spec], 1000) if oc.propSet}
 
     # -- performance -----------------------------------------------------------
     def counter_keys(self, names):
@@ -495,6 +511,22 @@ class VSphere:
         key = self.ensure_fields([name], mo_type=mo_type)[name]
         with translated("set %s on %s in vCenter %s" % (name, getattr(ref, "name", ref), self.name)):
             self.content.customFieldsManager.SetField(entity=ref, key=key, value=str(value))
+
+
+def alarm_records(states, names):
+    """A VM's triggered alarms (vim.alarm.AlarmState) as plain records, red first, then the oldest:
+    [{name, status, since, acknowledged}]. An alarm whose definition is gone keeps its moid as its name."""
+    out = []
+    for st in states:
+        moid = st.alarm._moId if st.alarm is not None else ""  # pylint: disable=protected-access
+        status = str(st.overallStatus or "")
+        if status not in ("red", "yellow"):
+            continue
+        since = st.time
+        out.append({"name": names.get(moid) or moid, "status": status,
+                    "since": since.astimezone(datetime.timezone.utc).isoformat() if since else None,
+                    "acknowledged": bool(st.acknowledged)})
+    return sorted(out, key=lambda a: (a["status"] != "red", a["since"] or "", a["name"]))
 
 
 def managed_type(obj_type):

@@ -5,7 +5,8 @@ import datetime
 import pytest
 
 from ansible_collections.predictive.mirroring.plugins.module_utils.errors import PolicyError
-from ansible_collections.predictive.mirroring.plugins.module_utils.policy import Policy, dependency_floor
+from ansible_collections.predictive.mirroring.plugins.module_utils.policy import (
+    Policy, alarm_floor, alarm_reasons, dependency_floor)
 
 T0 = datetime.datetime(2026, 11, 26, 12, 0, tzinfo=datetime.timezone.utc)
 MIN = datetime.timedelta(minutes=1)
@@ -88,3 +89,32 @@ def test_hosts_at_risk_are_those_whose_own_signals_say_so_and_that_still_answer(
     assert sorted(got) == ["h-noisy", "h-red"]
     assert got["h-red"] == "host h-red: its health is red"
     assert got["h-noisy"] == "host h-noisy: it raised 3 error events"
+
+
+RED = {"name": "Virtual machine disk latency", "status": "red", "since": "2026-12-06T09:12:00+00:00"}
+YELLOW = {"name": "Virtual machine memory usage", "status": "yellow", "since": None}
+
+
+@pytest.mark.parametrize("level, band, alarms, want", [
+    ("minimal", "minimal", [RED], "partial"),
+    ("partial", "partial", [YELLOW, RED], "full"),
+    ("full", "full", [RED], "full"),
+    ("full", "minimal", [RED], "full"),  # held higher by hysteresis: never lowered
+    ("partial", "minimal", [RED], "partial"),
+    ("minimal", "minimal", [YELLOW], "minimal"),
+    ("minimal", "minimal", [], "minimal"),
+])
+def test_a_red_alarm_holds_a_vm_one_level_above_its_band(level, band, alarms, want):
+    got, why = alarm_floor(level, band, alarms)
+    assert got == want
+    assert (why is not None) == (got != level)
+    if why:
+        assert why == "raised to %s: vCenter alarm 'Virtual machine disk latency' is red on this VM" % want
+
+
+def test_alarms_are_reasons_in_the_models_shape():
+    reasons = alarm_reasons([RED, YELLOW])
+    assert [r["text"] for r in reasons] == [
+        "vCenter alarm 'Virtual machine disk latency' red on this VM since 2026-12-06 09:12 UTC",
+        "vCenter alarm 'Virtual machine memory usage' yellow on this VM"]
+    assert all(r["feature"] == "vcenter_alarm" and r["contribution"] == 0.0 for r in reasons)
