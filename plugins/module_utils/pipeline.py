@@ -21,7 +21,7 @@ from ansible_collections.predictive.mirroring.plugins.module_utils.errors import
 from ansible_collections.predictive.mirroring.plugins.module_utils.mirror import image_age, keep_order, mirrors_by_primary
 from ansible_collections.predictive.mirroring.plugins.module_utils.model import load_ref
 from ansible_collections.predictive.mirroring.plugins.module_utils.policy import (
-    alarm_floor, alarm_reasons, hosts_at_risk, parse_time, policy_from_params)
+    alarm_floor, alarm_reasons, datastores_at_risk, hosts_at_risk, parse_time, policy_from_params)
 
 
 def select_vms(vms, datacenters=None, clusters=None, folders=None, power_states=None, names=None, include_mirrors=False):
@@ -228,7 +228,7 @@ def info_task(p, task):
 # -- the inventory's decisions, as plain data ---------------------------------------------------------------------
 LEVEL_GROUP = "fps_"  # fps_minimal, fps_partial, fps_full: the level the FPS alone asks for (before budget and floors)
 GROUPS = tuple(LEVEL_GROUP + level for level in LEVELS) + (
-    "failover_now", "failover_refused", "mirrors", "quarantined", "telemetry_gap", "host_at_risk")
+    "failover_now", "failover_refused", "mirrors", "quarantined", "telemetry_gap", "host_at_risk", "datastore_at_risk")
 
 
 def host_names(vms):
@@ -250,6 +250,7 @@ def identity(vm):
         "power_state": vm["power_state"], "datacenter": vm["datacenter"], "cluster": vm["cluster"],
         "esxi_host": vm["host"], "vm_folder": vm["folder"], "num_cpu": vm["num_cpu"], "memory_mb": vm["memory_mb"],
         "vcenter_alarms": vm.get("alarms") or [],
+        "datastores": [ds["name"] for ds in vm.get("datastores") or []],
     }
 
 
@@ -260,7 +261,7 @@ def inventory_hosts(results, mirrors, policy, now=None, expose_features=False, d
     last run recorded them in the history store.
 
     Decides, per host: its level group; whether it fails over now, or is refused (blast radius, a telemetry gap,
-    the cause on its ESXi host, already quarantined); and pairs it with its serving mirror (not the copy of an
+    the cause on its ESXi host or its datastore, already quarantined); and pairs it with its serving mirror (not the copy of an
     image refresh in progress). Mirrors are hosts of their own in `mirrors`.
     """
     now = now or vsphere.now()
@@ -273,10 +274,18 @@ def inventory_hosts(results, mirrors, policy, now=None, expose_features=False, d
     risky_hosts = hosts_at_risk([dict(r["vm"], **{k: r["features"][k] for k in (
         "host_error_events", "host_peers_cpu_ready_dev", "host_peers_disk_latency_dev")}) for r in results])
     on_risky = {h: risky_hosts[r["vm"]["host"]] for h, r in zip(hosts, results) if r["vm"]["host"] in risky_hosts}
+    # the cause on a datastore (unless its host already explains the VM): its disks are moved, the VM not failed over
+    risky_stores = datastores_at_risk([dict(r["vm"], disk_latency_dev=r["features"].get("disk_latency_dev"))
+                                       for r in results])
+    on_risky_store = {}
+    for h, r in zip(hosts, results):
+        why = [risky_stores[ds["name"]] for ds in r["vm"].get("datastores") or [] if ds["name"] in risky_stores]
+        if why and h not in on_risky:
+            on_risky_store[h] = "; ".join(why)
     # a failed-over primary is not a candidate again, nor is one whose FPS leans on imputed values; both still count
     # in their cluster's share
     failover, refused, why = policy.failover_candidates(
-        [{"name": h, "fps": 0.0 if h in quarantined or h in gaps or h in on_risky else r["fps"],
+        [{"name": h, "fps": 0.0 if h in quarantined or h in gaps or h in on_risky or h in on_risky_store else r["fps"],
           "cluster": r["vm"]["cluster"]} for h, r in zip(hosts, results)])
     failover_names = {v["name"] for v in failover}
     refused_why = {v["name"]: why for v in refused}
@@ -303,6 +312,7 @@ def inventory_hosts(results, mirrors, policy, now=None, expose_features=False, d
             "fps_confidence": r["fps_confidence"],
             "telemetry_gap_why": r["telemetry_gap"],
             "host_at_risk_why": on_risky.get(host),
+            "datastore_at_risk_why": on_risky_store.get(host),
             "depends_on": r["depends_on"],
             "mirror_name": mirror["name"] if mirror else None,
             "mirror_synced_at": (mirror["attributes"].get(ATTR_SYNCED_AT) or None) if mirror else None,
@@ -318,7 +328,8 @@ def inventory_hosts(results, mirrors, policy, now=None, expose_features=False, d
         groups = [LEVEL_GROUP + r["level"]]
         groups += [g for g, member in (("failover_now", host in failover_names),
                                        ("failover_refused", host in refused_why), ("quarantined", host in quarantined),
-                                       ("telemetry_gap", host in gaps), ("host_at_risk", host in on_risky)) if member]
+                                       ("telemetry_gap", host in gaps), ("host_at_risk", host in on_risky),
+                                       ("datastore_at_risk", host in on_risky_store)) if member]
         out.append({"name": host, "vars": hostvars, "groups": groups, "vm": vm})
     for host, vm in zip(mirror_hosts, mirrors):
         out.append({"name": host, "vars": dict(identity(vm), mirror_of=vm["attributes"][ATTR_PRIMARY]),

@@ -275,3 +275,39 @@ def test_a_red_vcenter_alarm_raises_a_vm_one_level_with_the_alarm_in_its_reasons
     # the control API refuses what vCenter could not report
     with pytest.raises(ControlError, match="want red, yellow or green"):
         fleet_sim.set_alarm(SICK, "Virtual machine disk latency", "purple")
+
+
+def test_red_alarms_on_a_host_or_a_datastore_put_the_cause_there_not_on_the_vms(fleet_sim, tmp_path):
+    """Issue 32: the signals vSphere Proactive HA acts on. A red alarm on an ESXi host sends its VMs to host_at_risk,
+    one on a datastore sends the VMs with disks on it to datastore_at_risk; neither is failed over for it, even a VM
+    past the failover threshold; cleared, both are gone from the next run."""
+    config = write_config(tmp_path)
+    degrade(fleet_sim, "memory_leak", 0.95)
+    for event_type in fleet.scenario_events("memory_leak", 0.95, seed=5)["vm"][:4]:
+        fleet_sim.post_event(SICK, event_type)
+    inv = inventory(fleet_sim, config)
+    hv = inv["_meta"]["hostvars"][SICK]
+    assert SICK in hosts(inv, "failover_now") and hv["datastores"], hv["fps"]
+    store, host = hv["datastores"][0], hv["esxi_host"]
+    on_store = sorted(h for h, v in inv["_meta"]["hostvars"].items() if store in v.get("datastores", []))
+    # each datacenter has a datastore of that name: the simulator refuses to guess, the moid says which
+    with pytest.raises(ControlError, match="2 objects are named"):
+        fleet_sim.set_alarm(store, "Datastore usage on disk", "red")
+    conn = {k: v for k, v in fleet_sim.connection().items() if k != "protocol"}
+    with vsphere.VSphere(**conn) as vs:
+        row = next(r for r in vs.retrieve("VirtualMachine", ["name", "datastore"]) if r["name"] == SICK)
+        store_moid = row["datastore"][0]._moId  # pylint: disable=protected-access
+    fleet_sim.set_alarm(store_moid, "Datastore usage on disk", "red")
+    inv = inventory(fleet_sim, config)
+    assert sorted(hosts(inv, "datastore_at_risk")) == on_store and hosts(inv, "failover_now") == []
+    assert inv["_meta"]["hostvars"][SICK]["datastore_at_risk_why"] == (
+        "datastore %s: vCenter alarm 'Datastore usage on disk' is red on it" % store)
+    fleet_sim.set_alarm(store_moid, "Datastore usage on disk", "green")
+    fleet_sim.set_alarm(host, "Host hardware fan status", "red")
+    inv = inventory(fleet_sim, config)
+    assert SICK in hosts(inv, "host_at_risk") and hosts(inv, "datastore_at_risk") == []
+    assert "vCenter alarm 'Host hardware fan status' is red on it" in inv["_meta"]["hostvars"][SICK]["host_at_risk_why"]
+    assert hosts(inv, "failover_now") == []
+    fleet_sim.set_alarm(host, "Host hardware fan status", "green")
+    inv = inventory(fleet_sim, config)
+    assert SICK in hosts(inv, "failover_now") and hosts(inv, "host_at_risk") == []

@@ -315,14 +315,22 @@ func (s *sim) findOf(id string, kinds []string) (mo.Entity, error) {
 			return obj.(mo.Entity), nil
 		}
 	}
+	var found []mo.Entity
 	for _, kind := range kinds {
 		for _, e := range simulator.Map.All(kind) {
 			if e.Entity().Name == id {
-				return e, nil
+				found = append(found, e)
 			}
 		}
 	}
-	return nil, fail(404, "no %s named or with moid %q", what, id)
+	switch len(found) {
+	case 0:
+		return nil, fail(404, "no %s named or with moid %q", what, id)
+	case 1:
+		return found[0], nil
+	}
+	// names are unique per folder, not per vCenter (each datacenter has its own LocalDS_0): never guess
+	return nil, fail(409, "%d objects are named %q: give the moid", len(found), id)
 }
 
 type perfRequest struct {

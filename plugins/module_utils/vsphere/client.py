@@ -38,9 +38,11 @@ except ImportError:
 VM_PROPERTIES = [
     "name", "parent", "resourcePool", "config.instanceUuid", "config.template", "config.hardware.numCPU",
     "config.hardware.memoryMB", "runtime.powerState", "runtime.connectionState", "runtime.host",
-    "summary.quickStats.uptimeSeconds", "overallStatus", "customValue", "triggeredAlarmState",
+    "summary.quickStats.uptimeSeconds", "overallStatus", "customValue", "triggeredAlarmState", "datastore",
 ]
-HOST_PROPERTIES = ["name", "parent", "runtime.connectionState", "runtime.inMaintenanceMode", "overallStatus"]
+HOST_PROPERTIES = ["name", "parent", "runtime.connectionState", "runtime.inMaintenanceMode", "overallStatus",
+                   "triggeredAlarmState"]
+DATASTORE_PROPERTIES = ["name", "triggeredAlarmState"]
 DEFAULT_TIMEOUT = 60
 
 
@@ -287,6 +289,7 @@ class VSphere:
         """Every VM (templates excluded) with its place in the inventory and its mirroring attributes."""
         nodes = self.topology()
         fields = self.field_names()
+        stores = {row["moid"]: row for row in self.retrieve(vim.Datastore, DATASTORE_PROPERTIES)}
         out = []
         for row in self.retrieve(vim.VirtualMachine, VM_PROPERTIES):
             if row.get("config.template"):
@@ -326,10 +329,17 @@ class VSphere:
                 "folder": self.folder_path(nodes, parent_moid) if parent_moid else "",
                 "attributes": attrs,
                 "alarms": row.get("triggeredAlarmState") or [],
+                "host_alarms": host.get("triggeredAlarmState") or [],
+                "datastores": [stores.get(ds._moId, {"name": ds._moId})  # pylint: disable=protected-access
+                               for ds in row.get("datastore") or []],
             })
-        names = self.alarm_names([st.alarm for vm in out for st in vm["alarms"]])
+        names = self.alarm_names([st.alarm for vm in out for st in vm["alarms"] + vm["host_alarms"]] +
+                                 [st.alarm for ds in stores.values() for st in ds.get("triggeredAlarmState") or []])
         for vm in out:
             vm["alarms"] = alarm_records(vm["alarms"], names)
+            vm["host_alarms"] = alarm_records(vm["host_alarms"], names)
+            vm["datastores"] = [{"name": ds.get("name"), "alarms": alarm_records(ds.get("triggeredAlarmState") or [], names)}
+                                for ds in vm["datastores"]]
         return out
 
     def alarm_names(self, refs):

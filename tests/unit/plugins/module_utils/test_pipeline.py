@@ -14,6 +14,7 @@ PEERS = ("host_error_events", "host_peers_cpu_ready_dev", "host_peers_disk_laten
 
 def vm(name, moid, cluster="C0", host="H0", attributes=None, vcenter="vc1"):
     return {"name": name, "moid": moid, "instance_uuid": "uuid-" + moid, "power_state": "poweredOn",
+            "datastores": [{"name": "DS-" + host, "alarms": []}],
             "datacenter": "DC0", "cluster": cluster, "host": host, "folder": "vm", "num_cpu": 2, "memory_mb": 4096,
             "attributes": dict(attributes or {}), "host_overall_status": "green", "host_connection_state": "connected",
             "vcenter": vcenter, "vcenter_instance_uuid": "vc-uuid"}
@@ -109,3 +110,34 @@ def test_a_future_synced_at_is_an_unknown_age_and_data_status_is_per_vcenter_and
     assert hv["data_lag_seconds"] == {"postgresql": 2.5} and hv["data_rpo_seconds"] == {"postgresql": 14400}
     assert hv["fps_features"]["host_error_events"] == 0.0
     assert hosts[0]["groups"] == ["fps_partial"]
+
+
+def test_the_cause_on_a_datastore_or_a_hosts_red_alarm_is_not_failed_over():
+    rows = fleet((1, 95.0, {}), (4, 94.0, {}), size=12)
+    # vm00, vm09, vm10 and vm11 share DS-shared: the disk latency of vm09..vm11 drifts together
+    for i in (0, 9, 10, 11):
+        rows[i]["vm"]["datastores"] = [{"name": "DS-shared", "alarms": []}]
+        rows[i]["features"]["disk_latency_dev"] = 7.0 if i != 0 else 4.0
+    rows[10] = dict(rows[10], fps=96.0, level="full")
+    # vm01's host has a red vCenter alarm
+    for i in (0, 1, 2):
+        rows[i]["vm"]["host_alarms"] = [{"name": "Host hardware fan status", "status": "red", "since": None}]
+    # vm04's datastore has a red alarm
+    usage = {"name": "Datastore usage on disk", "status": "red", "since": None}
+    rows[4]["vm"]["datastores"] = [{"name": "DS-H1", "alarms": [usage]}]
+    hosts, why = inventory_hosts(rows, [], Policy(max_failovers=5, max_failover_cluster_pct=100), now=NOW)
+    got = by_name(hosts)
+    assert why is None
+    assert "host_at_risk" in got["vm01"]["groups"] and "failover_now" not in got["vm01"]["groups"]
+    assert "vCenter alarm 'Host hardware fan status' is red on it" in got["vm01"]["vars"]["host_at_risk_why"]
+    # the host explains vm00; its datastore's drift is left to the host's evacuation
+    assert "host_at_risk" in got["vm00"]["groups"] and "datastore_at_risk" not in got["vm00"]["groups"]
+    assert "datastore_at_risk" in got["vm10"]["groups"] and "failover_now" not in got["vm10"]["groups"]
+    assert got["vm10"]["vars"]["datastore_at_risk_why"].startswith(
+        "datastore DS-shared: its VMs' disk latency drifts together (median 7.0σ")
+    assert "datastore DS-H1: vCenter alarm 'Datastore usage on disk' is red on it" == \
+        got["vm04"]["vars"]["datastore_at_risk_why"]
+    # vm03 and vm05 share DS-H1 with vm04: the datastore's alarm is theirs too
+    assert all("datastore_at_risk" in got[n]["groups"] for n in ("vm03", "vm05"))
+    assert got["vm10"]["vars"]["datastores"] == ["DS-shared"]
+    assert not [h for h in hosts if "failover_now" in h["groups"]]
