@@ -7,7 +7,7 @@ ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 cd "$ROOT"
 
 APT_PACKAGES=(golang-go golang-github-vmware-govmomi-dev haproxy postgresql postgresql-contrib git ca-certificates shellcheck cron chromium
-              prometheus prometheus-node-exporter prometheus-alertmanager rsync lsyncd)
+              prometheus prometheus-node-exporter prometheus-alertmanager rsync lsyncd bind9)
 missing=()
 for p in "${APT_PACKAGES[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")

@@ -59,6 +59,10 @@ class ReplicationError(MirroringError):
     """A data provider (PostgreSQL, files) cannot be reached, or its state is not what was asked."""
 
 
+class DnsError(TrafficError):
+    """A DNS server refused or did not answer in time, or a record was not one to send."""
+
+
 class MissingDependency(MirroringError):
     """A Python library the collection needs is not installed."""
 

@@ -120,7 +120,7 @@ def test_files_follow_the_level_and_come_back_on_failback(tmp_path, rsyncd):
 
     try:
         # bad input first: refused with one message, nothing written, the crontab as it was
-        for bad in ([data + "; rm -rf /"], ["relative/path"], [data + "/../../etc"], [data + " " + conf]):
+        for bad in ([data + "; rm -rf /"], ["relative/path"], [data + "/../../etc"], [data + " " + conf], [data + "\n"]):
             out = play("partial", ok=False, paths=bad)[1]
             assert "File sync of app01 refused, nothing changed" in out
         out = play("partial", "-e", "mirroring_files_target='rsync://h/m;reboot'", ok=False)[1]

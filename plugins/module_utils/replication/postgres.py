@@ -151,7 +151,7 @@ IDENTIFIER_RE = re.compile(r"^[A-Za-z0-9_]{1,63}$")
 
 def check_identifier(kind, value):
     """An application or slot name, refused unless letters, digits and '_' (what slot names allow)."""
-    if not isinstance(value, str) or not IDENTIFIER_RE.match(value):
+    if not isinstance(value, str) or not IDENTIFIER_RE.fullmatch(value):
         raise ReplicationError("%s %r is refused: letters, digits and '_' only (at most 63)" % (kind, value))
     return value
 

@@ -50,7 +50,7 @@ class Provider:
 
 def check_name(kind, value):
     """A backend or server name, refused unless it is a plain identifier."""
-    if not isinstance(value, str) or not NAME_RE.match(value):
+    if not isinstance(value, str) or not NAME_RE.fullmatch(value):
         raise TrafficError("%s name %r is refused: only letters, digits, '_', '.', ':' and '-' (at most 64) are sent to the "
                            "load balancer; rename it or set the name explicitly (mirroring_lb_primary_server / "
                            "mirroring_lb_mirror_server)" % (kind, value))
@@ -72,7 +72,7 @@ def check_address(value):
         try:
             ipaddress.IPv4Address(host)
         except ValueError:
-            ok = bool(HOSTNAME_RE.match(host)) and not host.replace(".", "").isdigit()
+            ok = bool(HOSTNAME_RE.fullmatch(host)) and not host.replace(".", "").isdigit()
     if not ok:
         raise TrafficError("server address %r is refused: want host:port (an IPv4 address, [an IPv6 address] or a DNS name, "
                            "and a port 1-65535)" % (value,))

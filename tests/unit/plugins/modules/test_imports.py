@@ -9,7 +9,7 @@ import sys
 import pytest
 
 NO_MODEL = ["vm_failover", "vm_drill", "host_evacuate", "lb_pool", "pg_replication", "vcenter_lease", "notify_webhook",
-            "history_info", "fps_history", "failover_plan", "vm_mirror", "run_metrics", "failover_analysis"]
+            "history_info", "fps_history", "failover_plan", "vm_mirror", "run_metrics", "failover_analysis", "dns_record"]
 
 
 @pytest.mark.parametrize("name", NO_MODEL)
