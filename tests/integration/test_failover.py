@@ -11,6 +11,8 @@ import re
 import sys
 import time
 
+import dns.message
+import dns.query
 import psycopg
 import pytest
 
@@ -21,6 +23,7 @@ from ansible_collections.predictive.mirroring.plugins.module_utils.history impor
 from ansible_collections.predictive.mirroring.plugins.module_utils.model import FPSModel
 
 from common.utils import keypair
+from rig.bind import Bind
 from rig.load import HttpLoad, Writer
 from rig.prometheus import Alertmanager, NodeExporter, Prometheus, Receiver
 from rig.site import ROOT, STORE_PASSWORD, Site
@@ -368,9 +371,35 @@ def test_a_dripping_webhook_receiver_never_delays_a_predictive_failover(site):
     """Issue 33: a receiver that answers one byte every 0.5 s. The predictive failover switches as fast as a run with
     no receiver (timed side by side: the same VM failed over, failed back, failed over again), the notification is
     sent only once the switch is done, and it gives up at its deadline (10 s here, so that a notification in the
-    switch's path would show far above the timing noise of a loaded machine)."""
-    site.degrade(0.95)
+    switch's path would show far above the timing noise of a loaded machine).
+    Issue 17: the service's DNS name on a real BIND 9 follows - its TTL falls to the full level's as the VM rises,
+    it moves to the mirror in the failover's traffic step and back on failback."""
+    bind = Bind(workdir=str(site.dir / "bind")).start()
+    site.set_vars(mirroring_dns_server="127.0.0.1", mirroring_dns_port=bind.port, mirroring_dns_zone="app.example",
+                  mirroring_dns_name="www", mirroring_dns_primary_address="10.1.0.11",
+                  mirroring_dns_mirror_address="10.2.0.11", mirroring_dns_key_name=bind.key_name,
+                  mirroring_dns_key_secret=bind.key_secret, mirroring_dns_ttl_by_level={"full": 20})
+    try:
+        dripping_receiver_and_dns(site, bind)
+    finally:
+        bind.remove()
+
+
+def served(bind, name="www.app.example."):
+    """(addresses, ttl) as BIND answers a plain query for name, as a client would."""
+    answer = dns.query.tcp(dns.message.make_query(name, "A"), "127.0.0.1", port=bind.port, timeout=3)
+    for rrset in answer.answer:
+        return sorted(r.to_text() for r in rrset), rrset.ttl
+    return [], None
+
+
+def dripping_receiver_and_dns(site, bind):
     site.playbook("reconcile")
+    assert served(bind) == (["10.1.0.11"], 3600)  # healthy: minimal, an hour's TTL
+    site.degrade(0.95)
+    out = site.playbook("reconcile")
+    assert served(bind) == (["10.1.0.11"], 20), out[-3000:]  # full: the TTL falls, still on the primary
+    assert bind.key_secret not in out
     hosts = ("-e", "mirroring_failover_hosts=" + SICK)
 
     def switch_seconds():
@@ -393,9 +422,11 @@ def test_a_dripping_webhook_receiver_never_delays_a_predictive_failover(site):
     # when the notification came, the traffic had already moved: the primary drained, the mirror serving
     assert drip.seen == [{SICK: ("maint", 100), SICK + "-mirror": ("ready", 100)}]
     switch_dripping = switch_seconds()
+    assert served(bind) == (["10.2.0.11"], 20)  # the name moved to the mirror with the traffic
 
     site.playbook("failback", "-e", "mirroring_failback_hosts=" + SICK, "-e", "mirroring_failback_force=true")
     assert site.pool()[SICK] == ("ready", 100)
+    assert served(bind)[0] == ["10.1.0.11"]
     started = time.monotonic()
     site.playbook("failover", *hosts)
     quiet = time.monotonic() - started
@@ -406,3 +437,4 @@ def test_a_dripping_webhook_receiver_never_delays_a_predictive_failover(site):
     # no added delay in the switch: a notification in its path would add its 10 s
     assert switch_dripping <= switch_quiet * 1.5 + 3.0
     assert [f["kind"] for f in site.failovers()] == ["predictive", "predictive"]
+    assert served(bind) == (["10.2.0.11"], 20)

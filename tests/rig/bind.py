@@ -30,6 +30,7 @@ def free_udp_and_tcp_port() -> int:
 class Bind:
     def __init__(self, zone: str = "app.example.", workdir: str | None = None, key_name: str = "pm-update"):
         self.workdir = workdir or tempfile.mkdtemp(prefix="bind-")
+        os.makedirs(self.workdir, exist_ok=True)
         self.zone = zone if zone.endswith(".") else zone + "."
         self.key_name = key_name
         self.key_secret = base64.b64encode(secrets.token_bytes(32)).decode()
