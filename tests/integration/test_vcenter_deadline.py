@@ -68,6 +68,7 @@ def test_a_socket_that_times_out_before_the_deadline_gives_the_same_clear_error(
         with pytest.raises(VSphereError, match="HTTP 500"):  # an empty body is a fault; the connection stays open
             perf.post(b"")  # made now (this thread's), with the 2 s socket timeout
         vs.timeout = 5
+        assert vs.server_time()  # the session's pooled connection used just now, so it is the one the next call takes
         proxy.drip(3600)
         seconds, message = timed(vs.virtual_machines)
         assert seconds < 4.5, seconds
@@ -76,3 +77,15 @@ def test_a_socket_that_times_out_before_the_deadline_gives_the_same_clear_error(
         assert seconds < 4.5, seconds
         assert re.fullmatch(r"QueryPerf on vCenter 127\.0\.0\.1:\d+ gave no complete answer within 5 s \(timeout\)", message)
         proxy.drip(None)
+
+
+def test_a_connection_dropped_under_a_session_is_one_clear_error(simulator, proxy):
+    """A load balancer's idle timeout or a restart drops the session's pooled connection: the next call fails with one
+    line naming the call (not retried: a dropped call may have been carried out), and a new session works."""
+    with vsphere.VSphere(**connection(simulator, proxy, 5)) as vs:
+        assert len(vs.virtual_machines()) == 8
+        proxy.cut()
+        with pytest.raises(VSphereError, match=r"vCenter 127\.0\.0\.1:\d+ dropped the connection during \w+: "):
+            vs.virtual_machines()
+    with vsphere.VSphere(**connection(simulator, proxy, 5)) as vs:
+        assert len(vs.virtual_machines()) == 8

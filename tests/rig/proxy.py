@@ -13,6 +13,7 @@ class DrippingProxy:
         self.target = (host, port)
         self.delay = None
         self.stopped = threading.Event()
+        self.open = []  # the sockets of the connections passed through, for cut()
         self.listener = socket.create_server(("127.0.0.1", 0))
         self.port = self.listener.getsockname()[1]
         threading.Thread(target=self._accept, daemon=True).start()
@@ -20,13 +21,27 @@ class DrippingProxy:
     def drip(self, seconds):
         self.delay = seconds
 
+    def cut(self):
+        """Drop every connection passed through so far, as a load balancer's idle timeout or a restart does."""
+        for s in self.open:
+            try:
+                s.shutdown(socket.SHUT_RDWR)
+            except OSError:
+                pass
+
     def _accept(self):
         while not self.stopped.is_set():
             try:
                 client, _addr = self.listener.accept()
             except OSError:
                 return
-            server = socket.create_connection(self.target)
+            try:
+                server = socket.create_connection(self.target, timeout=10)
+                server.settimeout(None)
+            except OSError:
+                client.close()  # the server behind did not take it: the client sees the connection dropped
+                continue
+            self.open += [client, server]
             threading.Thread(target=self._pump, args=(client, server, False), daemon=True).start()
             threading.Thread(target=self._pump, args=(server, client, True), daemon=True).start()
 

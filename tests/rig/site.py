@@ -180,6 +180,12 @@ class Site:
         print("  slowest:", sorted(recorded.get("seconds", {}).items(), key=lambda kv: -kv[1])[:4])
         return proc.stdout
 
+    def changed_tasks(self):
+        """The last run's tasks that reported a change, with the hosts: what a failed "changed=0" check shows."""
+        return {name: sorted(h for h, r in hosts.items() if isinstance(r, dict) and r.get("changed"))
+                for name, hosts in self.results.items()
+                if any(isinstance(r, dict) and r.get("changed") for r in hosts.values())}
+
     def server_logs(self):
         out = ""
         for datadir in (self.standby_datadir, self.db.datadir):

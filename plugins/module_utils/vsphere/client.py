@@ -158,6 +158,11 @@ class VSphere:
             except (DeadlineExceeded, socket.timeout, TimeoutError):
                 raise VSphereError("vCenter %s gave no complete answer to %s within %d s (timeout)"
                                    % (self.name, info.wsdlName, self.timeout)) from None
+            # a vCenter (or a load balancer in front of it) that drops the connection: one line, not a traceback;
+            # never retried here, since a call it dropped may have been carried out (a clone, a power-on)
+            except (ConnectionError, ssl.SSLError, http.client.HTTPException) as e:
+                raise VSphereError("vCenter %s dropped the connection during %s: %s"
+                                   % (self.name, info.wsdlName, e or type(e).__name__)) from None
         stub.InvokeMethod = within
         return self
 
