@@ -18,7 +18,8 @@ from rig.procs import free_port
 # these tests change root's crontab, as test_schedule does: one worker runs them one after the other
 pytestmark = pytest.mark.xdist_group('root-crontab')
 
-CRON_NAME = "predictive.mirroring files pmtest_files"
+# the entry is named by the sync's state file base (state dir / name): two syncs of one name never share it
+CRON_NAME = "predictive.mirroring files %s/pmtest_files"
 
 
 def crontab():
@@ -26,11 +27,11 @@ def crontab():
     return proc.stdout if proc.returncode == 0 else ""
 
 
-def cron_job():
-    """The job line of our entry, as cron would run it (None when there is no entry)."""
+def cron_job(state):
+    """The job line of our entry (the sync whose state dir is `state`), as cron would run it (None when none)."""
     lines = crontab().splitlines()
     for i, line in enumerate(lines):
-        if line == "#Ansible: " + CRON_NAME:
+        if line == "#Ansible: " + CRON_NAME % state:
             return lines[i + 1]
     return None
 
@@ -129,16 +130,23 @@ def test_files_follow_the_level_and_come_back_on_failback(tmp_path, rsyncd):
 
         # partial: a cron entry under a lock, and the mirror brought up to date now
         changed = play("partial", "--check", "--diff")[0]
-        assert changed and cron_job() is None and not os.path.exists(on_mirror(data))
+        assert changed and cron_job(state) is None and not os.path.exists(on_mirror(data))
         changed = play("partial")[0]
         assert changed
         assert tree(on_mirror(data)) == tree(data) and tree(on_mirror(conf)) == tree(conf)
-        job = cron_job()
+        job = cron_job(state)
         assert job and job.startswith("*/15 * * * * ") and state + "/pmtest_files.sync" in job
         stamp = os.path.join(state, "pmtest_files.synced")
         assert abs(int(open(stamp, encoding="utf-8").read()) - time.time()) < 60
         again = play("partial", "-v")
         assert again[0] == 0, again[1][-6000:]  # a second run changes nothing
+        # a second sync of the same name (a namesake VM) with its own state dir has an entry of its own, and taking
+        # it down leaves ours alone (entries were named by the sync's name alone: the second took the first's place)
+        other = str(tmp_path / "state-other")
+        assert play("partial", "-e", "mirroring_files_state_dir=" + other)[0]
+        assert cron_job(other) and cron_job(state) == job
+        assert play("minimal", "-e", "mirroring_files_state_dir=" + other)[0]
+        assert cron_job(other) is None and cron_job(state) == job
         # what cron runs, run as cron would: a new file and a deletion reach the mirror in that one run
         write(data + "/orders/3.json", "three")
         os.remove(data + "/orders/1.json")
@@ -156,7 +164,7 @@ def test_files_follow_the_level_and_come_back_on_failback(tmp_path, rsyncd):
 
         # full: the cron entry gone, lsyncd ships each change within seconds, deletions too
         changed = play("full")[0]
-        assert changed and cron_job() is None
+        assert changed and cron_job(state) is None
         pid = lsyncd_pid(state)
         assert pid
         write(data + "/orders/4.json", "four")
@@ -170,7 +178,7 @@ def test_files_follow_the_level_and_come_back_on_failback(tmp_path, rsyncd):
         # switchover: a last sync, then nothing more ships: the mirror's copy is authoritative
         write(data + "/orders/5.json", "five")
         changed = play("switchover")[0]
-        assert changed and lsyncd_pid(state) is None and cron_job() is None
+        assert changed and lsyncd_pid(state) is None and cron_job(state) is None
         assert tree(on_mirror(data)) == tree(data)
         write(on_mirror(data + "/orders/6.json"), "six, written on the mirror while failed over")
         write(on_mirror(conf + "/app.ini"), "x=2")
@@ -190,7 +198,7 @@ def test_files_follow_the_level_and_come_back_on_failback(tmp_path, rsyncd):
         play("full")
         assert lsyncd_pid(state)
         changed = play("minimal")[0]
-        assert changed and lsyncd_pid(state) is None and cron_job() is None
+        assert changed and lsyncd_pid(state) is None and cron_job(state) is None
         assert not os.path.exists(os.path.join(state, "pmtest_files.lsyncd.lua"))
         assert play("minimal")[0] == 0
     finally:

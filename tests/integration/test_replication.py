@@ -220,10 +220,13 @@ def test_minimal_level_ships_base_backups_and_wal(sites, tmp_path):
         finally:
             restored.remove()
 
-        # up to partial: the receiver stops, its slot and cron entries go, a standby streams instead
+        # up to partial: the receiver stops, its slot and cron entries go, a standby streams instead; the entries of
+        # a namesake's standby (the same application name, its own archive) stay
+        namesake = "#Ansible: predictive.mirroring wal db01_mirror /srv/namesake/archive\n* * * * * /srv/namesake/archive/pm-archive.sh wal\n"
+        subprocess.run(["crontab", "-u", "postgres", "-"], input=postgres_crontab() + namesake, text=True, check=True)
         assert apply_role(tmp_path, primary, standby, "partial") > 0
         assert slots(primary) == {"db01_mirror": True}
-        assert "pm-archive.sh" not in postgres_crontab()
+        assert archive not in postgres_crontab() and namesake in postgres_crontab()
         assert not os.path.exists(os.path.join(archive, "wal.pid"))
         # and back down: the standby is stopped and removed, its slot dropped, shipping resumes
         assert apply_role(tmp_path, primary, standby, "minimal") > 0
@@ -234,6 +237,7 @@ def test_minimal_level_ships_base_backups_and_wal(sites, tmp_path):
         if os.path.exists(os.path.join(archive, "pm-archive.sh")):
             as_postgres(os.path.join(archive, "pm-archive.sh"), "stop")
         drop_cron_lines(archive)
+        drop_cron_lines("/srv/namesake/archive")
 
 
 def test_zero_loss_switchover_and_reattach(sites, tmp_path):

@@ -61,22 +61,34 @@ def test_a_dripping_vcenter_holds_no_call_past_the_timeout(simulator, proxy):
 def test_a_socket_that_times_out_before_the_deadline_gives_the_same_clear_error(simulator, proxy):
     """The session's sockets time out after the same seconds as the deadline, so under load either can fire first
     (a clean-clone run saw a bare TimeoutError). With the sockets made at 2 s and the deadline then raised to 5 s,
-    the socket's timeout is the one that fires: the property read and the perf query each give the clear error."""
-    with vsphere.VSphere(**connection(simulator, proxy, 2)) as vs:
-        assert len(vs.virtual_machines()) == 8
-        perf = PerfClient(vs)
-        with pytest.raises(VSphereError, match="HTTP 500"):  # an empty body is a fault; the connection stays open
-            perf.post(b"")  # made now (this thread's), with the 2 s socket timeout
-        vs.timeout = 5
-        assert vs.server_time()  # the session's pooled connection used just now, so it is the one the next call takes
-        proxy.drip(3600)
-        seconds, message = timed(vs.virtual_machines)
-        assert seconds < 4.5, seconds
-        assert re.fullmatch(r"vCenter 127\.0\.0\.1:\d+ gave no complete answer to \w+ within 5 s \(timeout\)", message)
-        seconds, message = timed(lambda: perf.post(b""))
-        assert seconds < 4.5, seconds
-        assert re.fullmatch(r"QueryPerf on vCenter 127\.0\.0\.1:\d+ gave no complete answer within 5 s \(timeout\)", message)
-        proxy.drip(None)
+    the socket's timeout is the one that fires: the property read and the perf query each give the clear error.
+    On a loaded machine the simulator has twice dropped the session's connection instead (the next test's path,
+    "dropped the connection"); the scenario is then run again on a new session, at most three times."""
+    dropped = []
+    for attempt in range(3):
+        with vsphere.VSphere(**connection(simulator, proxy, 2)) as vs:
+            assert len(vs.virtual_machines()) == 8
+            perf = PerfClient(vs)
+            with pytest.raises(VSphereError, match="HTTP 500"):  # an empty body is a fault; the connection stays open
+                perf.post(b"")  # made now (this thread's), with the 2 s socket timeout
+            vs.timeout = 5
+            proxy.drip(3600)
+            try:
+                seconds, message = timed(vs.virtual_machines)
+                if "dropped the connection" in message:
+                    dropped.append(message)
+                    continue
+                assert seconds < 4.5, seconds
+                assert re.fullmatch(r"vCenter 127\.0\.0\.1:\d+ gave no complete answer to \w+ within 5 s \(timeout\)",
+                                    message)
+                seconds, message = timed(lambda: perf.post(b""))
+                assert seconds < 4.5, seconds
+                assert re.fullmatch(r"QueryPerf on vCenter 127\.0\.0\.1:\d+ gave no complete answer within 5 s \(timeout\)",
+                                    message)
+                return
+            finally:
+                proxy.drip(None)
+    pytest.fail("the connection was dropped in every attempt (%d): %s" % (attempt + 1, dropped))
 
 
 def test_a_connection_dropped_under_a_session_is_one_clear_error(simulator, proxy):
