@@ -21,7 +21,7 @@ from ansible_collections.predictive.mirroring.plugins.module_utils.errors import
 from ansible_collections.predictive.mirroring.plugins.module_utils.mirror import image_age, keep_order, mirrors_by_primary
 from ansible_collections.predictive.mirroring.plugins.module_utils.model import load_ref
 from ansible_collections.predictive.mirroring.plugins.module_utils.policy import (
-    alarm_floor, alarm_reasons, datastores_at_risk, hosts_at_risk, parse_time, policy_from_params)
+    alarm_floor, alarm_reasons, datastore_key, datastores_at_risk, hosts_at_risk, parse_time, policy_from_params)
 
 
 def select_vms(vms, datacenters=None, clusters=None, folders=None, power_states=None, names=None, include_mirrors=False):
@@ -279,7 +279,8 @@ def inventory_hosts(results, mirrors, policy, now=None, expose_features=False, d
                                        for r in results])
     on_risky_store = {}
     for h, r in zip(hosts, results):
-        why = [risky_stores[ds["name"]] for ds in r["vm"].get("datastores") or [] if ds["name"] in risky_stores]
+        why = [risky_stores[key] for key in (datastore_key(r["vm"], ds) for ds in r["vm"].get("datastores") or [])
+               if key in risky_stores]
         if why and h not in on_risky:
             on_risky_store[h] = "; ".join(why)
     # a failed-over primary is not a candidate again, nor is one whose FPS leans on imputed values; both still count

@@ -190,32 +190,38 @@ def hosts_at_risk(vms, error_events=HOST_ERROR_EVENTS_AT_RISK):
     return out
 
 
-def datastores_at_risk(vms):
-    """{datastore name: why} for the datastores whose own signals put the cause on the storage, not on its VMs.
+def datastore_key(vm, ds):
+    """A datastore's identity: its vCenter and moid (names repeat - each datacenter may have a LocalDS_0)."""
+    return (vm.get("vcenter") or "", ds.get("moid") or ds["name"])
 
-    vms: dicts with datastores ([{name, alarms}], vsphere.virtual_machines) and disk_latency_dev (the VM's disk latency
-    above its own normal, in σ). A datastore is at risk when vCenter raised a red alarm on it, or when the disk
-    latency of its VMs drifts from their own normals together (HOST_DRIFT_SHARE of at least HOST_DRIFT_MIN_VMS VMs,
-    HOST_DRIFT_SIGMA or more): a rise on every VM of one datastore is the datastore's, as one on every VM of a host
-    is the host's. Its VMs' disks can be moved to another datastore of the cluster (Storage vMotion), which is
-    cheaper than a cross-site failover.
+
+def datastores_at_risk(vms):
+    """{datastore_key: why} for the datastores whose own signals put the cause on the storage, not on its VMs.
+
+    vms: dicts with vcenter, datastores ([{name, moid, alarms}], vsphere.virtual_machines) and disk_latency_dev (the
+    VM's disk latency above its own normal, in σ). A datastore is at risk when vCenter raised a red alarm on it, or
+    when the disk latency of its VMs drifts from their own normals together (HOST_DRIFT_SHARE of at least
+    HOST_DRIFT_MIN_VMS VMs, HOST_DRIFT_SIGMA or more): a rise on every VM of one datastore is the datastore's, as one
+    on every VM of a host is the host's. Its VMs' disks can be moved to another datastore of the cluster (Storage
+    vMotion), which is cheaper than a cross-site failover.
     """
-    members, alarms = {}, {}
+    members, alarms, names = {}, {}, {}
     for vm in vms:
         for ds in vm.get("datastores") or []:
-            members.setdefault(ds["name"], []).append(float(vm.get("disk_latency_dev") or 0.0))
-            alarms.setdefault(ds["name"], {}).update((a["name"], True) for a in ds.get("alarms") or []
-                                                     if a.get("status") == "red")
+            key = datastore_key(vm, ds)
+            names[key] = ds["name"]
+            members.setdefault(key, []).append(float(vm.get("disk_latency_dev") or 0.0))
+            alarms.setdefault(key, {}).update((a["name"], True) for a in ds.get("alarms") or [] if a.get("status") == "red")
     out = {}
-    for name, devs in members.items():
+    for key, devs in members.items():
         why = []
-        if alarms.get(name):
-            why.append("vCenter alarm %s is red on it" % ", ".join("'%s'" % a for a in alarms[name]))
+        if alarms.get(key):
+            why.append("vCenter alarm %s is red on it" % ", ".join("'%s'" % a for a in alarms[key]))
         if len(devs) >= HOST_DRIFT_MIN_VMS and sum(d >= HOST_DRIFT_SIGMA for d in devs) >= HOST_DRIFT_SHARE * len(devs):
             why.append("its VMs' disk latency drifts together (median %.1fσ above their normal)"
                        % sorted(devs)[len(devs) // 2])
         if why:
-            out[name] = "datastore %s: %s" % (name, " and ".join(why))
+            out[key] = "datastore %s: %s" % (names[key], " and ".join(why))
     return out
 
 

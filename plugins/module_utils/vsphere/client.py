@@ -335,7 +335,7 @@ class VSphere:
                 "attributes": attrs,
                 "alarms": row.get("triggeredAlarmState") or [],
                 "host_alarms": host.get("triggeredAlarmState") or [],
-                "datastores": [stores.get(ds._moId, {"name": ds._moId})  # pylint: disable=protected-access
+                "datastores": [stores.get(ds._moId, {"name": ds._moId, "moid": ds._moId})  # pylint: disable=protected-access
                                for ds in row.get("datastore") or []],
             })
         names = self.alarm_names([st.alarm for vm in out for st in vm["alarms"] + vm["host_alarms"]] +
@@ -343,7 +343,8 @@ class VSphere:
         for vm in out:
             vm["alarms"] = alarm_records(vm["alarms"], names)
             vm["host_alarms"] = alarm_records(vm["host_alarms"], names)
-            vm["datastores"] = [{"name": ds.get("name"), "alarms": alarm_records(ds.get("triggeredAlarmState") or [], names)}
+            vm["datastores"] = [{"name": ds.get("name"), "moid": ds.get("moid"),
+                                 "alarms": alarm_records(ds.get("triggeredAlarmState") or [], names)}
                                 for ds in vm["datastores"]]
         return out
 

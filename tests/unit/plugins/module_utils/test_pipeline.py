@@ -141,3 +141,16 @@ def test_the_cause_on_a_datastore_or_a_hosts_red_alarm_is_not_failed_over():
     assert all("datastore_at_risk" in got[n]["groups"] for n in ("vm03", "vm05"))
     assert got["vm10"]["vars"]["datastores"] == ["DS-shared"]
     assert not [h for h in hosts if "failover_now" in h["groups"]]
+
+
+def test_datastores_of_one_name_in_two_datacenters_are_two_peer_groups():
+    """Names repeat (each datacenter may have a LocalDS_0): a red alarm on one is not the other's."""
+    rows = fleet(size=6)
+    alarm = [{"name": "Datastore usage on disk", "status": "red", "since": None}]
+    for i, row in enumerate(rows):
+        row["vm"]["datastores"] = [{"name": "LocalDS_0", "moid": "datastore-%d" % (1 if i < 3 else 2),
+                                    "alarms": alarm if i < 3 else []}]
+    hosts, why = inventory_hosts(rows, [], Policy(), now=NOW)
+    got = by_name(hosts)
+    assert why is None
+    assert [n for n in sorted(got) if "datastore_at_risk" in got[n]["groups"]] == ["vm00", "vm01", "vm02"]
