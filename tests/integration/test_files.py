@@ -15,9 +15,8 @@ import pytest
 from rig.play import BIN, ROOT
 from rig.procs import free_port
 
-# these tests change root's crontab, as test_schedule does: one worker runs them one after the other
-pytestmark = pytest.mark.xdist_group('root-crontab')
-
+# these tests change root's crontab; no other test file does (test_schedule uses nobody's, test_replication
+# postgres'), and this one touches only its own entries
 # the entry is named by the sync's state file base (state dir / name): two syncs of one name never share it
 CRON_NAME = "predictive.mirroring files %s/pmtest_files"
 
@@ -126,7 +125,7 @@ def test_files_follow_the_level_and_come_back_on_failback(tmp_path, rsyncd):
             assert "File sync of app01 refused, nothing changed" in out
         out = play("partial", "-e", "mirroring_files_target='rsync://h/m;reboot'", ok=False)[1]
         assert "refused, nothing changed" in out
-        assert not os.path.exists(state) and crontab() == saved_crontab
+        assert not os.path.exists(state) and crontab() == saved_crontab and cron_job(state) is None
 
         # partial: a cron entry under a lock, and the mirror brought up to date now
         changed = play("partial", "--check", "--diff")[0]
@@ -205,4 +204,6 @@ def test_files_follow_the_level_and_come_back_on_failback(tmp_path, rsyncd):
         pid = lsyncd_pid(state)
         if pid:
             os.kill(pid, 15)
-        subprocess.run(["crontab", "-"], input=saved_crontab, text=True, check=False)
+        if state in crontab():
+            kept = "".join(line + "\n" for line in crontab().splitlines() if state not in line)
+            subprocess.run(["crontab", "-"], input=kept, text=True, check=False)

@@ -6,10 +6,10 @@ import subprocess
 import sys
 import time
 
-import pytest
 
-# these tests change root's crontab, as test_files does: one worker runs them one after the other
-pytestmark = pytest.mark.xdist_group('root-crontab')
+# the entry goes into the crontab of a user no other test writes to: pytest spreads test files over workers
+# (--dist loadfile), and two crontab writers at once lose each other's edits
+USER = "nobody"
 
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 BIN = os.path.dirname(sys.executable)
@@ -26,7 +26,7 @@ def apply_role(tmp_path, name, state="present"):
     play = tmp_path / "play.yml"
     play.write_text(PLAY)
     extra = {
-        "mirroring_schedule_name": name, "mirroring_schedule_state": state,
+        "mirroring_schedule_name": name, "mirroring_schedule_state": state, "mirroring_schedule_user": USER,
         "mirroring_schedule_inventory": str(tmp_path / "prod.vsphere_fps.yml"),
         "mirroring_schedule_ansible_playbook": str(tmp_path / "fake-ansible-playbook"),
         "mirroring_schedule_env_file": str(tmp_path / "vcenter.env"),
@@ -45,8 +45,8 @@ def apply_role(tmp_path, name, state="present"):
 
 
 def crontab():
-    proc = subprocess.run(["crontab", "-l"], capture_output=True, text=True, check=False)
-    return proc.stdout
+    proc = subprocess.run(["crontab", "-u", USER, "-l"], capture_output=True, text=True, check=False)
+    return proc.stdout if proc.returncode == 0 else ""
 
 
 def test_cron_entry_lock_and_removal(tmp_path):
@@ -77,4 +77,4 @@ def test_cron_entry_lock_and_removal(tmp_path):
     finally:
         if name in crontab():
             kept = "\n".join(line for line in crontab().splitlines() if name not in line and "reconcile-wrapper" not in line)
-            subprocess.run(["crontab", "-"], input=kept + "\n", text=True, check=False)
+            subprocess.run(["crontab", "-u", USER, "-"], input=kept + "\n", text=True, check=False)
