@@ -38,10 +38,14 @@ description:
     C(acknowledged)), and each is a reason in C(fps_reasons) (C(feature=vcenter_alarm), contribution 0). A red alarm on
     a primary holds it at least one level above its FPS band (minimal to partial, partial to full), said in
     C(mirroring_level_why); the FPS itself stays the model's calibrated probability.
-  - A red alarm on a VM's ESXi host puts it in C(host_at_risk). C(datastore_at_risk) holds the VMs with disks on a
+  - A red alarm or a red hardware sensor (the host's C(runtime.healthSystemRuntime), read in the same property call)
+    on a VM's ESXi host puts it in C(host_at_risk); every VM carries C(esxi_host_sensors), its host's sensors that are
+    not green (C(name), C(health), C(type)). C(datastore_at_risk) holds the VMs with disks on a
     datastore with a red alarm, or whose VMs' disk latency drifts from their own normals together (two thirds of at
-    least three VMs, 3 sigma or more), with C(datastore_at_risk_why), unless their host already explains them; they are
-    not put in C(failover_now). Every VM carries C(datastores), the names of the datastores its disks are on.
+    least three VMs, 3 sigma or more), with C(datastore_at_risk_why) and C(datastores_at_risk) (each such datastore's
+    C(name), C(moid) and C(why)), unless their host already explains them; they are not put in C(failover_now), and
+    C(playbooks/evacuate.yml) moves their files to another datastore (M(predictive.mirroring.datastore_evacuate)). Every
+    VM carries C(datastores), the names of the datastores its disks are on.
 author:
   - predictive.mirroring developers (@predictive-mirroring)
 extends_documentation_fragment:

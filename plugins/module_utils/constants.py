@@ -12,6 +12,7 @@ from __future__ import annotations
 
 # Mirroring levels, lowest first.
 LEVELS = ("minimal", "partial", "full")
+MINIMAL, PARTIAL, FULL = LEVELS
 RANK = {name: i for i, name in enumerate(LEVELS)}
 
 # FPS bands, hysteresis, dwell and failover limits (the policy options' defaults).
@@ -85,6 +86,8 @@ ATTR_SYNCED_AT = "mirroring.synced_at"
 ATTR_ROLE = "mirroring.role"
 # set on a host that an evacuation moved VMs off (why, as JSON)
 ATTR_HOST_AT_RISK = "mirroring.host_at_risk"
+# set on a datastore that an evacuation moved VMs' files off (why; since)
+ATTR_DATASTORE_AT_RISK = "mirroring.datastore_at_risk"
 # the writer lease, on its folder
 ATTR_LEASE = "mirroring.lease"
 # a mirror's extraConfig marker: the primary's instance UUID (survives a rename and an attribute wipe)

@@ -22,7 +22,7 @@ from __future__ import annotations
 import traceback
 
 from ansible_collections.predictive.mirroring.plugins.module_utils.errors import PolicyError, require
-from ansible_collections.predictive.mirroring.plugins.module_utils.constants import DEFAULT_FILES_RPO, LEVELS, RANK
+from ansible_collections.predictive.mirroring.plugins.module_utils.constants import DEFAULT_FILES_RPO, FULL, LEVELS, MINIMAL, PARTIAL, RANK
 from ansible_collections.predictive.mirroring.plugins.module_utils.policy import dependency_floor, image_rpos, policy_from_params
 
 try:
@@ -46,8 +46,8 @@ DEFAULT_CATALOGUE = {
 }
 # Recovery time and data loss per level, hours: restore from a snapshot;
 # start a warm standby; switch to a running synchronous mirror.
-DEFAULT_RTO_HOURS = {"minimal": 4.0, "partial": 0.5, "full": 0.02}
-DEFAULT_RPO_HOURS = {"minimal": 6.0, "partial": 0.1, "full": 0.0}
+DEFAULT_RTO_HOURS = {MINIMAL: 4.0, PARTIAL: 0.5, FULL: 0.02}
+DEFAULT_RPO_HOURS = {MINIMAL: 6.0, PARTIAL: 0.1, FULL: 0.0}
 
 
 def level_costs(vm, catalogue, image_rpo=None):
@@ -72,10 +72,10 @@ def level_costs(vm, catalogue, image_rpo=None):
         return disk * c["refresh_gb"] * HOURS_PER_MONTH * 3600.0 / rpo[level]
 
     return {
-        "minimal": snapshots + shipping * 0.25,  # periodic critical-data shipping
-        "partial": snapshots + shipping + disk * c["snapshot_gb_month"] + running * c["partial_size_ratio"] * HOURS_PER_MONTH
-        + refreshes("partial"),
-        "full": snapshots + shipping * 1.5 + disk * c["snapshot_gb_month"] + running * HOURS_PER_MONTH + refreshes("full"),
+        MINIMAL: snapshots + shipping * 0.25,  # periodic critical-data shipping
+        PARTIAL: snapshots + shipping + disk * c["snapshot_gb_month"] + running * c["partial_size_ratio"] * HOURS_PER_MONTH
+        + refreshes(PARTIAL),
+        FULL: snapshots + shipping * 1.5 + disk * c["snapshot_gb_month"] + running * HOURS_PER_MONTH + refreshes(FULL),
     }
 
 
@@ -155,7 +155,7 @@ def plan(vms, policy, budget=None, catalogue=None, rto=None, rpo=None, image_rpo
             hi.append(np.inf)
     if budget is not None:
         # every VM at minimal satisfies every dependency, so a budget below that is the only way to have no plan
-        all_minimal = sum(costs[v]["minimal"] for v in range(n))
+        all_minimal = sum(costs[v][MINIMAL] for v in range(n))
         if budget < all_minimal:
             raise PolicyError("No plan fits a monthly budget of %.2f: every one of the %d VMs at minimal (snapshots only, "
                               "no mirror) already costs %.2f a month. Raise the budget to at least that, or leave it "
@@ -184,7 +184,7 @@ def plan(vms, policy, budget=None, catalogue=None, rto=None, rpo=None, image_rpo
                     "level_from_fps": band[name], "level": chosen, "why": why,
                     "cost_month": round(costs[v][chosen], 2), "risk_month": round(risks[v][chosen], 2),
                     "cost_at_fps_level": round(costs[v][cap[name]], 2),
-                    "risk_at_minimal": round(risks[v]["minimal"], 2)})
+                    "risk_at_minimal": round(risks[v][MINIMAL], 2)})
     totals = {"vms": n, "budget": budget,
               "cost_month": round(sum(p["cost_month"] for p in out), 2),
               "risk_month": round(sum(p["risk_month"] for p in out), 2),
@@ -214,7 +214,7 @@ def plan_task(p, task):
             raise PolicyError("files_rpo_seconds: %s=%r: partial and full each take a whole number of seconds, at least "
                               "60" % (level, seconds))
         files_rpo[level] = int(seconds)
-    current = {plan_key(vm): vm.get("level_current") or "minimal" for vm in vms}
+    current = {plan_key(vm): vm.get("level_current") or MINIMAL for vm in vms}
     for vm in vms:
         if current[plan_key(vm)] not in RANK:
             raise PolicyError("%s: level_current must be one of %s, got %r"

@@ -16,6 +16,7 @@ import ipaddress
 import re
 import traceback
 
+from ansible_collections.predictive.mirroring.plugins.module_utils.constants import FULL, MINIMAL, PARTIAL
 from ansible_collections.predictive.mirroring.plugins.module_utils.errors import DnsError, require
 
 try:
@@ -40,7 +41,7 @@ TYPES = ("A", "AAAA", "CNAME")
 ALGORITHMS = ("hmac-sha256", "hmac-sha384", "hmac-sha512")
 # the TTL a record gets by the level of the VM behind it: as the risk rises, clients re-resolve sooner, so a
 # failover's address change reaches them within seconds instead of an hour
-DEFAULT_TTL_BY_LEVEL = {"minimal": 3600, "partial": 300, "full": 30}
+DEFAULT_TTL_BY_LEVEL = {MINIMAL: 3600, PARTIAL: 300, FULL: 30}
 MAX_TTL = 604800
 LABEL = re.compile(r"(?!-)[A-Za-z0-9_-]{1,63}(?<!-)")  # used with fullmatch: `$` would let a trailing newline in
 

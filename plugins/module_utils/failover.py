@@ -16,7 +16,7 @@ from __future__ import annotations
 import contextlib
 
 from ansible_collections.predictive.mirroring.plugins.module_utils.constants import (
-    ATTR_DRILL_OF, ATTR_LEVEL, ATTR_PRIMARY, ATTR_QUARANTINED, ATTR_SYNCED_AT)
+    ATTR_DRILL_OF, ATTR_LEVEL, ATTR_PRIMARY, ATTR_QUARANTINED, ATTR_SYNCED_AT, FULL, PARTIAL)
 from ansible_collections.predictive.mirroring.plugins.module_utils import pipeline, telemetry, vsphere
 from ansible_collections.predictive.mirroring.plugins.module_utils.errors import MirroringError, PolicyError, VSphereError
 from ansible_collections.predictive.mirroring.plugins.module_utils.history import open_store, store_configured
@@ -271,8 +271,8 @@ def failover_step(p, task):
         if state == "preflight" and (p["image_rpo_seconds"] is not None or p["image_rpo_per_level"] is not None):
             rpo = p["image_rpo_seconds"]
             if rpo is None:  # the VM's level's, as reconcile holds it
-                rpo = image_rpos(p["image_rpo_per_level"])[before["level"] if before["level"] in ("partial", "full")
-                                                           else "full"]
+                rpo = image_rpos(p["image_rpo_per_level"])[before["level"] if before["level"] in (PARTIAL, FULL)
+                                                           else FULL]
             refusal = stale_image(primary, mirror, rpo, vsphere.now())
             if refusal:
                 raise MirroringError(refusal)

@@ -39,7 +39,7 @@ from ansible_collections.predictive.mirroring.plugins.module_utils import vspher
 from ansible_collections.predictive.mirroring.plugins.module_utils.errors import DuplicateName, MirroringError, VSphereError
 from ansible_collections.predictive.mirroring.plugins.module_utils.constants import (
     ATTR_BELOW_SINCE, ATTR_DRILL_OF, ATTR_FPS, ATTR_LEVEL, ATTR_PRIMARY, ATTR_ROLE, ATTR_SINCE, ATTR_SYNCED_AT,
-    CLOCK_SKEW_SECONDS, LEVELS, MARKER_KEY)
+    CLOCK_SKEW_SECONDS, FULL, LEVELS, MARKER_KEY, MINIMAL)
 from ansible_collections.predictive.mirroring.plugins.module_utils.history import open_store
 from ansible_collections.predictive.mirroring.plugins.module_utils.lease import Writer
 from ansible_collections.predictive.mirroring.plugins.module_utils.policy import image_rpos, parse_time
@@ -284,14 +284,14 @@ class Mirrorer:
 
     def _target(self, primary, level):
         """(vCPUs, memory MB, role) of a partial or full mirror."""
-        if level == "full":
+        if level == FULL:
             return primary["num_cpu"], primary["memory_mb"], "active"
         return standby_size(primary["num_cpu"], primary["memory_mb"], self.opts.standby_size_ratio) + ("standby",)
 
     def _image_plan(self, primary, level, rpo, mirror):
         """What the mirror's image needs: (actions, needs a fresh snapshot)."""
         pending, retired = self.refresh_of(primary)
-        if level == "minimal":  # a refresh stopped half-way is undone with the mirror
+        if level == MINIMAL:  # a refresh stopped half-way is undone with the mirror
             return [("destroy", m) for m in ([pending] if pending else []) + retired], False
         cpu, mem, role = self._target(primary, level)
         actions = []
@@ -345,7 +345,7 @@ class Mirrorer:
         actions += [("remove_duplicate", m) for m in extra]
         if adopt:
             actions.append(("adopt", mirror))
-        if level == "minimal" and mirror is not None:
+        if level == MINIMAL and mirror is not None:
             if self.opts.minimal_mirror == "absent":
                 actions.append(("destroy", mirror))
             else:
@@ -373,7 +373,7 @@ class Mirrorer:
         after["snapshots"] = before["snapshots"] + kinds.count("snapshot") - removed
         if "snapshot" in kinds:
             after["newest_snapshot"] = self.now.replace(microsecond=0).isoformat()
-        if level == "minimal":
+        if level == MINIMAL:
             if before["mirror"] is not None:
                 after["mirror"] = None if self.opts.minimal_mirror == "absent" else dict(
                     before["mirror"], power_state="poweredOff", role="deallocated", adopted=False)
@@ -644,7 +644,7 @@ def outcome(t, primary, actions, before, after, seconds, opts):
     return {"name": primary["name"], "uuid": primary["instance_uuid"], "level": t["level"], "changed": bool(actions),
             "actions": [a[0] for a in actions], "mirror": after["mirror"],
             "mirror_age_seconds": (after["mirror"] or {}).get("age_seconds"),
-            "image_rpo_seconds": None if t["level"] == "minimal" else
+            "image_rpo_seconds": None if t["level"] == MINIMAL else
             t.get("image_rpo_seconds") or opts.image_rpo[t["level"]],
             "duplicates_removed": before.get("duplicates") or [], "seconds": seconds}
 

@@ -250,6 +250,7 @@ def identity(vm):
         "power_state": vm["power_state"], "datacenter": vm["datacenter"], "cluster": vm["cluster"],
         "esxi_host": vm["host"], "vm_folder": vm["folder"], "num_cpu": vm["num_cpu"], "memory_mb": vm["memory_mb"],
         "vcenter_alarms": vm.get("alarms") or [],
+        "esxi_host_sensors": vm.get("host_sensors") or [],
         "datastores": [ds["name"] for ds in vm.get("datastores") or []],
     }
 
@@ -277,12 +278,13 @@ def inventory_hosts(results, mirrors, policy, now=None, expose_features=False, d
     # the cause on a datastore (unless its host already explains the VM): its disks are moved, the VM not failed over
     risky_stores = datastores_at_risk([dict(r["vm"], disk_latency_dev=r["features"].get("disk_latency_dev"))
                                        for r in results])
-    on_risky_store = {}
+    on_risky_store, risky_store_ids = {}, {}
     for h, r in zip(hosts, results):
-        why = [risky_stores[key] for key in (datastore_key(r["vm"], ds) for ds in r["vm"].get("datastores") or [])
-               if key in risky_stores]
-        if why and h not in on_risky:
-            on_risky_store[h] = "; ".join(why)
+        risky = [ds for ds in r["vm"].get("datastores") or [] if datastore_key(r["vm"], ds) in risky_stores]
+        if risky and h not in on_risky:
+            on_risky_store[h] = "; ".join(risky_stores[datastore_key(r["vm"], ds)] for ds in risky)
+            risky_store_ids[h] = [{"name": ds["name"], "moid": ds.get("moid"), "why": risky_stores[datastore_key(r["vm"], ds)]}
+                                  for ds in risky]
     # a failed-over primary is not a candidate again, nor is one whose FPS leans on imputed values; both still count
     # in their cluster's share
     failover, refused, why = policy.failover_candidates(
@@ -314,6 +316,7 @@ def inventory_hosts(results, mirrors, policy, now=None, expose_features=False, d
             "telemetry_gap_why": r["telemetry_gap"],
             "host_at_risk_why": on_risky.get(host),
             "datastore_at_risk_why": on_risky_store.get(host),
+            "datastores_at_risk": risky_store_ids.get(host, []),
             "depends_on": r["depends_on"],
             "mirror_name": mirror["name"] if mirror else None,
             "mirror_synced_at": (mirror["attributes"].get(ATTR_SYNCED_AT) or None) if mirror else None,

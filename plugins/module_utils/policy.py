@@ -23,7 +23,7 @@ import datetime
 import math
 
 from ansible_collections.predictive.mirroring.plugins.module_utils import constants as c
-from ansible_collections.predictive.mirroring.plugins.module_utils.constants import DEFAULT_IMAGE_RPO, LEVELS, RANK
+from ansible_collections.predictive.mirroring.plugins.module_utils.constants import DEFAULT_IMAGE_RPO, FULL, LEVELS, MINIMAL, PARTIAL, RANK
 from ansible_collections.predictive.mirroring.plugins.module_utils.errors import PolicyError
 
 
@@ -67,13 +67,13 @@ class Policy:
         """The level an FPS maps to, without hysteresis."""
         fps = self.check_fps(fps)
         if fps > self.full_above:
-            return "full"
+            return FULL
         if fps > self.partial_above:
-            return "partial"
-        return "minimal"
+            return PARTIAL
+        return MINIMAL
 
     def lower_bound(self, level):
-        return {"minimal": 0.0, "partial": self.partial_above, "full": self.full_above}[level]
+        return {MINIMAL: 0.0, PARTIAL: self.partial_above, FULL: self.full_above}[level]
 
     def decide(self, fps, current=None, below_since=None, now=None):
         """Target level with hysteresis: (level, below_since, why).
@@ -149,10 +149,12 @@ HOST_DRIFT_MIN_VMS = 3
 def hosts_at_risk(vms, error_events=HOST_ERROR_EVENTS_AT_RISK):
     """{ESXi host name: why} for the hosts whose own signals put the cause on the host, not on its VMs.
 
-    vms: dicts with host, host_overall_status, host_connection_state and host_error_events (the host's own error
+    vms: dicts with host, host_overall_status, host_connection_state, host_alarms, host_sensors (its hardware
+    sensors that are not green, vsphere.sensor_records) and host_error_events (the host's own error
     events in the window), and optionally host_peers_disk_latency_dev / host_peers_cpu_ready_dev (the median
     deviation of the other VMs on its host, telemetry.PEER_FEATURES). A host is at risk when its hardware health is
-    red, it raised `error_events` or more errors itself, or every VM on it drifts from its own normal together
+    red, a vCenter alarm or a hardware sensor (fan, power supply, temperature, memory: what vSphere Proactive HA acts
+    on) is red on it, it raised `error_events` or more errors itself, or every VM on it drifts from its own normal together
     (HOST_DRIFT_*) - and it still answers: its VMs can then be moved to the other hosts of the cluster (vMotion),
     which is cheaper than a cross-site failover. A host that no longer answers cannot be evacuated; its VMs follow
     the failover path.
@@ -181,9 +183,12 @@ def hosts_at_risk(vms, error_events=HOST_ERROR_EVENTS_AT_RISK):
             why.append("its health is red")
         if (vm.get("host_error_events") or 0) >= error_events:
             why.append("it raised %d error events" % vm["host_error_events"])
-        red = [a["name"] for a in vm.get("host_alarms") or [] if a.get("status") == "red"]
+        red = red_alarms(vm.get("host_alarms"))
         if red:
-            why.append("vCenter alarm %s is red on it" % ", ".join("'%s'" % name for name in red))
+            why.append("vCenter alarm %s is red on it" % ", ".join("'%s'" % a["name"] for a in red))
+        sensors = [x["name"] for x in vm.get("host_sensors") or [] if x.get("health") == "red"]
+        if sensors:
+            why.append("its hardware sensor %s is red" % ", ".join("'%s'" % name for name in sensors))
         why += drift.get(host, [])
         if why:
             out[host] = "host %s: %s" % (host, " and ".join(why))
@@ -211,7 +216,7 @@ def datastores_at_risk(vms):
             key = datastore_key(vm, ds)
             names[key] = ds["name"]
             members.setdefault(key, []).append(float(vm.get("disk_latency_dev") or 0.0))
-            alarms.setdefault(key, {}).update((a["name"], True) for a in ds.get("alarms") or [] if a.get("status") == "red")
+            alarms.setdefault(key, {}).update((a["name"], True) for a in red_alarms(ds.get("alarms")))
     out = {}
     for key, devs in members.items():
         why = []
@@ -256,13 +261,18 @@ def alarm_floor(level, band, alarms):
     full). It raises the level, never the FPS: the FPS stays the calibrated probability of the model, which has never
     seen these alarms. A yellow alarm is a reason, not a raise.
     """
-    red = [a for a in alarms or [] if a.get("status") == "red"]
+    red = red_alarms(alarms)
     if not red:
         return level, None
     floor = LEVELS[min(RANK[band] + 1, len(LEVELS) - 1)]
     if RANK[floor] <= RANK[level]:
         return level, None
     return floor, "raised to %s: vCenter alarm %s is red on this VM" % (floor, ", ".join("'%s'" % a["name"] for a in red))
+
+
+def red_alarms(alarms):
+    """The red ones of triggered alarm records (vsphere.alarm_records): a line the operators drew, crossed."""
+    return [a for a in alarms or [] if a.get("status") == "red"]
 
 
 def alarm_reasons(alarms):

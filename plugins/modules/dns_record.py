@@ -131,6 +131,7 @@ record:
   sample: {values: [10.1.0.21], ttl: 30}
 """
 
+from ansible_collections.predictive.mirroring.plugins.module_utils.constants import LEVELS
 from ansible_collections.predictive.mirroring.plugins.module_utils.dns import record_task
 from ansible_collections.predictive.mirroring.plugins.module_utils.runner import run
 
@@ -144,7 +145,7 @@ def main():
         type=dict(type="str", choices=["A", "AAAA", "CNAME"], default="A"),
         values=dict(type="list", elements="str"),
         ttl=dict(type="int"),
-        level=dict(type="str", choices=["minimal", "partial", "full"]),
+        level=dict(type="str", choices=list(LEVELS)),
         ttl_by_level=dict(type="dict", default={}),
         state=dict(type="str", choices=["present", "absent"], default="present"),
         key_name=dict(type="str", required=True, no_log=False),

@@ -309,5 +309,21 @@ def test_red_alarms_on_a_host_or_a_datastore_put_the_cause_there_not_on_the_vms(
     assert "vCenter alarm 'Host hardware fan status' is red on it" in inv["_meta"]["hostvars"][SICK]["host_at_risk_why"]
     assert hosts(inv, "failover_now") == []
     fleet_sim.set_alarm(host, "Host hardware fan status", "green")
+    # the host's hardware sensors (healthSystemRuntime, in the same property call): yellow is said, red moves the VMs
+    fleet_sim.set_host(host, sensors=[{"name": "Power Supply 1", "health": "yellow", "type": "power"},
+                                      {"name": "System Board 1 Ambient Temp", "health": "green", "type": "temperature"}])
     inv = inventory(fleet_sim, config)
     assert SICK in hosts(inv, "failover_now") and hosts(inv, "host_at_risk") == []
+    assert inv["_meta"]["hostvars"][SICK]["esxi_host_sensors"] == [
+        {"name": "Power Supply 1", "health": "yellow", "type": "power"}]
+    with pytest.raises(ControlError, match="want green, yellow, red or unknown"):
+        fleet_sim.set_host(host, sensors=[{"name": "Fan Device 2", "health": "purple"}])
+    fleet_sim.set_host(host, sensors=[{"name": "Fan Device 2", "health": "red", "type": "fan"},
+                                      {"name": "Power Supply 1", "health": "yellow", "type": "power"}])
+    inv = inventory(fleet_sim, config)
+    assert SICK in hosts(inv, "host_at_risk") and hosts(inv, "failover_now") == []
+    assert inv["_meta"]["hostvars"][SICK]["host_at_risk_why"] == "host %s: its hardware sensor 'Fan Device 2' is red" % host
+    fleet_sim.set_host(host, sensors=[])
+    inv = inventory(fleet_sim, config)
+    assert SICK in hosts(inv, "failover_now") and hosts(inv, "host_at_risk") == []
+    assert inv["_meta"]["hostvars"][SICK]["esxi_host_sensors"] == []

@@ -36,11 +36,12 @@ class Simulator:
 
     def __init__(self, workdir: str | None = None, datacenters: int = 2, clusters: int = 1, hosts: int = 3,
                  vms: int = 4, username: str = "user", password: str = "pass", binary: str = DEFAULT_BINARY,
-                 listen: str = "127.0.0.1:0", method_delay: dict | None = None, keep_zeros: bool = True):
+                 listen: str = "127.0.0.1:0", method_delay: dict | None = None, keep_zeros: bool = True,
+                 datastores: int = 1):
         self.workdir = workdir or tempfile.mkdtemp(prefix="fpssim-")
         self._history_set: set[str] = set()
         self.args = ["-dc", str(datacenters), "-cluster", str(clusters), "-host", str(hosts), "-vm", str(vms),
-                     "-username", username, "-password", password, "-listen", listen]
+                     "-ds", str(datastores), "-username", username, "-password", password, "-listen", listen]
         if not keep_zeros:  # realtime answers drop zero samples (see -zeros in tests/simulator/main.go)
             self.args.append("-zeros=false")
         if method_delay:  # govmomi's DelayConfig: e.g. {"CloneVM_Task": 3000} (milliseconds)
@@ -166,11 +167,12 @@ class Simulator:
         self._history_set.add(entity)
 
     def set_host(self, entity: str, overall_status: str | None = None, connection_state: str | None = None,
-                 maintenance: bool | None = None):
-        """A host's overall status (green/yellow/red/gray), connection state and maintenance mode, as vCenter reports them."""
+                 maintenance: bool | None = None, sensors: list | None = None):
+        """A host's overall status (green/yellow/red/gray), connection state, maintenance mode and hardware sensors
+        ([{name, health: green/yellow/red/unknown, type}], [] clears them), as vCenter reports them."""
         body = {"entity": entity}
         for key, value in (("overall_status", overall_status), ("connection_state", connection_state),
-                           ("maintenance", maintenance)):
+                           ("maintenance", maintenance), ("sensors", sensors)):
             if value is not None:
                 body[key] = value
         return self.control("POST", "/host", body)

@@ -611,10 +611,22 @@ type hostRequest struct {
 	// ConnectionState: connected, disconnected or notResponding
 	ConnectionState string `json:"connection_state"`
 	Maintenance     *bool  `json:"maintenance"`
+	// Sensors: the host's hardware sensors as its health provider reports them
+	// (runtime.healthSystemRuntime.systemHealthInfo.numericSensorInfo); an empty list clears them
+	Sensors *[]sensorRequest `json:"sensors"`
+}
+
+type sensorRequest struct {
+	Name string `json:"name"`
+	// Health: green, yellow, red or unknown
+	Health string `json:"health"`
+	// Type: the sensor's kind as ESXi names it (fan, temperature, power, voltage, memory, storage, ...)
+	Type string `json:"type"`
 }
 
 var (
 	hostStatuses    = map[string]types.ManagedEntityStatus{"green": types.ManagedEntityStatusGreen, "yellow": types.ManagedEntityStatusYellow, "red": types.ManagedEntityStatusRed, "gray": types.ManagedEntityStatusGray}
+	sensorHealth    = map[string]string{"green": "Green", "yellow": "Yellow", "red": "Red", "unknown": "Unknown"}
 	hostConnections = map[string]types.HostSystemConnectionState{"connected": types.HostSystemConnectionStateConnected, "disconnected": types.HostSystemConnectionStateDisconnected, "notResponding": types.HostSystemConnectionStateNotResponding}
 )
 
@@ -644,8 +656,27 @@ func (s *sim) setHost(r *hostRequest) (interface{}, error) {
 	if r.Maintenance != nil {
 		changes = append(changes, types.PropertyChange{Name: "runtime.inMaintenanceMode", Val: *r.Maintenance}, types.PropertyChange{Name: "summary.runtime.inMaintenanceMode", Val: *r.Maintenance})
 	}
+	if r.Sensors != nil {
+		var sensors []types.HostNumericSensorInfo
+		for _, x := range *r.Sensors {
+			label, ok := sensorHealth[x.Health]
+			if !ok {
+				return nil, fail(400, "sensor %q health %q: want green, yellow, red or unknown", x.Name, x.Health)
+			}
+			if strings.TrimSpace(x.Name) == "" {
+				return nil, fail(400, "a sensor without a name")
+			}
+			if x.Type == "" {
+				x.Type = "other"
+			}
+			sensors = append(sensors, types.HostNumericSensorInfo{Name: x.Name, SensorType: x.Type, BaseUnits: "",
+				HealthState: &types.ElementDescription{Key: x.Health, Description: types.Description{Label: label, Summary: label}}})
+		}
+		changes = append(changes, types.PropertyChange{Name: "runtime.healthSystemRuntime",
+			Val: &types.HealthSystemRuntime{SystemHealthInfo: &types.HostSystemHealthInfo{NumericSensorInfo: sensors}}})
+	}
 	if len(changes) == 0 {
-		return nil, fail(400, "nothing to set: give overall_status, connection_state or maintenance")
+		return nil, fail(400, "nothing to set: give overall_status, connection_state, maintenance or sensors")
 	}
 	simulator.Map.WithLock(host, func() {
 		simulator.Map.Update(host, changes)
@@ -795,15 +826,7 @@ func (s *sim) handler() http.Handler {
 			reply(w, nil, fail(405, "/perf wants PUT or DELETE"))
 		}
 	})
-	mux.HandleFunc("/events", method("POST", func(w http.ResponseWriter, r *http.Request) {
-		var req eventRequest
-		if err := decode(r, &req); err != nil {
-			reply(w, nil, err)
-			return
-		}
-		v, err := s.postEvent(&req)
-		reply(w, v, err)
-	}))
+	mux.HandleFunc("/events", method("POST", post(decode, reply, s.postEvent)))
 	mux.HandleFunc("/calls", method("GET", func(w http.ResponseWriter, r *http.Request) {
 		clones.mu.Lock()
 		out := append([]cloneCall{}, clones.calls...)
@@ -848,34 +871,24 @@ func (s *sim) handler() http.Handler {
 		clones.mu.Unlock()
 		reply(w, map[string]interface{}{"entity": e.Reference().Value, "method": req.Method, "cleared": req.Clear}, nil)
 	}))
-	mux.HandleFunc("/host", method("POST", func(w http.ResponseWriter, r *http.Request) {
-		var req hostRequest
-		if err := decode(r, &req); err != nil {
-			reply(w, nil, err)
-			return
-		}
-		v, err := s.setHost(&req)
-		reply(w, v, err)
-	}))
-	mux.HandleFunc("/alarm", method("POST", func(w http.ResponseWriter, r *http.Request) {
-		var req alarmRequest
-		if err := decode(r, &req); err != nil {
-			reply(w, nil, err)
-			return
-		}
-		v, err := s.setAlarm(&req)
-		reply(w, v, err)
-	}))
-	mux.HandleFunc("/fail", method("POST", func(w http.ResponseWriter, r *http.Request) {
-		var req failRequest
-		if err := decode(r, &req); err != nil {
-			reply(w, nil, err)
-			return
-		}
-		v, err := s.failEntity(&req)
-		reply(w, v, err)
-	}))
+	mux.HandleFunc("/host", method("POST", post(decode, reply, s.setHost)))
+	mux.HandleFunc("/alarm", method("POST", post(decode, reply, s.setAlarm)))
+	mux.HandleFunc("/fail", method("POST", post(decode, reply, s.failEntity)))
 	return mux
+}
+
+// post is a control API call that takes one JSON body (unknown fields refused) and replies with what do returns.
+func post[T any](decode func(*http.Request, interface{}) error, reply func(http.ResponseWriter, interface{}, error),
+	do func(*T) (interface{}, error)) func(http.ResponseWriter, *http.Request) {
+	return func(w http.ResponseWriter, r *http.Request) {
+		var req T
+		if err := decode(r, &req); err != nil {
+			reply(w, nil, err)
+			return
+		}
+		v, err := do(&req)
+		reply(w, v, err)
+	}
 }
 
 // selfSignedCert makes a certificate for the loopback addresses, so clients

@@ -40,8 +40,10 @@ VM_PROPERTIES = [
     "config.hardware.memoryMB", "runtime.powerState", "runtime.connectionState", "runtime.host",
     "summary.quickStats.uptimeSeconds", "overallStatus", "customValue", "triggeredAlarmState", "datastore",
 ]
+# the host's hardware sensors, as its health provider (CIM/IPMI) reports them: what vSphere Proactive HA acts on
+HOST_SENSORS = "runtime.healthSystemRuntime.systemHealthInfo.numericSensorInfo"
 HOST_PROPERTIES = ["name", "parent", "runtime.connectionState", "runtime.inMaintenanceMode", "overallStatus",
-                   "triggeredAlarmState"]
+                   "triggeredAlarmState", HOST_SENSORS]
 DATASTORE_PROPERTIES = ["name", "triggeredAlarmState"]
 DEFAULT_TIMEOUT = 60
 
@@ -295,10 +297,18 @@ class VSphere:
         nodes = self.topology()
         fields = self.field_names()
         stores = {row["moid"]: row for row in self.retrieve(vim.Datastore, DATASTORE_PROPERTIES)}
+        rows = [row for row in self.retrieve(vim.VirtualMachine, VM_PROPERTIES) if not row.get("config.template")]
+        hosts = {moid: node for moid, node in nodes.items() if node["kind"] == "host"}
+        names = self.alarm_names([st.alarm for entity in rows + list(hosts.values()) + list(stores.values())
+                                  for st in entity.get("triggeredAlarmState") or []])
+        # each host's and datastore's verdicts once, shared by the records of its VMs
+        host_alarms = {moid: alarm_records(h.get("triggeredAlarmState") or [], names) for moid, h in hosts.items()}
+        host_sensors = {moid: sensor_records(h.get(HOST_SENSORS) or []) for moid, h in hosts.items()}
+        datastores = {moid: {"name": ds.get("name"), "moid": moid,
+                             "alarms": alarm_records(ds.get("triggeredAlarmState") or [], names)}
+                      for moid, ds in stores.items()}
         out = []
-        for row in self.retrieve(vim.VirtualMachine, VM_PROPERTIES):
-            if row.get("config.template"):
-                continue
+        for row in rows:
             host_ref = row.get("runtime.host")
             host_moid = host_ref._moId if host_ref is not None else None  # pylint: disable=protected-access
             host = nodes.get(host_moid) or {}
@@ -333,19 +343,12 @@ class VSphere:
                 "datacenter_moid": dc["moid"] if dc else None,
                 "folder": self.folder_path(nodes, parent_moid) if parent_moid else "",
                 "attributes": attrs,
-                "alarms": row.get("triggeredAlarmState") or [],
-                "host_alarms": host.get("triggeredAlarmState") or [],
-                "datastores": [stores.get(ds._moId, {"name": ds._moId, "moid": ds._moId})  # pylint: disable=protected-access
+                "alarms": alarm_records(row.get("triggeredAlarmState") or [], names),
+                "host_alarms": host_alarms.get(host_moid, []),
+                "host_sensors": host_sensors.get(host_moid, []),
+                "datastores": [datastores.get(ds._moId, {"name": ds._moId, "moid": ds._moId, "alarms": []})  # pylint: disable=protected-access
                                for ds in row.get("datastore") or []],
             })
-        names = self.alarm_names([st.alarm for vm in out for st in vm["alarms"] + vm["host_alarms"]] +
-                                 [st.alarm for ds in stores.values() for st in ds.get("triggeredAlarmState") or []])
-        for vm in out:
-            vm["alarms"] = alarm_records(vm["alarms"], names)
-            vm["host_alarms"] = alarm_records(vm["host_alarms"], names)
-            vm["datastores"] = [{"name": ds.get("name"), "moid": ds.get("moid"),
-                                 "alarms": alarm_records(ds.get("triggeredAlarmState") or [], names)}
-                                for ds in vm["datastores"]]
         return out
 
     def alarm_names(self, refs):
@@ -543,6 +546,17 @@ def alarm_records(states, names):
                     "since": since.astimezone(datetime.timezone.utc).isoformat() if since else None,
                     "acknowledged": bool(st.acknowledged)})
     return sorted(out, key=lambda a: (a["status"] != "red", a["since"] or "", a["name"]))
+
+
+def sensor_records(sensors):
+    """A host's hardware sensors (vim.host.NumericSensorInfo) that are not green, as plain records, red first:
+    [{name, health, type}]. A sensor the provider cannot read (unknown) is left out: no verdict is no alarm."""
+    out = []
+    for sensor in sensors:
+        health = str(getattr(sensor.healthState, "key", "") or "").lower()
+        if health in ("red", "yellow"):
+            out.append({"name": sensor.name, "health": health, "type": sensor.sensorType or ""})
+    return sorted(out, key=lambda x: (x["health"] != "red", x["name"]))
 
 
 def managed_type(obj_type):

@@ -9,7 +9,8 @@ anything changes; the spec builders are the only place the collection builds pyV
 
 from __future__ import annotations
 
-from ansible_collections.predictive.mirroring.plugins.module_utils.constants import ATTR_HOST_AT_RISK, MARKER_KEY
+from ansible_collections.predictive.mirroring.plugins.module_utils.constants import (
+    ATTR_DATASTORE_AT_RISK, ATTR_HOST_AT_RISK, MARKER_KEY)
 from ansible_collections.predictive.mirroring.plugins.module_utils.errors import VSphereError
 
 try:
@@ -18,13 +19,12 @@ except ImportError:
     vim = None  # vsphere.VSphere() reports the missing library
 
 
-def marked_at_risk(vs, host_ref, fields=None):
-    """The mirroring.host_at_risk value on a host ('' when unmarked)."""
+def marked_at_risk(vs, ref, fields=None, attr=ATTR_HOST_AT_RISK):
+    """The at-risk mark an evacuation left ('' when unmarked): mirroring.host_at_risk on a host, or `attr`
+    (ATTR_DATASTORE_AT_RISK on a datastore). The last value is current (see VSphere.custom_values)."""
     fields = fields if fields is not None else vs.field_names()
-    for cv in host_ref.customValue or []:
-        if fields.get(cv.key) == ATTR_HOST_AT_RISK:
-            return getattr(cv, "value", "") or ""
-    return ""
+    values = [getattr(cv, "value", "") or "" for cv in ref.customValue or [] if fields.get(cv.key) == attr]
+    return values[-1] if values else ""
 
 
 def _network_name(nic, vm_ref):
@@ -84,10 +84,13 @@ class Placement:
             if ds is None:
                 raise VSphereError("Datastore '%s' not found in datacenter '%s' (it has: %s)"
                                    % (opts.secondary_datastore, dc_name, ", ".join(d.name for d in datastores)))
-        elif datastores:
-            ds = max(datastores, key=lambda d: d.summary.freeSpace or 0)
         else:
-            raise VSphereError("Datacenter '%s' has no datastore for mirrors" % dc_name)
+            # never onto a datastore an evacuation marked at risk
+            usable = [d for d in datastores if not marked_at_risk(vs, d, fields, ATTR_DATASTORE_AT_RISK)]
+            if not usable:
+                raise VSphereError("Datacenter '%s' has no datastore for mirrors (none, or each is marked %s)"
+                                   % (dc_name, ATTR_DATASTORE_AT_RISK))
+            ds = max(usable, key=lambda d: d.summary.freeSpace or 0)
         self.datastore = ds
         folder = dc.vmFolder
         if opts.secondary_folder:
@@ -182,8 +185,9 @@ def clone_spec(placement, source_ref, host, nic_connected=None, marker=None, sna
     return spec
 
 
-def relocate_spec(host, pool):
-    return vim.vm.RelocateSpec(host=host, pool=pool)
+def relocate_spec(host=None, pool=None, datastore=None):
+    """A move to another host (and its pool), or of the VM's files and disks to another datastore (Storage vMotion)."""
+    return vim.vm.RelocateSpec(host=host, pool=pool, datastore=datastore)
 
 
 def size_spec(cpu, memory_mb):

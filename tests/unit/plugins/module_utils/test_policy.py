@@ -84,9 +84,16 @@ def test_hosts_at_risk_are_those_whose_own_signals_say_so_and_that_still_answer(
         {"host": "h-one", "host_overall_status": "yellow", "host_connection_state": "connected", "host_error_events": 1},
         {"host": "h-gone", "host_overall_status": "red", "host_connection_state": "notResponding", "host_error_events": 5},
         {"host": "h-fine", "host_overall_status": "green", "host_connection_state": "connected", "host_error_events": 0},
+        # a red hardware sensor puts its host at risk, a yellow one does not (Proactive HA's severe vs moderate)
+        {"host": "h-fan", "host_overall_status": "yellow", "host_connection_state": "connected", "host_error_events": 0,
+         "host_sensors": [{"name": "Fan Device 2", "health": "red", "type": "fan"},
+                          {"name": "Power Supply 1", "health": "yellow", "type": "power"}]},
+        {"host": "h-warm", "host_overall_status": "yellow", "host_connection_state": "connected", "host_error_events": 0,
+         "host_sensors": [{"name": "CPU1 Temp", "health": "yellow", "type": "temperature"}]},
     ]
     got = hosts_at_risk(vms)
-    assert sorted(got) == ["h-noisy", "h-red"]
+    assert sorted(got) == ["h-fan", "h-noisy", "h-red"]
+    assert got["h-fan"] == "host h-fan: its hardware sensor 'Fan Device 2' is red"
     assert got["h-red"] == "host h-red: its health is red"
     assert got["h-noisy"] == "host h-noisy: it raised 3 error events"
 
