@@ -11,29 +11,42 @@ report is idempotent.
 from __future__ import annotations
 
 import base64
+import hashlib
 import html
+import importlib.util
 import io
+import json
 import math
 import os
-import traceback
+import re
 
-from ansible_collections.predictive.mirroring.plugins.module_utils.constants import DEFAULT_IMAGE_RPO, LEVELS
+from ansible_collections.predictive.mirroring.plugins.module_utils.constants import DEFAULT_IMAGE_RPO, FULL, LEVELS, MINIMAL, PARTIAL
 from ansible_collections.predictive.mirroring.plugins.module_utils.errors import MirroringError, require
 from ansible_collections.predictive.mirroring.plugins.module_utils.fileio import read_bytes, write_atomic
 from ansible_collections.predictive.mirroring.plugins.module_utils.history import open_store, store_configured
 from ansible_collections.predictive.mirroring.plugins.module_utils.model import manifest_of
 
-try:
-    import matplotlib
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-    HAS_MATPLOTLIB = True
-    MATPLOTLIB_IMPORT_ERROR = None
-except ImportError:
-    HAS_MATPLOTLIB = False
-    MATPLOTLIB_IMPORT_ERROR = traceback.format_exc()
+HAS_MATPLOTLIB = importlib.util.find_spec("matplotlib") is not None
+MATPLOTLIB_IMPORT_ERROR = None if HAS_MATPLOTLIB else "No module named 'matplotlib'"
 
-COLOURS = {"minimal": "#9bb7d4", "partial": "#f2b134", "full": "#d1495b"}
+
+class _Pyplot:  # pylint: disable=too-few-public-methods
+    """matplotlib.pyplot, imported on first use: a run whose plots are all as they were draws none (and a third of a
+    second of import is not paid)."""
+
+    def __getattr__(self, name):
+        import matplotlib  # pylint: disable=import-outside-toplevel
+        matplotlib.use("Agg")
+        import matplotlib.pyplot as real  # pylint: disable=import-outside-toplevel
+        return getattr(real, name)
+
+
+plt = _Pyplot()
+
+# what the report writes: the page and one PNG per plot
+FILES = ("index.html", "fps_distribution.png", "levels.png", "levels_over_time.png", "cost_risk.png", "reliability.png",
+         "rpo.png")
+COLOURS = {MINIMAL: "#9bb7d4", PARTIAL: "#f2b134", FULL: "#d1495b"}
 
 
 def _png(fig):
@@ -43,16 +56,16 @@ def _png(fig):
     return buf.getvalue()
 
 
-def plot_fps(vms, bands):
+def plot_fps(scores, bands):
     fig, ax = plt.subplots(figsize=(7, 3.2))
-    ax.hist([v["fps"] for v in vms], bins=range(0, 105, 5), color="#4c72b0", edgecolor="white")
-    for x, label in ((bands["partial_above"], "partial"), (bands["full_above"], "full"), (bands["failover_threshold"], "failover")):
+    ax.hist(scores, bins=range(0, 105, 5), color="#4c72b0", edgecolor="white")
+    for x, label in ((bands["partial_above"], PARTIAL), (bands["full_above"], FULL), (bands["failover_threshold"], "failover")):
         ax.axvline(x, color="#555555", linestyle="--", linewidth=1)
         ax.text(x + 0.5, ax.get_ylim()[1] * 0.92, label, fontsize=8, color="#555555")
     ax.set_xlabel("Failure Probability Score")
     ax.set_ylabel("VMs")
     ax.set_xlim(0, 100)
-    ax.set_title("FPS distribution (%d VMs)" % len(vms))
+    ax.set_title("FPS distribution (%d VMs)" % len(scores))
     fig.tight_layout()
     return _png(fig)
 
@@ -174,26 +187,50 @@ def _table(headers, rows, table_id):
     return '<table id="%s"><thead><tr>%s</tr></thead><tbody>%s</tbody></table>' % (table_id, head, body)
 
 
-def build(vms, plan_totals, decisions, failovers, manifest, bands):
-    """{file name: bytes} - index.html and the PNG plots."""
+def _drawn(name, draw, args, previous):
+    """(png, digest of its inputs): the PNG already written when the index there says it was drawn from the same
+    inputs (matplotlib renders the same inputs to the same bytes), else drawn now. Each plot is given only what it
+    draws, so a figure that moves every run (a mirror's age) does not make the others look changed."""
+    # canonical: a dict's order may differ from one run to the next (one built from a set)
+    key = hashlib.sha256(json.dumps([name, draw.__name__, args], sort_keys=True, default=repr).encode()).hexdigest()[:32]
+    old, index = previous.get(name), previous.get("index.html") or b""
+    written = re.search(('<img id="%s" data-inputs="([0-9a-f]+)"' % name[:-4]).encode(), index)
+    if not old or base64.b64encode(old) not in index:
+        written = None  # the page does not hold the PNG that is there: draw it
+    if written and written.group(1).decode() == key:
+        return old, key
+    png = draw(*args)
+    if written and png == old:  # other inputs, the same picture: the page stays as it was
+        return old, written.group(1).decode()
+    return png, key
+
+
+def build(vms, plan_totals, decisions, failovers, manifest, bands, previous=None):
+    """{file name: bytes} - index.html and the PNG plots. previous: the files already written ({name: bytes}), whose
+    plots are kept where their inputs did not change."""
     require("matplotlib", HAS_MATPLOTLIB, MATPLOTLIB_IMPORT_ERROR)
+    previous = previous or {}
     counts = {lvl: sum(1 for v in vms if v["level"] == lvl) for lvl in LEVELS}
     metrics = manifest.get("metrics", {})
     series = levels_over_time(decisions)
     points = rpo_points(vms)
     plots = {
-        "fps_distribution.png": (plot_fps(vms, bands), "FPS distribution of %d VMs" % len(vms)),
-        "levels.png": (plot_levels(counts), "VMs per level: " + ", ".join("%s %d" % (k, counts[k]) for k in LEVELS)),
-        "levels_over_time.png": (plot_levels_over_time(series), "Levels over time: %d recorded changes" % len(series)),
-        "cost_risk.png": (plot_cost_risk(plan_totals), "Cost %.2f, risk covered %.2f, risk left %.2f per month" % (
+        "fps_distribution.png": ((plot_fps, (sorted(v["fps"] for v in vms), bands)), "FPS distribution of %d VMs" % len(vms)),
+        "levels.png": ((plot_levels, (counts,)), "VMs per level: " + ", ".join("%s %d" % (k, counts[k]) for k in LEVELS)),
+        "levels_over_time.png": ((plot_levels_over_time, (series,)), "Levels over time: %d recorded changes" % len(series)),
+        "cost_risk.png": ((plot_cost_risk, ({k: plan_totals.get(k, 0.0) for k in ("cost_month", "risk_covered", "risk_month")},)),
+                          "Cost %.2f, risk covered %.2f, risk left %.2f per month" % (
             plan_totals.get("cost_month", 0.0), plan_totals.get("risk_covered", 0.0), plan_totals.get("risk_month", 0.0))),
-        "reliability.png": (plot_reliability(metrics.get("reliability", [])), "Reliability curve of the model (hold-out)"),
-        "rpo.png": (plot_rpo(points), "Recovery points: %s" % rpo_summary(points)),
+        "reliability.png": ((plot_reliability, (metrics.get("reliability", []),)), "Reliability curve of the model (hold-out)"),
+        "rpo.png": ((plot_rpo, (sorted(points, key=lambda p: (p[0], p[1] is None, p[1] or 0.0)),)), "Recovery points: %s" % rpo_summary(points)),
     }
     sections = []
-    for name, (png, alt) in plots.items():
-        sections.append('<figure><img id="%s" alt="%s" src="data:image/png;base64,%s"><figcaption>%s</figcaption></figure>'
-                        % (name[:-4], html.escape(alt), base64.b64encode(png).decode(), html.escape(alt)))
+    for name, ((draw, args), alt) in plots.items():
+        png, key = _drawn(name, draw, args, previous)
+        plots[name] = (png, alt)
+        sections.append('<figure><img id="%s" data-inputs="%s" alt="%s" src="data:image/png;base64,%s">'
+                        '<figcaption>%s</figcaption></figure>'
+                        % (name[:-4], key, html.escape(alt), base64.b64encode(png).decode(), html.escape(alt)))
     risky = sorted(vms, key=lambda v: -v["fps"])[:10]
     tables = [
         "<h2>Levels</h2>" + _table(["level", "VMs"], [(lvl, counts[lvl]) for lvl in LEVELS], "levels-table"),
@@ -229,7 +266,7 @@ td,th{border:1px solid #ccc;padding:3px 8px;text-align:left}th{background:#f3f3f
 %s
 %s
 </body></html>
-""" % (len(vms), counts["minimal"], counts["partial"], counts["full"], len(failovers), "\n".join(sections), "\n".join(tables))
+""" % (len(vms), counts[MINIMAL], counts[PARTIAL], counts[FULL], len(failovers), "\n".join(sections), "\n".join(tables))
     files = {"index.html": page.encode()}
     files.update({name: png for name, (png, _alt) in plots.items()})
     return files
@@ -266,9 +303,10 @@ def write_task(p, task):
     if store_configured(p):
         with open_store(p) as h:
             decisions, failovers = h.decisions(), h.failovers()
+    previous = {name: read_bytes(os.path.join(p["dest"], name)) for name in FILES}
     files = build(vms, p["plan_totals"], decisions, failovers, manifest,
-                  {k: p[k] for k in ("partial_above", "full_above", "failover_threshold")})
-    changed_files = [name for name, data in files.items() if read_bytes(os.path.join(p["dest"], name)) != data]
+                  {k: p[k] for k in ("partial_above", "full_above", "failover_threshold")}, previous=previous)
+    changed_files = [name for name, data in files.items() if previous.get(name) != data]
     if changed_files and not task.check_mode:
         try:
             os.makedirs(p["dest"], exist_ok=True)

@@ -1,6 +1,8 @@
 """The report's recovery-point figures, from the rows report_rows makes of inventory host variables."""
 from __future__ import annotations
 
+import re
+
 from ansible_collections.predictive.mirroring.plugins.module_utils import report
 
 
@@ -24,3 +26,42 @@ def test_recovery_points_hold_each_image_and_data_provider_against_its_own_rpo()
     assert report.rpo_points([dict(rows[0], data={"files": (0.0, 300.0)})])[1:] == [("db01 files", 0.05)]
     assert report.plot_rpo(report.rpo_points(rows))[:8] == b"\x89PNG\r\n\x1a\n"
     assert report.plot_rpo([])[:8] == b"\x89PNG\r\n\x1a\n"
+
+
+def test_a_plot_is_drawn_again_only_when_its_inputs_changed(monkeypatch):
+    """The page's plots are kept from the files already written when their inputs are the same (and the page holds
+    those very bytes); what changed is drawn anew, and the result is what a fresh build gives."""
+    rows = report.report_rows([{"vm_name": "db01", "fps": 80.0, "mirroring_level": "full"},
+                               {"vm_name": "web01", "fps": 10.0, "mirroring_level": "minimal"}])
+    bands = {"partial_above": 30.0, "full_above": 70.0, "failover_threshold": 85.0}
+    args = (rows, {"cost_month": 10.0}, [], [], {"metrics": {}}, bands)
+    first = report.build(*args)
+    assert set(first) == set(report.FILES)
+    drawn = []
+    for name in ("plot_fps", "plot_levels", "plot_levels_over_time", "plot_cost_risk", "plot_reliability", "plot_rpo"):
+        real = getattr(report, name)
+
+        def spy(*a, real=real, name=name):
+            drawn.append(name)
+            return real(*a)
+        spy.__name__ = real.__name__
+        monkeypatch.setattr(report, name, spy)
+    assert report.build(*args, previous=first) == first and drawn == []
+    changed = (report.report_rows([{"vm_name": "db01", "fps": 90.0, "mirroring_level": "full"},
+                                   {"vm_name": "web01", "fps": 10.0, "mirroring_level": "minimal"}]),) + args[1:]
+    again = report.build(*changed, previous=first)
+    assert drawn == ["plot_fps"]  # only the FPS histogram saw the new FPS
+    assert again == report.build(*changed)
+    # other inputs that draw the same picture (an FPS moving within its 5-point bin): drawn, and the figure keeps
+    # the digest the page has (only the table's FPS changes)
+    drawn.clear()
+    same_bin = (report.report_rows([{"vm_name": "db01", "fps": 81.0, "mirroring_level": "full"},
+                                    {"vm_name": "web01", "fps": 10.0, "mirroring_level": "minimal"}]),) + args[1:]
+    out = report.build(*same_bin, previous=first)
+    assert drawn == ["plot_fps"] and all(out[n] == first[n] for n in report.FILES if n.endswith(".png"))
+    figure = re.compile(rb'<figure><img id="fps_distribution" data-inputs="[0-9a-f]+"')
+    assert figure.search(out["index.html"]).group(0) == figure.search(first["index.html"]).group(0)
+    # a PNG changed on disk behind the page's back is drawn again
+    drawn.clear()
+    assert report.build(*args, previous=dict(first, **{"levels.png": b"\x89PNG tampered"})) == first
+    assert drawn == ["plot_levels"]
