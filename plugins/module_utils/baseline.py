@@ -31,20 +31,13 @@ from __future__ import annotations
 import datetime
 import json
 import os
-import traceback
 
 from ansible_collections.predictive.mirroring.plugins.module_utils.constants import REALTIME_INTERVAL
-from ansible_collections.predictive.mirroring.plugins.module_utils.errors import MirroringError, require
+from ansible_collections.predictive.mirroring.plugins.module_utils.errors import MirroringError
 from ansible_collections.predictive.mirroring.plugins.module_utils.fileio import write_atomic
 from ansible_collections.predictive.mirroring.plugins.module_utils.policy import parse_time
 
-try:
-    import numpy as np
-    HAS_NUMPY = True
-    NUMPY_IMPORT_ERROR = None
-except ImportError:
-    HAS_NUMPY = False
-    NUMPY_IMPORT_ERROR = traceback.format_exc()
+from ansible_collections.predictive.mirroring.plugins.module_utils.numeric import np, require_numpy
 
 # counter -> the feature unit a baseline holds it in
 UNITS = {
@@ -77,7 +70,7 @@ CACHE_FORMAT = 1
 
 def to_units(counter, values, interval, num_cpu=1.0):
     """vSphere values of `counter` sampled every `interval` s -> feature units (float array, NaN kept)."""
-    require("numpy", HAS_NUMPY, NUMPY_IMPORT_ERROR)
+    require_numpy()
     v = np.asarray(values, dtype=float)
     if counter in ("cpu.usage.average", "mem.usage.average"):
         return v / 100.0
@@ -131,7 +124,7 @@ def learn(series, num_cpu=1.0):
     rollup covers the last day; the 1800 s rollup adds what is older.
     Returns {"days": float, "counters": {counter: learn_one(...)}}.
     """
-    require("numpy", HAS_NUMPY, NUMPY_IMPORT_ERROR)
+    require_numpy()
     per_counter = {c: ([], []) for c in COUNTERS}  # counter -> (timestamps, values in feature units)
     first = last = None
     fine_start = None
@@ -170,7 +163,7 @@ def centre_spread(baselines, counters, hour):
     where a VM has no baseline for a counter. Returns ({counter: centre},
     {counter: spread}, days (n,)).
     """
-    require("numpy", HAS_NUMPY, NUMPY_IMPORT_ERROR)
+    require_numpy()
     n = len(baselines)
     centre = {c: np.full(n, np.nan) for c in counters}
     spread = {c: np.full(n, np.nan) for c in counters}

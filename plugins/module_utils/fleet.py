@@ -68,21 +68,14 @@ learns what a gap means.
 
 from __future__ import annotations
 
-import traceback
 import warnings
 
 from ansible_collections.predictive.mirroring.plugins.module_utils.constants import REALTIME_INTERVAL
-from ansible_collections.predictive.mirroring.plugins.module_utils.errors import TrainingError, require
+from ansible_collections.predictive.mirroring.plugins.module_utils.errors import TrainingError
 from ansible_collections.predictive.mirroring.plugins.module_utils import baseline as baselines
 from ansible_collections.predictive.mirroring.plugins.module_utils import telemetry
 
-try:
-    import numpy as np
-    HAS_NUMPY = True
-    NUMPY_IMPORT_ERROR = None
-except ImportError:
-    HAS_NUMPY = False
-    NUMPY_IMPORT_ERROR = traceback.format_exc()
+from ansible_collections.predictive.mirroring.plugins.module_utils.numeric import np, require_numpy
 
 
 MODES = ("disk", "memory", "network", "host", "region")
@@ -282,7 +275,7 @@ class Fleet:
     """A simulated fleet: datacenters > clusters > hosts > VMs, stepped in time."""
 
     def __init__(self, seed=0, n_vms=2000, datacenters=2, clusters=2, hosts_per_cluster=8, step_minutes=30):
-        require("numpy", HAS_NUMPY, NUMPY_IMPORT_ERROR)
+        require_numpy()
         self.rng = np.random.default_rng(seed)
         self.n = n_vms
         self.step_h = step_minutes / 60.0
@@ -552,7 +545,7 @@ def scenario_series(scenario="healthy", severity=0.0, samples=30, interval=20, s
     degrades, on top of the VM's `normal` (STANDARD_NORMAL's keys; the
     standard quiet VM by default). Feed the result to the simulator's control API.
     """
-    require("numpy", HAS_NUMPY, NUMPY_IMPORT_ERROR)
+    require_numpy()
     if scenario not in SCENARIOS:
         raise TrainingError("unknown scenario %r (one of %s)" % (scenario, ", ".join(sorted(SCENARIOS))))
     if not 0.0 <= severity <= 1.0:
@@ -568,7 +561,7 @@ def scenario_series(scenario="healthy", severity=0.0, samples=30, interval=20, s
 def scenario_history(normal=None, interval=300, days=None, seed=0, end_hour=0.0):
     """A healthy VM's historical rollup at `interval` (ints, vSphere units, oldest first): what its baseline is
     learned from. days defaults to what vCenter keeps at that interval (a day at 300 s, a week at 1800 s)."""
-    require("numpy", HAS_NUMPY, NUMPY_IMPORT_ERROR)
+    require_numpy()
     keep = {300: 1.0, 1800: 7.0, 7200: 30.0, 86400: 365.0}
     if interval not in keep:
         raise TrainingError("interval %r: want a historical rollup, one of %s" % (interval, ", ".join(map(str, sorted(keep)))))
@@ -585,7 +578,7 @@ def scenario_events(scenario="healthy", severity=0.0, seed=0):
     Returns {"vm": [event type, ...], "host": [event type, ...]}: the same
     Poisson rates as the failure process, summed over a linear ramp.
     """
-    require("numpy", HAS_NUMPY, NUMPY_IMPORT_ERROR)
+    require_numpy()
     if scenario not in SCENARIOS:
         raise TrainingError("unknown scenario %r (one of %s)" % (scenario, ", ".join(sorted(SCENARIOS))))
     rng = np.random.default_rng(seed)

@@ -40,13 +40,7 @@ from ansible_collections.predictive.mirroring.plugins.module_utils.constants imp
 from ansible_collections.predictive.mirroring.plugins.module_utils.errors import ModelError, TrainingError, require
 from ansible_collections.predictive.mirroring.plugins.module_utils import history, telemetry
 
-try:
-    import numpy as np
-    HAS_NUMPY = True
-    NUMPY_IMPORT_ERROR = None
-except ImportError:
-    HAS_NUMPY = False
-    NUMPY_IMPORT_ERROR = traceback.format_exc()
+from ansible_collections.predictive.mirroring.plugins.module_utils.numeric import np, require_numpy
 
 # scikit-learn and joblib are imported where a model is loaded, scored or trained, not here: importing them takes
 # about a second, paid by every module that only shares this file's manifest and store helpers (failover steps).
@@ -213,7 +207,7 @@ def sha256_file(path):
 
 
 def _requirements():
-    require("numpy", HAS_NUMPY, NUMPY_IMPORT_ERROR)
+    require_numpy()
     require("scikit-learn and joblib", HAS_SKLEARN, SKLEARN_IMPORT_ERROR)
 
 

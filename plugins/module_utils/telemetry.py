@@ -34,20 +34,13 @@ VM on a host shares is the host's, not the VM's.
 from __future__ import annotations
 
 import datetime
-import traceback
 
 from ansible_collections.predictive.mirroring.plugins.module_utils import baseline as baselines
 from ansible_collections.predictive.mirroring.plugins.module_utils.constants import (
     ALARM_CORROBORATED_FPS, ALARM_FULL_ABOVE, ALARM_LINES, ALARM_PEER_SHARED_SIGMA, ALARM_UNCORROBORATED_MAX, REALTIME_INTERVAL)
-from ansible_collections.predictive.mirroring.plugins.module_utils.errors import MirroringError, require
+from ansible_collections.predictive.mirroring.plugins.module_utils.errors import MirroringError
 
-try:
-    import numpy as np
-    HAS_NUMPY = True
-    NUMPY_IMPORT_ERROR = None
-except ImportError:
-    HAS_NUMPY = False
-    NUMPY_IMPORT_ERROR = traceback.format_exc()
+from ansible_collections.predictive.mirroring.plugins.module_utils.numeric import np, require_numpy
 
 
 # The perf counters read per VM, in vSphere's "group.name.rollup" form.
@@ -234,7 +227,7 @@ def _nanp95(a):
 
 def features(raw):
     """Feature matrix (n, len(FEATURE_NAMES)) and, per VM, the counters that were imputed."""
-    require("numpy", HAS_NUMPY, NUMPY_IMPORT_ERROR)
+    require_numpy()
     n = len(raw["num_cpu"])
     interval = float(raw.get("interval") or 20)
     samples = raw.get("samples") or {}
@@ -326,7 +319,7 @@ def coverage(raw):
     1.0 is a complete window; a counter that gave nothing counts 0. It is the
     FPS's confidence: a score computed from imputed values says little.
     """
-    require("numpy", HAS_NUMPY, NUMPY_IMPORT_ERROR)
+    require_numpy()
     n = len(raw["num_cpu"])
     samples = raw.get("samples") or {}
     shares = []
@@ -354,7 +347,7 @@ def gap_reasons(missing, confidence, min_confidence):
 
 def pad_series(rows, length):
     """Ragged per-VM value lists -> (n, length) float array, newest last, NaN-padded on the left."""
-    require("numpy", HAS_NUMPY, NUMPY_IMPORT_ERROR)
+    require_numpy()
     out = np.full((len(rows), length), np.nan)
     for i, values in enumerate(rows):
         if values:
@@ -374,7 +367,7 @@ def count_events(records, vms, since):
     its datacenter. That keeps the counts independent of how many VMs share
     a host or cluster.
     """
-    require("numpy", HAS_NUMPY, NUMPY_IMPORT_ERROR)
+    require_numpy()
     by = {k: {} for k in EVENT_KEYS}
 
     def bump(key, moid):
@@ -399,7 +392,7 @@ def count_events(records, vms, since):
 def raw(interval, samples, num_cpu, uptime_seconds, host_connected, host_health, events, **extra):
     """The raw telemetry dict features() reads: the one shape every source (vCenter now, vCenter's rollups, given
     telemetry, the bootstrap fleet) is put in. samples {counter: (n, length) array}; events {key: n counts}."""
-    require("numpy", HAS_NUMPY, NUMPY_IMPORT_ERROR)
+    require_numpy()
     return dict(extra, interval=interval, samples=samples, num_cpu=np.asarray(num_cpu, dtype=float),
                 uptime_seconds=np.asarray(uptime_seconds, dtype=float),
                 host_connected=np.asarray(host_connected, dtype=float), host_health=np.asarray(host_health, dtype=float),
