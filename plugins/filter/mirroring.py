@@ -6,6 +6,8 @@ from __future__ import annotations
 
 from ansible.errors import AnsibleFilterError
 
+from ansible_collections.predictive.mirroring.plugins.module_utils.constants import RANK
+
 FIELDS = ("fps", "depends_on", "num_cpu", "memory_mb")
 # What a module may be handed of a host: the inventory's own facts about the VM. Never hostvars whole: they
 # hold every variable in scope, passwords from -e, group_vars and vault among them.
@@ -31,12 +33,16 @@ def mirror_targets(hosts, hostvars, plan=None):
         key = (hv.get("vcenter"), uuid) if uuid else name
         entry = {"name": name, "level": chosen.get(key, hv["mirroring_level"]),
                  "below_since": hv.get("mirroring_below_since") or ""}
+        if RANK.get(entry["level"], 0) > RANK.get(hv["mirroring_level"], 0):
+            entry["floor"] = True  # held above its own level by the plan (an application, a dependency)
         if uuid:
             entry["uuid"] = uuid
         if hv.get("vcenter"):
             entry["vcenter"] = hv["vcenter"]
         if hv.get("mirroring_level_current"):
             entry["level_current"] = hv["mirroring_level_current"]
+        if hv.get("mirroring_app"):
+            entry["app"] = hv["mirroring_app"]
         for field in FIELDS:
             if hv.get(field) is not None:
                 entry[field] = hv[field]

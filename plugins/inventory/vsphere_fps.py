@@ -16,7 +16,11 @@ description:
     budget and the dependency floors; the level applied is C(mirror_plan)'s), C(failover_now) (FPS at or above the failover
     threshold, within the blast-radius limit), C(failover_refused) (above the threshold but refused by the blast-radius limit),
     C(mirrors) (the standby copies), C(quarantined) (primaries failed over and not failed back yet; they are never in
-    C(failover_now) again), and C(dc_<datacenter>) and C(cluster_<cluster>).
+    C(failover_now) again), and C(dc_<datacenter>), C(cluster_<cluster>) and C(app_<application>).
+  - Applications. A VM's custom attribute C(mirroring.app) names the application it belongs to (web, app and database
+    tiers of one service). Each member carries C(mirroring_app), C(mirroring_app_fps) (the FPS of its riskiest member)
+    and C(mirroring_app_riskiest) (that member); C(mirror_plan) holds every member at the riskiest member's level and
+    lowers them for the budget together.
   - Configuration files must end in C(.vsphere_fps.yml) or C(.vsphere_fps.yaml).
   - With a history store (O(history_path) or O(history_dsn)), each primary carries C(data_lag_seconds) and
     C(data_rpo_seconds), per data provider (C(postgresql), C(files)), as the last run recorded them.
@@ -183,7 +187,7 @@ from ansible.plugins.inventory import BaseInventoryPlugin, Cacheable, Constructa
 
 from ansible_collections.predictive.mirroring.plugins.module_utils import pipeline, vsphere
 from ansible_collections.predictive.mirroring.plugins.module_utils.baseline import BaselineCache
-from ansible_collections.predictive.mirroring.plugins.module_utils.constants import ATTR_PRIMARY
+from ansible_collections.predictive.mirroring.plugins.module_utils.constants import ATTR_APP, ATTR_PRIMARY
 from ansible_collections.predictive.mirroring.plugins.module_utils.errors import MirroringError
 from ansible_collections.predictive.mirroring.plugins.module_utils.history import open_store, store_configured
 from ansible_collections.predictive.mirroring.plugins.module_utils.model import is_store_ref, load_ref
@@ -378,6 +382,9 @@ class InventoryModule(BaseInventoryPlugin, Constructable, Cacheable):
         if vm["cluster"]:
             cl = self.inventory.add_group(group_name("cluster_", vm["cluster"]))
             self.inventory.add_child(cl, host)
+        app = (vm["attributes"].get(ATTR_APP) or "").strip()
+        if app and not vm["attributes"].get(ATTR_PRIMARY):  # a mirror is not a member: its primary is
+            self.inventory.add_child(self.inventory.add_group(group_name("app_", app)), host)
 
     def _construct(self, host, hostvars, strict):
         self._set_composite_vars(self.get_option("compose"), hostvars, host, strict=strict)

@@ -75,6 +75,8 @@ ATTR_FPS = "mirroring.fps"
 ATTR_SINCE = "mirroring.since"
 ATTR_PRIMARY = "mirroring.primary"
 ATTR_DEPENDS_ON = "mirroring.depends_on"
+# the application a VM belongs to (a name): its members are held at one level, the riskiest member's
+ATTR_APP = "mirroring.app"
 ATTR_BELOW_SINCE = "mirroring.below_since"
 # set on a primary when it is failed over (the time); empty again after failback
 ATTR_QUARANTINED = "mirroring.quarantined"

@@ -23,7 +23,7 @@ import traceback
 
 from ansible_collections.predictive.mirroring.plugins.module_utils.errors import PolicyError, require
 from ansible_collections.predictive.mirroring.plugins.module_utils.constants import DEFAULT_FILES_RPO, FULL, LEVELS, MINIMAL, PARTIAL, RANK
-from ansible_collections.predictive.mirroring.plugins.module_utils.policy import dependency_floor, image_rpos, policy_from_params
+from ansible_collections.predictive.mirroring.plugins.module_utils.policy import app_floor, dependency_floor, image_rpos, policy_from_params
 
 try:
     import numpy as np
@@ -95,7 +95,8 @@ def plan_key(vm):
 
 
 def plan(vms, policy, budget=None, catalogue=None, rto=None, rpo=None, image_rpo=None):
-    """Choose every VM's level. vms: dicts with name, fps, depends_on, sizes and impact.
+    """Choose every VM's level. vms: dicts with name, fps, depends_on, app (an application: its members are held at
+    one level, the riskiest member's, and lowered for the budget together), sizes and impact.
 
     Returns {"vms": [per-VM plan], "totals": {...}}. Raises PolicyError when
     the dependency floors alone already cost more than the budget.
@@ -124,7 +125,17 @@ def plan(vms, policy, budget=None, catalogue=None, rto=None, rpo=None, image_rpo
             raise PolicyError("%s: level must be one of %s, got %r" % (vm["name"], ", ".join(LEVELS), band[key]))
     # dependencies are named; a name that two VMs share holds both (the safe reading)
     deps = {key: [d for dep in vm.get("depends_on") or [] for d in by_name.get(dep, [])] for key, vm in zip(names, vms)}
-    cap, raised = dependency_floor(band, deps, display)
+    # an application's members at one level (its riskiest member's), then what each depends on at least as high;
+    # until neither raises anything more (a dependency of one member may belong to another application)
+    apps = {key: vm.get("app") for key, vm in zip(names, vms)}
+    cap, raised = dict(band), {}
+    for _round in range(len(vms) + 1):
+        cap, by_app = app_floor(cap, apps, {key: vm["fps"] for key, vm in zip(names, vms)}, display)
+        cap, by_dep = dependency_floor(cap, deps, display)
+        raised.update(by_app)
+        raised.update(by_dep)
+        if not by_app and not by_dep:
+            break
     costs = [level_costs(vm, catalogue, image_rpo) for vm in vms]
     risks = [level_risks(vm, rto, rpo) for vm in vms]
 
@@ -153,6 +164,18 @@ def plan(vms, policy, budget=None, catalogue=None, rto=None, rpo=None, image_rpo
             rows.append(row)
             lo.append(0)
             hi.append(np.inf)
+    members = {}
+    for key, app in apps.items():
+        if app:
+            members.setdefault(app, []).append(index[key])
+    for group in members.values():  # rank(member) == rank(the application's first member): lowered together
+        for b in group[1:]:
+            row = np.zeros(n * k)
+            row[group[0] * k:(group[0] + 1) * k] += np.arange(k)
+            row[b * k:(b + 1) * k] -= np.arange(k)
+            rows.append(row)
+            lo.append(0)
+            hi.append(0)
     if budget is not None:
         # every VM at minimal satisfies every dependency, so a budget below that is the only way to have no plan
         all_minimal = sum(costs[v][MINIMAL] for v in range(n))
@@ -173,8 +196,11 @@ def plan(vms, policy, budget=None, catalogue=None, rto=None, rpo=None, image_rpo
     for v, vm in enumerate(vms):
         chosen = LEVELS[int(np.argmax(x[v]))]
         name = names[v]
-        if chosen == band[name]:
+        if chosen == band[name] == policy.band(vm["fps"]):
             why = "FPS %.1f asks for %s" % (vm["fps"], chosen)
+        elif chosen == band[name]:
+            why = "FPS %.1f, held at %s by the policy (hysteresis, a red alarm or its application's FPS)" % (
+                vm["fps"], chosen)
         elif RANK[chosen] > RANK[band[name]]:
             why = raised.get(name, "raised to %s" % chosen)
         else:

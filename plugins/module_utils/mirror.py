@@ -260,10 +260,12 @@ class Mirrorer:
         }
 
     # -- planning -----------------------------------------------------------------
-    def plan(self, primary, level, fps=None, below_since=None, scope=SCOPES, image_rpo=None):
+    def plan(self, primary, level, fps=None, below_since=None, scope=SCOPES, image_rpo=None, floor=False):
         """(actions, before, after) to bring one primary to `level`, for the parts in `scope`.
 
-        image_rpo (seconds) overrides the level's image RPO for this VM.
+        image_rpo (seconds) overrides the level's image RPO for this VM. floor: the plan holds the VM above the level
+        its own FPS and hysteresis give (an application or a dependency): its hysteresis record (below_since) is left
+        as it is, or the floor and the hysteresis would rewrite it every other run.
         """
         if level not in LEVELS:
             raise VSphereError("level must be one of %s, got %r" % (", ".join(LEVELS), level))
@@ -272,6 +274,8 @@ class Mirrorer:
                                % (primary["name"], image_rpo))
         before = self.state(primary)
         rpo = image_rpo or self.opts.image_rpo.get(level)
+        if floor:
+            below_since = before["below_since"]
         actions = self._plan(primary, level, fps, below_since, before, rpo)
         parts = {"snapshot": "snapshots", "remove_snapshot": "snapshots", "attributes": "attributes"}
         actions = [a for a in actions if parts.get(a[0], "mirror") in scope]
@@ -612,7 +616,7 @@ OPTION_NAMES = ("secondary_datacenter", "secondary_cluster", "secondary_resource
 # refuses (for that VM alone) one that names another vCenter.
 # level_current rides along from the plan's input; the level held now is read from vCenter itself.
 TARGET_KEYS = ("uuid", "vcenter", "name", "level", "level_current", "fps", "below_since", "depends_on", "num_cpu",
-               "memory_mb", "image_rpo_seconds")
+               "memory_mb", "image_rpo_seconds", "app", "floor")
 
 
 def targets(p):
@@ -670,7 +674,8 @@ def mirror_task(p, task):
                     primary = mirrorer.primary(uuid=t.get("uuid"), name=t.get("name"))
                     label = primary["name"]
                     actions, before, after = mirrorer.plan(primary, t["level"], t.get("fps"), t.get("below_since"),
-                                                           scope=p["scope"], image_rpo=t.get("image_rpo_seconds"))
+                                                           scope=p["scope"], image_rpo=t.get("image_rpo_seconds"),
+                                                           floor=bool(t.get("floor")))
                 except NotAPrimary as e:
                     # the caller's list was read before a clone of a run that died got its attribute (this run adopts
                     # it): nothing to do to a mirror, and nothing wrong with the others

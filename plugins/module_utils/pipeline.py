@@ -15,7 +15,7 @@ import fnmatch
 from ansible_collections.predictive.mirroring.plugins.module_utils import baseline as baselines
 from ansible_collections.predictive.mirroring.plugins.module_utils import telemetry, vsphere
 from ansible_collections.predictive.mirroring.plugins.module_utils.constants import (
-    ATTR_BELOW_SINCE, ATTR_DEPENDS_ON, ATTR_DRILL_OF, ATTR_LEVEL, ATTR_PRIMARY, ATTR_QUARANTINED, ATTR_SINCE,
+    ATTR_APP, ATTR_BELOW_SINCE, ATTR_DEPENDS_ON, ATTR_DRILL_OF, ATTR_LEVEL, ATTR_PRIMARY, ATTR_QUARANTINED, ATTR_SINCE,
     ATTR_SYNCED_AT, LEVELS, REALTIME_INTERVAL)
 from ansible_collections.predictive.mirroring.plugins.module_utils.errors import MirroringError
 from ansible_collections.predictive.mirroring.plugins.module_utils.mirror import image_age, keep_order, mirrors_by_primary
@@ -150,11 +150,17 @@ def score(vms, perf, events, model, policy, samples=30, event_window_hours=24, n
     confidence = telemetry.coverage(raw) * baselines.confidence_factor(days, NO_BASELINE_CONFIDENCE)
     fps = model.score(X)
     reasons = model.reasons(X, fps)
+    # an application's members are decided on its riskiest member's FPS (hysteresis included): one level for all
+    apps = applications([{"name": vm["name"], "fps": float(fps[i]), "app": app_of(vm)} for i, vm in enumerate(vms)])
     results = []
     for i, vm in enumerate(vms):
         attrs = vm["attributes"]
         current = attrs.get(ATTR_LEVEL) or None
-        level, below_since, why = policy.decide(float(fps[i]), current, parse_time(attrs.get(ATTR_BELOW_SINCE)), now)
+        app = apps.get(app_of(vm))
+        decide_on = app["fps"] if app else float(fps[i])
+        level, below_since, why = policy.decide(decide_on, current, parse_time(attrs.get(ATTR_BELOW_SINCE)), now)
+        if app and app["riskiest"] != vm["name"]:
+            why = "application %s, by its riskiest member %s: %s" % (app_of(vm), app["riskiest"], why)
         # vCenter's own alarms on the VM: a red one holds it a level above its FPS band
         alarms = vm.get("alarms") or []
         level, raised = alarm_floor(level, policy.band(fps[i]), alarms)
@@ -176,6 +182,7 @@ def score(vms, perf, events, model, policy, samples=30, event_window_hours=24, n
             "below_since": below_since.isoformat() if below_since else None,
             "since": attrs.get(ATTR_SINCE) or None,
             "depends_on": [d.strip() for d in (attrs.get(ATTR_DEPENDS_ON) or "").split(",") if d.strip()],
+            "app": app_of(vm),
         })
     return results
 
@@ -229,6 +236,27 @@ def info_task(p, task):
 LEVEL_GROUP = "fps_"  # fps_minimal, fps_partial, fps_full: the level the FPS alone asks for (before budget and floors)
 GROUPS = tuple(LEVEL_GROUP + level for level in LEVELS) + (
     "failover_now", "failover_refused", "mirrors", "quarantined", "telemetry_gap", "host_at_risk", "datastore_at_risk")
+
+
+def app_of(vm):
+    """The application a VM belongs to (its mirroring.app attribute), or None."""
+    return (vm["attributes"].get(ATTR_APP) or "").strip() or None
+
+
+def applications(vms):
+    """{application: {fps, riskiest, members, reasons}}: an application's FPS is its riskiest member's, with that
+    member's reasons (vms: dicts with name, fps, app and fps_reasons; VMs without an app are left out)."""
+    out = {}
+    for vm in vms:
+        if not vm.get("app"):
+            continue
+        app = out.setdefault(vm["app"], {"fps": -1.0, "riskiest": None, "members": [], "reasons": []})
+        app["members"].append(vm["name"])
+        if vm["fps"] > app["fps"] or (vm["fps"] == app["fps"] and vm["name"] < app["riskiest"]):
+            app.update(fps=vm["fps"], riskiest=vm["name"], reasons=vm.get("fps_reasons") or [])
+    for app in out.values():
+        app["members"].sort()
+    return out
 
 
 def host_names(vms):
@@ -297,6 +325,8 @@ def inventory_hosts(results, mirrors, policy, now=None, expose_features=False, d
         if h in gaps and h not in quarantined and r["fps"] >= policy.failover_threshold:
             refused_why[h] = "telemetry gap, not failed over on imputed data: %s" % gaps[h]
             refused_reason[h] = "telemetry_gap"
+    apps = applications([dict(name=r["vm"]["name"], fps=r["fps"], app=r.get("app"), fps_reasons=r["fps_reasons"])
+                         for r in results])
     out = []
     for host, r in zip(hosts, results):
         vm = r["vm"]
@@ -318,6 +348,9 @@ def inventory_hosts(results, mirrors, policy, now=None, expose_features=False, d
             "datastore_at_risk_why": on_risky_store.get(host),
             "datastores_at_risk": risky_store_ids.get(host, []),
             "depends_on": r["depends_on"],
+            "mirroring_app": r.get("app"),
+            "mirroring_app_fps": apps[r["app"]]["fps"] if r.get("app") else None,
+            "mirroring_app_riskiest": apps[r["app"]]["riskiest"] if r.get("app") else None,
             "mirror_name": mirror["name"] if mirror else None,
             "mirror_synced_at": (mirror["attributes"].get(ATTR_SYNCED_AT) or None) if mirror else None,
             "mirror_age_seconds": image_age(mirror, now) if mirror else None,

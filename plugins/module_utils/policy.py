@@ -253,6 +253,29 @@ def dependency_floor(levels, depends_on, names=None):
     return out, raised
 
 
+def app_floor(levels, apps, fps=None, names=None):
+    """Hold every member of an application at its riskiest member's level: (levels, {vm: reason}) for the VMs raised.
+
+    levels: {vm: level}; apps: {vm: application name or None}; fps: {vm: FPS}, to name the member that sets it (the
+    highest level, then the highest FPS, then the name); names: {vm: display name}. A service is only as recoverable as
+    its weakest tier: a mirrored database behind an unmirrored web tier is not a recovery.
+    """
+    fps, names = fps or {}, names or {}
+    members = {}
+    for vm, app in apps.items():
+        if app and vm in levels:
+            members.setdefault(app, []).append(vm)
+    out, raised = dict(levels), {}
+    for app, vms in members.items():
+        top = max(vms, key=lambda v: (RANK[levels[v]], fps.get(v, 0.0), str(names.get(v, v))))
+        for vm in vms:
+            if RANK[levels[vm]] < RANK[levels[top]]:
+                out[vm] = levels[top]
+                raised[vm] = "held at %s with application %s: its member %s asks for %s" % (
+                    levels[top], app, names.get(top, top), levels[top])
+    return out, raised
+
+
 def alarm_floor(level, band, alarms):
     """A VM's level with vCenter's own verdict on it: (level, why or None).
 

@@ -25,7 +25,8 @@ options:
     description:
       - The VMs, each with C(name) and C(fps), and optionally C(uuid) and C(vcenter) (a VM's identity, so namesakes are
         planned apart), C(level_current) (the level it is held at now), C(level) (the policy's level, which holds hysteresis; default,
-        the FPS band), C(depends_on) (names), C(num_cpu), C(memory_mb), C(disk_gb),
+        the FPS band), C(depends_on) (names), C(app) (an application, whose members are held at one level, its riskiest
+        member's, and lowered for the budget together), C(num_cpu), C(memory_mb), C(disk_gb),
         C(change_gb_day), C(downtime_cost_hour) and C(data_loss_cost_hour) (which default to O(downtime_cost_hour) and
         O(data_loss_cost_hour)).
     type: list

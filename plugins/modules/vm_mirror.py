@@ -58,7 +58,9 @@ options:
   vms:
     description:
       - A batch of primaries, each with C(uuid) (its instance UUID) and/or C(name), C(level), and optionally C(fps) and
-        C(below_since), and C(image_rpo_seconds) (this VM's own image RPO, overriding O(image_rpo_seconds)).
+        C(below_since), C(image_rpo_seconds) (this VM's own image RPO, overriding O(image_rpo_seconds)) and C(floor)
+        (true when the plan holds the VM above the level its own FPS gives, for an application or a dependency; its
+        C(mirroring.below_since) is then left as recorded). C(app) and C(depends_on) may ride along.
       - C(vcenter) may ride along (the plan's identity of a VM is its vCenter and instance UUID, as
         P(predictive.mirroring.mirror_targets#filter) writes it); the VM is found by C(uuid) on the vCenter this module
         is connected to, and one whose C(vcenter) (host:port) names another vCenter fails alone, without stopping the

@@ -146,3 +146,33 @@ def test_the_plan_says_which_vms_are_lowered_and_their_file_data_rpo():
             cost.plan_task(dict(params, files_rpo_seconds=bad), None)
     with pytest.raises(PolicyError, match="level_current"):
         cost.plan_task(dict(params, vms=[dict(vm("x", 1.0), level_current="fulll")]), None)
+
+
+def app(name, fps, application, deps=()):
+    return dict(vm(name, fps, deps), app=application)
+
+
+def test_an_application_is_held_at_its_riskiest_members_level_and_says_so():
+    vms = [app("db01", 80, "shop"), app("app01", 10, "shop"), app("web01", 40, "shop"), vm("lone", 10),
+           app("crm01", 50, "crm"), app("crm02", 5, "crm")]
+    result = cost.plan(vms, POLICY)
+    assert levels(result) == {"db01": "full", "app01": "full", "web01": "full", "lone": "minimal",
+                              "crm01": "partial", "crm02": "partial"}
+    why = {p["name"]: p["why"] for p in result["vms"]}
+    assert why["app01"] == "held at full with application shop: its member db01 asks for full"
+    assert why["db01"] == "FPS 80.0 asks for full"
+
+
+def test_an_application_is_lowered_for_the_budget_whole_never_split():
+    vms = [app("db01", 80, "shop"), app("web01", 10, "shop"), vm("other", 90)]
+    costs = [cost.level_costs(v, cost.DEFAULT_CATALOGUE) for v in vms]
+    # room for the other VM at full and the shop at partial, not for the shop at full
+    budget = costs[2]["full"] + costs[0]["partial"] + costs[1]["partial"] + 0.01
+    got = levels(cost.plan(vms, POLICY, budget=budget))
+    assert got["db01"] == got["web01"] and RANK[got["db01"]] < RANK["full"], got
+
+
+def test_an_applications_dependency_outside_it_is_raised_with_it():
+    # the shop's web tier depends on a shared DNS VM outside the application; its db sets the shop at full
+    vms = [app("db01", 80, "shop"), app("web01", 10, "shop", deps=["dns01"]), vm("dns01", 5)]
+    assert levels(cost.plan(vms, POLICY)) == {"db01": "full", "web01": "full", "dns01": "full"}

@@ -154,3 +154,14 @@ def test_datastores_of_one_name_in_two_datacenters_are_two_peer_groups():
     got = by_name(hosts)
     assert why is None
     assert [n for n in sorted(got) if "datastore_at_risk" in got[n]["groups"]] == ["vm00", "vm01", "vm02"]
+
+
+def test_an_applications_fps_is_its_riskiest_members_with_its_reasons():
+    from ansible_collections.predictive.mirroring.plugins.module_utils.pipeline import applications  # pylint: disable=import-outside-toplevel
+    reason = [{"feature": "disk_latency_ms_mean", "text": "disk latency 140 ms"}]
+    got = applications([{"name": "web01", "fps": 12.0, "app": "shop"}, {"name": "db01", "fps": 81.5, "app": "shop",
+                                                                        "fps_reasons": reason},
+                        {"name": "lone", "fps": 99.0, "app": None}, {"name": "b", "fps": 40.0, "app": "crm"},
+                        {"name": "a", "fps": 40.0, "app": "crm"}])
+    assert got == {"shop": {"fps": 81.5, "riskiest": "db01", "members": ["db01", "web01"], "reasons": reason},
+                   "crm": {"fps": 40.0, "riskiest": "a", "members": ["a", "b"], "reasons": []}}

@@ -1,0 +1,56 @@
+"""Issue 17, applications: VMs that make one service (custom attribute mirroring.app) are held at one level, the
+riskiest member's, through ansible-inventory and reconcile on the simulator."""
+from __future__ import annotations
+
+import json
+
+from ansible_collections.predictive.mirroring.plugins.module_utils.constants import ATTR_APP, ATTR_LEVEL, ATTR_PRIMARY
+from ansible_collections.predictive.mirroring.plugins.module_utils import fleet, vsphere
+from rig.inventory import inventory
+from rig.play import run_playbook
+
+DEMO = "inventories/demo/demo.vsphere_fps.yml"
+DB, WEB, LONE = "DC0_C0_RP0_VM1", "DC0_C0_RP0_VM2", "DC0_C0_RP0_VM3"
+
+
+def conn(sim):
+    return {k: v for k, v in sim.connection().items() if k != "protocol"}
+
+
+def test_an_application_is_held_at_its_riskiest_members_level(simulator, tmp_path):
+    for i, vm in enumerate(v["name"] for v in simulator.vms()):
+        simulator.set_perf(vm, fleet.scenario_series("healthy", 0.0, seed=i))
+    simulator.set_scenario(DB, "degrading_disk", 0.5, seed=7)  # the database tier's disk is failing
+    with vsphere.VSphere(**conn(simulator)) as vs:
+        rows = {vm["name"]: vm for vm in vs.virtual_machines()}
+        for name in (DB, WEB):
+            vs.set_attribute(rows[name]["_ref"], ATTR_APP, "shop")
+
+    inv = inventory(simulator, DEMO)
+    hv = inv["_meta"]["hostvars"]
+    assert sorted(inv["app_shop"]["hosts"]) == [DB, WEB]
+    # the web tier is healthy, and decided on its application's FPS: the database's
+    assert hv[DB]["mirroring_level"] in ("partial", "full") and hv[WEB]["mirroring_level"] == hv[DB]["mirroring_level"]
+    assert hv[WEB]["mirroring_level_why"].startswith("application shop, by its riskiest member %s: FPS" % DB)
+    assert hv[LONE]["mirroring_level"] == "minimal"
+    for name in (DB, WEB):  # the application's FPS is its riskiest member's
+        assert hv[name]["mirroring_app"] == "shop" and hv[name]["mirroring_app_riskiest"] == DB
+        assert hv[name]["mirroring_app_fps"] == hv[DB]["fps"] > hv[WEB]["fps"]
+    assert hv[LONE]["mirroring_app"] is None and hv[LONE]["mirroring_app_fps"] is None
+
+    store = str(tmp_path / "history.sqlite")
+    extra = ("-e", "mirroring_history_path=%s" % store, "-e", "mirroring_report_dir=%s" % (tmp_path / "report"))
+    stats, tasks = run_playbook(simulator, "reconcile", DEMO, *extra, workdir=str(tmp_path))
+    assert stats["failures"] == 0
+    plan = {p["name"]: p for p in tasks["Plan each VM's level (cost optimizer, exact)"]["vms"]}
+    level = plan[DB]["level"]
+    assert level in ("partial", "full") and plan[WEB]["level"] == level and plan[LONE]["level"] == "minimal"
+    with vsphere.VSphere(**conn(simulator)) as vs:  # both tiers have a mirror, held at the application's level
+        seen = vs.virtual_machines()
+    mirrors = sorted(vm["attributes"][ATTR_PRIMARY] for vm in seen if vm["attributes"].get(ATTR_PRIMARY))
+    attrs = {vm["name"]: vm["attributes"] for vm in seen}
+    assert mirrors == sorted(rows[n]["instance_uuid"] for n in (DB, WEB))
+    assert attrs[DB][ATTR_LEVEL] == attrs[WEB][ATTR_LEVEL] == level
+    stats, tasks = run_playbook(simulator, "reconcile", DEMO, *extra, workdir=str(tmp_path))
+    changed = [(t, [v for v in r.get("vms", []) if v.get("changed")]) for t, r in tasks.items() if r.get("changed")]
+    assert stats["changed"] == 0 and stats["failures"] == 0, json.dumps(changed, default=str)[:6000]
