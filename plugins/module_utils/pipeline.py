@@ -21,7 +21,7 @@ from ansible_collections.predictive.mirroring.plugins.module_utils.errors import
 from ansible_collections.predictive.mirroring.plugins.module_utils.mirror import image_age, keep_order, mirrors_by_primary
 from ansible_collections.predictive.mirroring.plugins.module_utils.model import load_ref
 from ansible_collections.predictive.mirroring.plugins.module_utils.policy import (
-    alarm_floor, alarm_reasons, datastore_key, datastores_at_risk, hosts_at_risk, parse_time, policy_from_params)
+    alarm_floor, alarm_reasons, datastore_key, datastores_at_risk, host_key, hosts_at_risk, parse_time, policy_from_params)
 
 
 def select_vms(vms, datacenters=None, clusters=None, folders=None, power_states=None, names=None, include_mirrors=False):
@@ -302,7 +302,7 @@ def inventory_hosts(results, mirrors, policy, now=None, expose_features=False, d
     # the cause on the ESXi host: its VMs are moved within the cluster (evacuate.yml), not failed over
     risky_hosts = hosts_at_risk([dict(r["vm"], **{k: r["features"][k] for k in (
         "host_error_events", "host_peers_cpu_ready_dev", "host_peers_disk_latency_dev")}) for r in results])
-    on_risky = {h: risky_hosts[r["vm"]["host"]] for h, r in zip(hosts, results) if r["vm"]["host"] in risky_hosts}
+    on_risky = {h: risky_hosts[host_key(r["vm"])] for h, r in zip(hosts, results) if host_key(r["vm"]) in risky_hosts}
     # the cause on a datastore (unless its host already explains the VM): its disks are moved, the VM not failed over
     risky_stores = datastores_at_risk([dict(r["vm"], disk_latency_dev=r["features"].get("disk_latency_dev"))
                                        for r in results])

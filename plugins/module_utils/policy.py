@@ -147,7 +147,7 @@ HOST_DRIFT_MIN_VMS = 3
 
 
 def hosts_at_risk(vms, error_events=HOST_ERROR_EVENTS_AT_RISK):
-    """{ESXi host name: why} for the hosts whose own signals put the cause on the host, not on its VMs.
+    """{host_key: why} for the ESXi hosts whose own signals put the cause on the host, not on its VMs.
 
     vms: dicts with host, host_overall_status, host_connection_state, host_alarms, host_sensors (its hardware
     sensors that are not green, vsphere.sensor_records) and host_error_events (the host's own error
@@ -164,7 +164,7 @@ def hosts_at_risk(vms, error_events=HOST_ERROR_EVENTS_AT_RISK):
     by_host = {}
     for vm in vms:
         if vm.get("host"):
-            by_host.setdefault(vm["host"], []).append(vm)
+            by_host.setdefault(host_key(vm), []).append(vm)
     for host, members in by_host.items():
         if len(members) < HOST_DRIFT_MIN_VMS:
             continue
@@ -175,8 +175,8 @@ def hosts_at_risk(vms, error_events=HOST_ERROR_EVENTS_AT_RISK):
                 drift.setdefault(host, []).append("its VMs' %s drifts together (median %.1fσ above their normal)"
                                                   % (what, values[len(values) // 2]))
     for vm in vms:
-        host = vm.get("host")
-        if not host or host in out or vm.get("host_connection_state") not in ("connected", ""):
+        host = host_key(vm)
+        if not vm.get("host") or host in out or vm.get("host_connection_state") not in ("connected", ""):
             continue
         why = []
         if vm.get("host_overall_status") == "red":
@@ -191,8 +191,13 @@ def hosts_at_risk(vms, error_events=HOST_ERROR_EVENTS_AT_RISK):
             why.append("its hardware sensor %s is red" % ", ".join("'%s'" % name for name in sensors))
         why += drift.get(host, [])
         if why:
-            out[host] = "host %s: %s" % (host, " and ".join(why))
+            out[host] = "host %s: %s" % (vm["host"], " and ".join(why))
     return out
+
+
+def host_key(vm):
+    """An ESXi host's identity: its vCenter and moid (two vCenters may each have a host of one name)."""
+    return (vm.get("vcenter") or "", vm.get("host_moid") or vm.get("host"))
 
 
 def datastore_key(vm, ds):

@@ -97,7 +97,7 @@ def test_every_vm_of_a_host_drifting_together_puts_the_host_at_risk():
              {"host": "H2", "host_connection_state": "connected", "host_peers_cpu_ready_dev": 0.1},
              {"host": "H2", "host_connection_state": "connected", "host_peers_cpu_ready_dev": 0.0}]
     out = policy.hosts_at_risk(drifting + alone)
-    assert set(out) == {"H1"} and "drifts together" in out["H1"]
+    assert set(out) == {("", "H1")} and "drifts together" in out[("", "H1")]
 
 
 def test_cache_refreshes_stale_entries_and_writes_privately(tmp_path):

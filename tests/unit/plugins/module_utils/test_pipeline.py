@@ -165,3 +165,14 @@ def test_an_applications_fps_is_its_riskiest_members_with_its_reasons():
                         {"name": "a", "fps": 40.0, "app": "crm"}])
     assert got == {"shop": {"fps": 81.5, "riskiest": "db01", "members": ["db01", "web01"], "reasons": reason},
                    "crm": {"fps": 40.0, "riskiest": "a", "members": ["a", "b"], "reasons": []}}
+
+
+def test_a_host_at_risk_in_one_vcenter_does_not_hold_back_a_namesake_host_of_another():
+    # two vCenters, each with an ESXi host named H0 (moid host-1 in both): vc1's is red, vc2's VM must fail over
+    red = dict(vm("web01", "vm-1", host="H0", vcenter="vc1"), host_moid="host-1", host_overall_status="red")
+    other = dict(vm("db01", "vm-1b", host="H0", vcenter="vc2"), host_moid="host-1")
+    hosts, _why = inventory_hosts([scored(red, 20.0), scored(other, 95.0)], [],
+                                  Policy(max_failovers=5, max_failover_cluster_pct=100), now=NOW)
+    got = by_name(hosts)
+    assert "host_at_risk" in got["web01"]["groups"] and got["web01"]["vars"]["host_at_risk_why"] == "host H0: its health is red"
+    assert "host_at_risk" not in got["db01"]["groups"] and "failover_now" in got["db01"]["groups"]

@@ -91,7 +91,7 @@ def test_hosts_at_risk_are_those_whose_own_signals_say_so_and_that_still_answer(
         {"host": "h-warm", "host_overall_status": "yellow", "host_connection_state": "connected", "host_error_events": 0,
          "host_sensors": [{"name": "CPU1 Temp", "health": "yellow", "type": "temperature"}]},
     ]
-    got = hosts_at_risk(vms)
+    got = {host: why for (_vcenter, host), why in hosts_at_risk(vms).items()}
     assert sorted(got) == ["h-fan", "h-noisy", "h-red"]
     assert got["h-fan"] == "host h-fan: its hardware sensor 'Fan Device 2' is red"
     assert got["h-red"] == "host h-red: its health is red"
