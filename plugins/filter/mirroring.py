@@ -16,7 +16,7 @@ VIEW_FIELDS = ("vm_name", "vm_instance_uuid", "vm_moid", "vcenter", "datacenter"
                "depends_on", "mirror_name", "power_state", "num_cpu", "memory_mb", "host_at_risk_why",
                "datastore_at_risk_why", "datastores_at_risk", "failover_refused_why", "failover_refused_reason",
                "mirroring_data_lag", "mirroring_rpo_seconds", "mirroring_data_rpo", "mirror_age_seconds",
-               "data_lag_seconds", "data_rpo_seconds", "mirroring_vm_image_rpo_seconds")
+               "data_lag_seconds", "data_rpo_seconds", "mirroring_vm_image_rpo_seconds", "mirroring_app")
 
 
 def mirror_targets(hosts, hostvars, plan=None):

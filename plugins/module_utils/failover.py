@@ -332,14 +332,39 @@ def order_task(p, task):
         name = vm.get("inventory_hostname") or vm.get("name")
         if not name:
             raise MirroringError("vms[%d] has no name" % i)
-        targets.append({"name": name, "vm_name": vm.get("vm_name") or name, "cluster": vm.get("cluster"),
-                        "depends_on": vm.get("depends_on") or []})
+        targets.append(target_of(vm, name))
     fleet = [{"name": vm.get("inventory_hostname") or vm.get("name"), "cluster": vm.get("cluster")}
              for vm in p["fleet"]] or targets
+    # the limit counts what the risk asked for; the members of its application follow it (below)
     why = policy.blast_radius(targets, fleet)
     if why:
         raise PolicyError(why, refused=[t["name"] for t in targets], order=[])
+    added = application_members(targets, p["fleet"])
+    targets += [target_of(vm, vm.get("inventory_hostname") or vm.get("name")) for vm, _why in added]
     by_vm = {t["vm_name"]: t["name"] for t in targets}
     order = dependency_order([t["name"] for t in targets],
                              {t["name"]: [by_vm.get(d, d) for d in t["depends_on"]] for t in targets})
-    return dict(changed=False, order=order, refused=[])
+    return dict(changed=False, order=order, refused=[],
+                added=[{"name": vm.get("inventory_hostname") or vm.get("name"), "why": why} for vm, why in added])
+
+
+def target_of(vm, name):
+    return {"name": name, "vm_name": vm.get("vm_name") or name, "cluster": vm.get("cluster"),
+            "depends_on": vm.get("depends_on") or [], "app": vm.get("mirroring_app"), "vcenter": vm.get("vcenter")}
+
+
+def application_members(targets, fleet):
+    """[(fleet entry, why)]: the members of each target's application (same vCenter, not failed over already) that
+    are not targets themselves - a service fails over whole, or its tiers end up in two datacenters."""
+    names = {t["name"] for t in targets}
+    out = []
+    for t in list(targets):
+        if not t.get("app"):
+            continue
+        for vm in fleet:
+            name = vm.get("inventory_hostname") or vm.get("name")
+            if (vm.get("mirroring_app") == t["app"] and vm.get("vcenter") == t.get("vcenter") and name not in names
+                    and not vm.get("mirroring_quarantined")):
+                names.add(name)
+                out.append((vm, "application %s fails over with %s" % (t["app"], t["name"])))
+    return out

@@ -15,6 +15,9 @@ description:
     O(max_failovers) VMs, or more than O(max_failover_cluster_pct) of a cluster's VMs, at once) - so many VMs failing at
     once is more likely bad telemetry than a real failure. Nothing is switched.
   - Otherwise returns them ordered so that what others depend on (C(depends_on)) fails over first.
+  - An application fails over whole. The members of each one's application (C(mirroring_app), the same vCenter, not
+    failed over already) are added from O(fleet) and ordered with them; the blast-radius limit counts the VMs asked
+    for, not the members that follow them.
   - Changes nothing anywhere.
 author:
   - predictive.mirroring developers (@predictive-mirroring)
@@ -29,7 +32,9 @@ options:
     elements: dict
     required: true
   fleet:
-    description: Every primary (C(name) or C(inventory_hostname), and C(cluster)), for the per-cluster share. Default, O(vms) alone.
+    description:
+      - Every primary (C(name) or C(inventory_hostname), and C(cluster)), for the per-cluster share and the members of
+        applications (C(mirroring_app), C(vcenter), C(mirroring_quarantined)). Default, O(vms) alone.
     type: list
     elements: dict
     default: []
@@ -49,6 +54,11 @@ order:
   returned: success
   type: list
   elements: str
+added:
+  description: The members of an application added to the VMs asked for, each with C(name) and C(why).
+  returned: success
+  type: list
+  elements: dict
 """
 
 from ansible_collections.predictive.mirroring.plugins.module_utils.failover import order_task

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import json
 
-from ansible_collections.predictive.mirroring.plugins.module_utils.constants import ATTR_APP, ATTR_LEVEL, ATTR_PRIMARY
+from ansible_collections.predictive.mirroring.plugins.module_utils.constants import (
+    ATTR_APP, ATTR_DEPENDS_ON, ATTR_LEVEL, ATTR_PRIMARY, ATTR_QUARANTINED)
 from ansible_collections.predictive.mirroring.plugins.module_utils import fleet, vsphere
 from rig.inventory import inventory
 from rig.play import run_playbook
@@ -25,6 +26,7 @@ def test_an_application_is_held_at_its_riskiest_members_level(simulator, tmp_pat
         rows = {vm["name"]: vm for vm in vs.virtual_machines()}
         for name in (DB, WEB):
             vs.set_attribute(rows[name]["_ref"], ATTR_APP, "shop")
+        vs.set_attribute(rows[WEB]["_ref"], ATTR_DEPENDS_ON, DB)  # the web tier needs the database
 
     inv = inventory(simulator, DEMO)
     hv = inv["_meta"]["hostvars"]
@@ -54,3 +56,14 @@ def test_an_application_is_held_at_its_riskiest_members_level(simulator, tmp_pat
     stats, tasks = run_playbook(simulator, "reconcile", DEMO, *extra, workdir=str(tmp_path))
     changed = [(t, [v for v in r.get("vms", []) if v.get("changed")]) for t, r in tasks.items() if r.get("changed")]
     assert stats["changed"] == 0 and stats["failures"] == 0, json.dumps(changed, default=str)[:6000]
+
+    # the database is failed over (named, as an operator or failover_now would): its application goes with it, the
+    # database first; the VM outside the application stays where it is
+    stats, tasks = run_playbook(simulator, "failover", DEMO, "-e", "mirroring_failover_hosts=" + DB, *extra,
+                                workdir=str(tmp_path))
+    assert stats["failures"] == 0
+    plan = tasks["Blast-radius limit and dependency order"]
+    assert plan["order"] == [DB, WEB] and plan["added"] == [{"name": WEB, "why": "application shop fails over with %s" % DB}]
+    with vsphere.VSphere(**conn(simulator)) as vs:
+        attrs = {vm["name"]: vm["attributes"] for vm in vs.virtual_machines()}
+    assert attrs[DB].get(ATTR_QUARANTINED) and attrs[WEB].get(ATTR_QUARANTINED) and not attrs[LONE].get(ATTR_QUARANTINED)

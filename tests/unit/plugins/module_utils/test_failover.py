@@ -87,3 +87,23 @@ def test_downtime_as_vcenter_saw_it():
     assert analysis.downtime(record("reactive"), "missed", VM, crash, 12.0) == 36.0
     assert analysis.downtime(record("reactive"), "missed", VM, [], 12.0) is None
     assert analysis.downtime(record(), "unconfirmed", VM, [], 12.0) is None
+
+
+def test_an_application_fails_over_whole_in_dependency_order():
+    def view(name, app=None, deps=(), vcenter="vc1", quarantined=None):
+        return {"inventory_hostname": name, "vm_name": name, "cluster": "c1", "depends_on": list(deps),
+                "mirroring_app": app, "vcenter": vcenter, "mirroring_quarantined": quarantined}
+    fleet = [view("db01", "shop"), view("app01", "shop", ["db01"]), view("web01", "shop", ["app01"]),
+             view("web02", "shop", ["app01"], quarantined="failed over at 09:12"),  # already on its mirror
+             view("shop-copy", "shop", vcenter="vc2"),  # another vCenter's namesake application
+             view("crm01", "crm")] + [view("vm%d" % i) for i in range(10)]
+    p = dict(vms=[fleet[0]], fleet=fleet, partial_above=30.0, full_above=70.0, failover_threshold=85.0,
+             hysteresis_margin=5.0, min_dwell_minutes=60, max_failovers=1, max_failover_cluster_pct=25.0)
+    out = failover.order_task(p, None)
+    # three VMs with a limit of one: the limit counts the database the risk asked for, the tiers follow it
+    assert out["order"] == ["db01", "app01", "web01"]
+    assert out["added"] == [{"name": "app01", "why": "application shop fails over with db01"},
+                            {"name": "web01", "why": "application shop fails over with db01"}]
+    # two VMs asked for at once are still refused by a limit of one, their applications or not
+    with pytest.raises(PolicyError, match="blast"):
+        failover.order_task(dict(p, vms=[fleet[0], fleet[5]]), None)
