@@ -67,3 +67,11 @@ def test_an_application_is_held_at_its_riskiest_members_level(simulator, tmp_pat
     with vsphere.VSphere(**conn(simulator)) as vs:
         attrs = {vm["name"]: vm["attributes"] for vm in vs.virtual_machines()}
     assert attrs[DB].get(ATTR_QUARANTINED) and attrs[WEB].get(ATTR_QUARANTINED) and not attrs[LONE].get(ATTR_QUARANTINED)
+
+    # failing the database back brings its application back with it
+    stats, _tasks = run_playbook(simulator, "failback", DEMO, "-e", "mirroring_failback_hosts=" + DB, *extra,
+                                 workdir=str(tmp_path))
+    assert stats["failures"] == 0
+    with vsphere.VSphere(**conn(simulator)) as vs:
+        attrs = {vm["name"]: vm["attributes"] for vm in vs.virtual_machines()}
+    assert not attrs[DB].get(ATTR_QUARANTINED) and not attrs[WEB].get(ATTR_QUARANTINED)
