@@ -244,18 +244,23 @@ def keep(vs, owner, ttl, alive, poll=1.0, claim=None):
         while True:
             if not alive():
                 try:
+                    vs.connect()
                     lease.release()
                 except Exception:  # pylint: disable=broad-except
                     pass  # it expires within one TTL
                 return
             if time.monotonic() >= due:
                 try:
+                    vs.connect()  # a new session after a failed renewal (vCenter restarted, the session was ended)
                     lease.renew()
                     due = time.monotonic() + every
                 except LeaseError:
                     return  # given back by the run, or taken over after an expiry: nothing left to keep
                 except Exception:  # pylint: disable=broad-except
-                    due = time.monotonic() + poll  # vCenter did not answer: try again until the lease expires
+                    # vCenter did not answer or ended the session: log in again and retry at the next poll, for as
+                    # long as the run lives; once the lease has expired and another run took it, renew() says so
+                    vs.close()
+                    due = time.monotonic() + poll
             time.sleep(poll)
 
 

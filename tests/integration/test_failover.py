@@ -261,7 +261,7 @@ def test_reactive_failover_for_contrast(site):
         # the primary dies with no warning: VM, web server and database at once
         site.sim.fail(SICK)
         site.primary_web.hang()
-        os.kill(site.db.proc.pid, 9)
+        site.db.proc.kill()
         time.sleep(1)
         # the on-call webhook is down too (accepts, never answers): the failover pays its 2 s timeout and no more
         dead = Receiver(silent=True)

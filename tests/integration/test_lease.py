@@ -174,3 +174,37 @@ def test_a_renewal_moves_the_expiry_and_keeps_when_it_was_acquired_and_by_whom(s
         assert (seen["host"], seen["pid"], seen["pid_start"]) == (first["host"], first["pid"], first["pid_start"])
         ours.release()
     assert held(simulator) is None
+
+
+def test_a_keeper_whose_session_vcenter_ended_logs_in_again_and_keeps_the_lease(simulator):
+    """vCenter restarted or an administrator ended the keeper's session: the keeper's renewals fail with
+    NotAuthenticated. It must log in again and renew, not spin on a dead session until the lease expires under a
+    run that is still writing."""
+    with vsphere.VSphere(**conn(simulator)) as admin:
+        ours = lease.Lease(admin, "reconcile@here:relogin", ttl=10)
+        ours.acquire(wait=0)
+        keeper_vs = admin.another()
+        running = threading.Event()
+        running.set()
+        keeper = threading.Thread(target=lease.keep, args=(keeper_vs, ours.owner, 10, running.is_set),
+                                  kwargs={"poll": 0.2}, daemon=True)
+        keeper.start()
+        try:
+            deadline = time.monotonic() + 10
+            while keeper_vs.si is None and time.monotonic() < deadline:
+                time.sleep(0.05)
+            key = keeper_vs.content.sessionManager.currentSession.key
+            admin.content.sessionManager.TerminateSession(sessionId=[key])
+            assert key not in [s.key for s in admin.content.sessionManager.sessionList]
+            ended = held(simulator)["expires"]
+            time.sleep(10 + 2)  # past the expiry the lease had when its session was ended
+            seen = held(simulator)
+            assert keeper.is_alive()
+            assert seen is not None and seen["owner"] == ours.owner
+            assert seen["expires"] > ended, (ended, seen)  # renewed through a new session
+            assert keeper_vs.content.sessionManager.currentSession.key != key
+        finally:
+            running.clear()
+            keeper.join(timeout=15)
+    assert not keeper.is_alive()
+    assert held(simulator) is None  # given back when the run ended

@@ -299,7 +299,7 @@ def test_zero_loss_switchover_and_reattach(sites, tmp_path):
 def test_switchover_refused_after_a_crash(sites, tmp_path):
     primary, standby = sites
     apply_role(tmp_path, primary, standby, "partial")
-    os.kill(primary.proc.pid, 9)  # no shutdown checkpoint: its last WAL may not have left it
+    primary.proc.kill()  # SIGKILL: no shutdown checkpoint: its last WAL may not have left it
     primary.proc.wait()
     out = apply_role(tmp_path, primary, standby, "partial", entry="switchover", expect_ok=False)
     assert "not cleanly shut down" in out

@@ -9,7 +9,7 @@ import socket
 import subprocess
 import tempfile
 
-from .procs import RigError, free_port, stop_pid, wait_for
+from .procs import RigError, free_port, stop_process, wait_for
 
 
 def free_udp_and_tcp_port() -> int:
@@ -89,7 +89,7 @@ ns1 IN A   127.0.0.1
 
     def stop(self) -> None:
         if self.proc is not None:
-            stop_pid(self.proc.pid)
+            stop_process(self.proc)
             self.proc = None
 
     def remove(self) -> None:

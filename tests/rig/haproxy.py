@@ -9,7 +9,7 @@ import tempfile
 from ansible_collections.predictive.mirroring.plugins.module_utils.traffic import TrafficError
 from ansible_collections.predictive.mirroring.plugins.module_utils.traffic.haproxy import HAProxy as RuntimeAPI
 
-from .procs import RigError, free_port, stop_pid, wait_for
+from .procs import RigError, free_port, stop_process, wait_for
 
 
 class HAProxy:
@@ -74,7 +74,7 @@ class HAProxy:
 
     def stop(self) -> None:
         if self.proc is not None:
-            stop_pid(self.proc.pid)
+            stop_process(self.proc)
             self.proc = None
 
     def __enter__(self):

@@ -12,7 +12,7 @@ import shutil
 import subprocess
 import tempfile
 
-from .procs import RigError, free_port, stop_pid, wait_for
+from .procs import RigError, free_port, stop_process, wait_for
 
 
 def pg_bindir() -> str:
@@ -101,7 +101,7 @@ class PostgresCluster:
     def stop(self) -> None:
         if self.proc is not None:
             # SIGTERM is postgres' smart shutdown.
-            stop_pid(self.proc.pid, timeout=20)
+            stop_process(self.proc, timeout=20)
             self.proc = None
 
     def remove(self) -> None:

@@ -2,7 +2,6 @@
 from __future__ import annotations
 
 import os
-import signal
 import socket
 import subprocess
 import time
@@ -49,27 +48,15 @@ def tail(path: str | None, lines: int = 15) -> str:
     return "\n" + "\n".join(text)
 
 
-def stop_pid(pid: int, timeout: float = 10.0) -> None:
-    """SIGTERM, then SIGKILL after timeout; ignores a PID already gone."""
-    try:
-        os.kill(pid, signal.SIGTERM)
-    except ProcessLookupError:
+def stop_process(proc: subprocess.Popen, timeout: float = 10.0) -> None:
+    """SIGTERM, then SIGKILL after timeout, through the Popen object: a process that has ended and was reaped is
+    never signalled by its old PID (this machine's pid_max is 32768, and a full test run starts tens of thousands of
+    processes: a reused PID would be another test's process, a lease keeper for one)."""
+    if proc.poll() is not None:
         return
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        try:
-            done = os.waitpid(pid, os.WNOHANG)[0]
-            if done == pid:
-                return
-        except ChildProcessError:
-            # not our child: poll for existence
-            try:
-                os.kill(pid, 0)
-            except ProcessLookupError:
-                return
-        time.sleep(0.05)
+    proc.terminate()
     try:
-        os.kill(pid, signal.SIGKILL)
-        os.waitpid(pid, 0)
-    except (ProcessLookupError, ChildProcessError):
-        pass
+        proc.wait(timeout)
+    except subprocess.TimeoutExpired:
+        proc.kill()
+        proc.wait()

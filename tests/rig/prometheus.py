@@ -11,7 +11,7 @@ import time
 
 import requests
 
-from .procs import RigError, free_port, stop_pid, wait_for
+from .procs import RigError, free_port, stop_process, wait_for
 
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 RULES = os.path.join(ROOT, "extensions", "prometheus", "alerts.yml")
@@ -53,7 +53,7 @@ class _Process:
 
     def stop(self):
         if self.proc is not None:
-            stop_pid(self.proc.pid)
+            stop_process(self.proc)
             self.proc = None
 
 

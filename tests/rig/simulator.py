@@ -12,7 +12,7 @@ import urllib.request
 
 from ansible_collections.predictive.mirroring.plugins.module_utils import fleet
 
-from .procs import RigError, stop_pid, wait_for
+from .procs import RigError, stop_process, wait_for
 
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 DEFAULT_BINARY = os.path.join(ROOT, ".build", "fpssim")
@@ -70,7 +70,7 @@ class Simulator:
 
     def stop(self) -> None:
         if self.proc is not None:
-            stop_pid(self.proc.pid)
+            stop_process(self.proc)
             self.proc = None
 
     def __enter__(self):
