@@ -183,6 +183,9 @@ def score(vms, perf, events, model, policy, samples=30, event_window_hours=24, n
             "since": attrs.get(ATTR_SINCE) or None,
             "depends_on": [d.strip() for d in (attrs.get(ATTR_DEPENDS_ON) or "").split(",") if d.strip()],
             "app": app_of(vm),
+            # the application's FPS and riskiest member, as the level was decided on them (one vCenter's members)
+            "app_fps": apps[app_of(vm)]["fps"] if app else None,
+            "app_riskiest": apps[app_of(vm)]["riskiest"] if app else None,
         })
     return results
 
@@ -325,8 +328,6 @@ def inventory_hosts(results, mirrors, policy, now=None, expose_features=False, d
         if h in gaps and h not in quarantined and r["fps"] >= policy.failover_threshold:
             refused_why[h] = "telemetry gap, not failed over on imputed data: %s" % gaps[h]
             refused_reason[h] = "telemetry_gap"
-    apps = applications([dict(name=r["vm"]["name"], fps=r["fps"], app=r.get("app"), fps_reasons=r["fps_reasons"])
-                         for r in results])
     out = []
     for host, r in zip(hosts, results):
         vm = r["vm"]
@@ -349,8 +350,8 @@ def inventory_hosts(results, mirrors, policy, now=None, expose_features=False, d
             "datastores_at_risk": risky_store_ids.get(host, []),
             "depends_on": r["depends_on"],
             "mirroring_app": r.get("app"),
-            "mirroring_app_fps": apps[r["app"]]["fps"] if r.get("app") else None,
-            "mirroring_app_riskiest": apps[r["app"]]["riskiest"] if r.get("app") else None,
+            "mirroring_app_fps": r.get("app_fps"),
+            "mirroring_app_riskiest": r.get("app_riskiest"),
             "mirror_name": mirror["name"] if mirror else None,
             "mirror_synced_at": (mirror["attributes"].get(ATTR_SYNCED_AT) or None) if mirror else None,
             "mirror_age_seconds": image_age(mirror, now) if mirror else None,
