@@ -1,6 +1,6 @@
 """Fixtures that start the real parts: the vCenter simulator, HAProxy and PostgreSQL.
 
-Each part runs in a temp dir and is stopped by its own PID when the test
+Each part runs in a temp dir and is stopped through its process handle when the test
 ends, whether it passed or not.
 """
 from __future__ import annotations
