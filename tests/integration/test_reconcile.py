@@ -1,12 +1,16 @@
 """playbooks/reconcile.yml end to end: inventory -> plan -> vm_mirror, idempotent, and its --check --diff plan."""
 from __future__ import annotations
 
+import os
+import subprocess
+
 import pytest
 
 from ansible_collections.predictive.mirroring.plugins.module_utils.constants import ATTR_LEVEL, ATTR_PRIMARY
 from ansible_collections.predictive.mirroring.plugins.module_utils import fleet, vsphere
 
-from rig.play import run_playbook
+from rig.estate import DEMO, SICK, playbook_env
+from rig.play import BIN, ROOT, run_playbook
 
 
 @pytest.fixture
@@ -58,3 +62,41 @@ def test_check_diff_shows_exactly_the_degraded_vm(story):
     assert mirror_task["diff"]["after"]["DC0_C0_RP0_VM3"]["level"] != mirror_task["diff"]["before"]["DC0_C0_RP0_VM3"]["level"]
     assert {k: (v["attributes"], v["power_state"]) for k, v in observe(story).items()} == \
         {k: (v["attributes"], v["power_state"]) for k, v in before.items()}
+
+
+def test_a_limit_changes_only_its_vms_and_three_slices_do_what_one_run_does(story):
+    """AWX job slicing, or --limit by hand: each slice plans the whole inventory and changes only its own VMs; the
+    slices one after the other leave vCenter as one unsliced run would (which then has nothing left to change). A
+    limit that leaves out localhost would skip every play and end ok: it is refused, and nothing changes."""
+    def state():
+        return {name: (vm["attributes"], vm["power_state"]) for name, vm in observe(story).items()}
+
+    before = state()
+    env = playbook_env(story)
+    proc = subprocess.run([os.path.join(BIN, "ansible-playbook"), "playbooks/reconcile.yml", "-i", DEMO, "--limit",
+                           SICK], cwd=ROOT, env=env, capture_output=True, text=True, timeout=300, check=False)
+    assert proc.returncode != 0, proc.stdout[-2000:]
+    assert "--limit %s leaves out localhost" % SICK in proc.stdout and "--limit '%s,localhost'" % SICK in proc.stdout
+    assert state() == before
+    primaries = sorted(name for name in before if name.startswith("DC0_"))  # the demo inventory's: DC1 is the secondary
+    assert len(primaries) == 4
+    slices = [primaries[:2], primaries[2:3], primaries[3:]]
+    for part in slices:
+        seen = state()
+        stats, tasks = playbook(story, "--limit", ",".join(part + ["localhost"]))
+        assert stats["failures"] == 0
+        after = state()
+        touched = {name for name in after if after[name] != seen.get(name)}
+        owners = {vm["attributes"].get(ATTR_PRIMARY) for name, vm in observe(story).items() if name in touched - set(seen)}
+        uuids = {observe(story)[name]["instance_uuid"] for name in part}
+        # a primary changed only by its own slice; a new mirror only for one of the slice's primaries
+        assert touched & set(primaries) <= set(part), (part, touched)
+        assert owners <= uuids, (part, owners)
+        # every slice plans the whole fleet
+        assert sorted(p["name"] for p in tasks["Plan each VM's level (cost optimizer, exact)"]["vms"]) == primaries
+    stats, tasks = playbook(story)
+    assert stats["changed"] == 0 and stats["failures"] == 0
+    seen = observe(story)
+    plan = {p["name"]: p["level"] for p in tasks["Plan each VM's level (cost optimizer, exact)"]["vms"]}
+    assert {name: seen[name]["attributes"][ATTR_LEVEL] for name in primaries} == plan
+    assert {"minimal", "full"} <= set(plan.values())
