@@ -46,13 +46,18 @@ if $quick; then
   exit 0
 fi
 
-molecule_all() {
-  local s name
+molecule_all() {  # every scenario, each to its end; non-zero when any failed (a failed scenario was not counted)
+  local s name failed=()
   for s in $(find extensions/molecule -mindepth 2 -maxdepth 2 -name molecule.yml | sort); do
     name=$(basename "$(dirname "$s")")
     # the roles come from this tree: ansible_collections/predictive/mirroring links to it
-    (cd extensions && PATH="$ROOT/.venv/bin:$PATH" ANSIBLE_COLLECTIONS_PATH="$ROOT" ../.venv/bin/molecule test -s "$name")
+    (cd extensions && PATH="$ROOT/.venv/bin:$PATH" ANSIBLE_COLLECTIONS_PATH="$ROOT" ../.venv/bin/molecule test -s "$name") \
+      || failed+=("$name")
   done
+  if [ "${#failed[@]}" -gt 0 ]; then
+    echo "molecule: scenarios failed: ${failed[*]}" >&2
+    return 1
+  fi
 }
 
 # sanity, lint and the molecule scenarios at once: they share no state (sanity works on a copy of the tree, lint only

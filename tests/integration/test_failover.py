@@ -26,6 +26,7 @@ from common.utils import keypair
 from rig.bind import Bind
 from rig.load import HttpLoad, Writer
 from rig.prometheus import Alertmanager, NodeExporter, Prometheus, Receiver
+from rig.play import recap_changed
 from rig.site import ROOT, STORE_PASSWORD, Site
 
 SICK = "DC0_C0_RP0_VM1"
@@ -34,8 +35,7 @@ T0 = datetime.datetime(2026, 10, 1, tzinfo=datetime.timezone.utc)
 
 
 def changed(stdout):
-    return {line.split()[0]: int(line.split("changed=")[1].split()[0]) for line in stdout.splitlines()
-            if "changed=" in line and ":" in line}
+    return recap_changed(stdout)
 
 
 @pytest.fixture
@@ -116,7 +116,8 @@ def closed_loop(site, tmp_path, windows, bundled, private, prom, paged, hook, te
     site.playbook("reconcile")
     assert site.pool() == {SICK: ("ready", 100)}
     first = open(textfile, "rb").read()
-    assert changed(site.playbook("reconcile")) == {SICK: 0, "localhost": 0}, site.changed_tasks()
+    counts = changed(site.playbook("reconcile"))
+    assert {SICK, "localhost"} <= set(counts) and set(counts.values()) == {0}, (counts, site.changed_tasks())
     second = open(textfile, "rb").read()
     assert first != second and metrics.comparable(first) == metrics.comparable(second)
     assert SICK + "-mirror" not in site.vms()

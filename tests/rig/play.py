@@ -23,3 +23,10 @@ def run_playbook(sim, playbook, inventory, *extra, workdir=None):
         out = json.load(f)
     tasks = {name: hosts["localhost"] for name, hosts in out["tasks"].items() if "localhost" in hosts}
     return out["stats"]["localhost"], tasks
+
+
+def recap_changed(stdout):
+    """The PLAY RECAP's changed count of every host: {host: changed}. Every playbook's first play (the scope role)
+    runs on all:localhost, so every inventory host has a line."""
+    return {line.split()[0]: int(line.split("changed=")[1].split()[0]) for line in stdout.splitlines()
+            if "changed=" in line and " : ok=" in line}

@@ -38,7 +38,14 @@ def main():
     action, state_file = sys.argv[1], sys.argv[2]
     if action == "stop":
         with open(state_file, encoding="utf-8") as f:
-            os.kill(json.load(f)["pid"], signal.SIGTERM)
+            pid = json.load(f)["pid"]
+        try:  # only while that PID is still this script (a PID from a stale state file may be reused)
+            with open("/proc/%d/cmdline" % pid, "rb") as f:
+                ours = b"lb.py" in f.read()
+        except OSError:
+            ours = False
+        if ours:
+            os.kill(pid, signal.SIGTERM)
         os.unlink(state_file)
         return
     if os.fork() == 0:

@@ -15,7 +15,7 @@ ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.dirname(os.path.a
 sys.path[:0] = [ROOT, os.path.join(ROOT, "tests")]
 
 from rig.postgres import PostgresCluster, pg_bindir  # noqa: E402  pylint: disable=wrong-import-position
-from rig.procs import free_port, stop_pid  # noqa: E402  pylint: disable=wrong-import-position
+from rig.procs import free_port  # noqa: E402  pylint: disable=wrong-import-position
 
 
 def main():
@@ -31,11 +31,13 @@ def main():
         return
     with open(state_file, encoding="utf-8") as f:
         state = json.load(f)
-    datadir = os.path.join(state["standby_dir"], "data")
-    if os.path.exists(os.path.join(datadir, "postmaster.pid")):
-        subprocess.run([os.path.join(state["bindir"], "pg_ctl"), "--pgdata=" + datadir, "--wait", "--mode=immediate", "stop"],
-                       check=False, capture_output=True, user=owner.pw_uid, group=owner.pw_gid, cwd="/tmp")
-    stop_pid(state["pid"], timeout=20)
+    # each cluster stopped by its data directory (pg_ctl reads the postmaster's PID from it), never by a PID kept
+    # from the start, which another process may have by now
+    for datadir, mode in ((os.path.join(state["standby_dir"], "data"), "immediate"),
+                          (os.path.join(state["workdir"], "data"), "fast")):
+        if os.path.exists(os.path.join(datadir, "postmaster.pid")):
+            subprocess.run([os.path.join(state["bindir"], "pg_ctl"), "--pgdata=" + datadir, "--wait", "--mode=" + mode,
+                            "stop"], check=False, capture_output=True, user=owner.pw_uid, group=owner.pw_gid, cwd="/tmp")
     shutil.rmtree(state["standby_dir"], ignore_errors=True)
     shutil.rmtree(state["workdir"], ignore_errors=True)
     os.unlink(state_file)
