@@ -127,7 +127,8 @@ def plan(vms, policy, budget=None, catalogue=None, rto=None, rpo=None, image_rpo
     deps = {key: [d for dep in vm.get("depends_on") or [] for d in by_name.get(dep, [])] for key, vm in zip(names, vms)}
     # an application's members at one level (its riskiest member's), then what each depends on at least as high;
     # until neither raises anything more (a dependency of one member may belong to another application)
-    apps = {key: vm.get("app") for key, vm in zip(names, vms)}
+    # an application is (vCenter, name), as the inventory decides it: two vCenters' "shop" are two applications
+    apps = {key: (vm.get("vcenter") or "", vm["app"]) if vm.get("app") else None for key, vm in zip(names, vms)}
     cap, raised = dict(band), {}
     for _round in range(len(vms) + 1):
         cap, by_app = app_floor(cap, apps, {key: vm["fps"] for key, vm in zip(names, vms)}, display)

@@ -261,7 +261,8 @@ def dependency_floor(levels, depends_on, names=None):
 def app_floor(levels, apps, fps=None, names=None):
     """Hold every member of an application at its riskiest member's level: (levels, {vm: reason}) for the VMs raised.
 
-    levels: {vm: level}; apps: {vm: application name or None}; fps: {vm: FPS}, to name the member that sets it (the
+    levels: {vm: level}; apps: {vm: application or None} (its name, or (vCenter, name): an application is one per
+    vCenter); fps: {vm: FPS}, to name the member that sets it (the
     highest level, then the highest FPS, then the name); names: {vm: display name}. A service is only as recoverable as
     its weakest tier: a mirrored database behind an unmirrored web tier is not a recovery.
     """
@@ -277,7 +278,7 @@ def app_floor(levels, apps, fps=None, names=None):
             if RANK[levels[vm]] < RANK[levels[top]]:
                 out[vm] = levels[top]
                 raised[vm] = "held at %s with application %s: its member %s asks for %s" % (
-                    levels[top], app, names.get(top, top), levels[top])
+                    levels[top], app[-1] if isinstance(app, tuple) else app, names.get(top, top), levels[top])
     return out, raised
 
 

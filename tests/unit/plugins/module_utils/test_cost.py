@@ -176,3 +176,17 @@ def test_an_applications_dependency_outside_it_is_raised_with_it():
     # the shop's web tier depends on a shared DNS VM outside the application; its db sets the shop at full
     vms = [app("db01", 80, "shop"), app("web01", 10, "shop", deps=["dns01"]), vm("dns01", 5)]
     assert levels(cost.plan(vms, POLICY)) == {"db01": "full", "web01": "full", "dns01": "full"}
+
+
+def test_an_application_is_one_per_vcenter_two_vcenters_shops_are_two_applications():
+    """An application is (vCenter, name), as the inventory decides it: vc2's shop is not held by vc1's failing db."""
+    vms = [dict(app("db01", 80, "shop"), vcenter="vc1:443", uuid="u1"),
+           dict(app("web01", 10, "shop"), vcenter="vc1:443", uuid="u2"),
+           dict(app("db01", 5, "shop"), vcenter="vc2:443", uuid="u3"),
+           dict(app("web01", 5, "shop"), vcenter="vc2:443", uuid="u4")]
+    result = cost.plan(vms, POLICY)
+    got = {(p["vcenter"], p["name"]): p["level"] for p in result["vms"]}
+    assert got == {("vc1:443", "db01"): "full", ("vc1:443", "web01"): "full",
+                   ("vc2:443", "db01"): "minimal", ("vc2:443", "web01"): "minimal"}
+    why = {(p["vcenter"], p["name"]): p["why"] for p in result["vms"]}
+    assert why[("vc1:443", "web01")] == "held at full with application shop: its member db01 asks for full"

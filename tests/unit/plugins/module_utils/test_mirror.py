@@ -1,7 +1,11 @@
-"""The image RPO's pure parts: ages, per-level RPOs and the failover preflight's refusal."""
+"""The image RPO's pure parts (ages, per-level RPOs, the failover preflight's refusal) and the window of VMs worked on
+at once (apply_window), without vCenter."""
 from __future__ import annotations
 
+import collections
 import datetime
+import threading
+import time
 
 import pytest
 
@@ -53,3 +57,79 @@ def test_refresh_copies_are_not_mirrors_to_serve_from():
                             ("a-mirror-old", "vm-3", "retired"))]
     assert [m["moid"] for m in mirror.mirrors_by_primary(rows)["u1"]] == ["vm-1"]
     assert [m["moid"] for m in mirror.mirrors_by_primary(rows, refreshing=True)["u1"]] == ["vm-2", "vm-3"]
+
+
+class _Clones:
+    """A stand-in for Mirrorer.apply that takes `seconds` per VM and records how many VMs, and how many per ESXi host
+    and per datastore, were being worked on at once; VMs named in `fail` raise as a vCenter fault would."""
+
+    class _Placement:
+        class datastore:  # pylint: disable=invalid-name
+            _moId = "datastore-1"
+
+    def __init__(self, seconds=0.2, fail=()):
+        self.placement = self._Placement()
+        self.seconds, self.fail = seconds, set(fail)
+        self.lock = threading.Lock()
+        self.now = {"all": 0, "host": collections.Counter(), "store": 0}
+        self.peak = {"all": 0, "host": 0, "store": 0}
+        self.steps = []
+
+    def apply(self, primary, actions):
+        clones = any(a[0] == "clone" for a in actions)
+        with self.lock:
+            self.now["all"] += 1
+            self.now["host"][primary["host_moid"]] += 1
+            self.now["store"] += clones
+            self.peak = {"all": max(self.peak["all"], self.now["all"]),
+                         "host": max(self.peak["host"], *self.now["host"].values()),
+                         "store": max(self.peak["store"], self.now["store"])}
+        try:
+            for action in actions:
+                time.sleep(self.seconds / len(actions))
+                with self.lock:
+                    self.steps.append((primary["name"], action[0]))
+            if primary["name"] in self.fail:
+                raise MirroringError("Failed to clone %s: InsufficientResourcesFault" % primary["name"])
+        finally:
+            with self.lock:
+                self.now["all"] -= 1
+                self.now["host"][primary["host_moid"]] -= 1
+                self.now["store"] -= clones
+
+
+def jobs(n, hosts=4):
+    return [({"name": "vm%02d" % i, "moid": "vm-%d" % i, "host_moid": "host-%d" % (i % hosts)},
+             [("clone",), ("reconfigure",), ("power_on",)]) for i in range(n)]
+
+
+def test_the_window_bounds_vms_per_host_and_per_datastore_and_keeps_each_vms_steps_in_order():
+    fake = _Clones()
+    renewals = []
+    out = mirror.apply_window(fake, jobs(16, hosts=2), window=6, per_host=2, per_datastore=8,
+                              before_each=lambda: renewals.append(1))
+    assert [error for error, _seconds in out] == [None] * 16
+    assert fake.peak == {"all": 4, "host": 2, "store": 4}  # two hosts, two VMs each: the host cap binds
+    assert len(renewals) == 16  # the lease renewed as each VM starts
+    for i in range(16):
+        assert [step for name, step in fake.steps if name == "vm%02d" % i] == ["clone", "reconfigure", "power_on"]
+    fake = _Clones()
+    mirror.apply_window(fake, jobs(16, hosts=8), window=6, per_host=8, per_datastore=3)
+    assert fake.peak["all"] == fake.peak["store"] == 3  # the mirrors' datastore binds
+    fake = _Clones()
+    mirror.apply_window(fake, jobs(16, hosts=8), window=3, per_host=8, per_datastore=8)
+    assert fake.peak["all"] == 3  # the window binds
+
+
+def test_one_vms_failure_stops_no_other_and_is_reported_in_its_place():
+    fake = _Clones(fail={"vm03"})
+    out = mirror.apply_window(fake, jobs(8), window=4)
+    assert [error for error, _seconds in out][3] == "Failed to clone vm03: InsufficientResourcesFault"
+    assert [error for i, (error, _seconds) in enumerate(out) if i != 3] == [None] * 7
+    assert {name for name, step in fake.steps if step == "power_on"} == {"vm%02d" % i for i in range(8)}
+
+
+@pytest.mark.parametrize("bad", [{"window": 0}, {"per_host": -1}, {"per_datastore": 1.5}, {"window": "8"}])
+def test_a_window_that_makes_no_sense_is_refused(bad):
+    with pytest.raises(MirroringError, match=list(bad)[0]):
+        mirror.apply_window(_Clones(), jobs(2), **bad)
