@@ -111,6 +111,23 @@ options:
     description: How far back warning and error events are counted.
     type: int
     default: 24
+  vcenter_workers:
+    description:
+      - How many of the O(vcenters) are read at once, each in its own process (reading a vCenter's answers is bound to
+        one core, so threads would not help). C(1) reads them one after the other in the inventory's own process.
+      - Whatever the number, every vCenter is read to its end and those that could not be read are named together.
+    type: int
+    default: 4
+  skip_unreachable_vcenters:
+    description:
+      - When a vCenter does not answer (refused, timed out, dropped the connection), leave its VMs out of the inventory
+        with a warning naming it, and read the others. C(mirroring_vcenters_skipped) (on every host) lists the skipped
+        ones, so a playbook can refuse or report them. Nothing of a skipped vCenter's VMs is planned or changed; the
+        budget of the cost optimizer is then shared by the VMs that were read.
+      - Off by default - a vCenter that cannot be read fails the run, with its name. A wrong password or an unverified
+        certificate always fails it.
+    type: bool
+    default: false
   perf_workers:
     description: Connections (threads) that run QueryPerf batches at once, on the one vCenter session.
     type: int
@@ -139,7 +156,8 @@ options:
       - Empty to keep nothing - every run then re-learns every baseline, which at thousands of VMs costs a full
         rollup read per run.
       - Under AWX, whose jobs start from a clean container, point it at a persistent volume.
-    type: path
+      - A string, not a path, so that empty stays empty (Ansible turns an empty path into the working directory).
+    type: str
     default: ~/.cache/predictive.mirroring/baselines.json
     env:
       - name: PM_BASELINE_CACHE
@@ -177,8 +195,10 @@ cache_connection: /var/cache/predictive-mirroring
 cache_timeout: 600
 """
 
+import concurrent.futures
 import datetime
 import difflib
+import multiprocessing
 import os
 import re
 
@@ -188,7 +208,7 @@ from ansible.plugins.inventory import BaseInventoryPlugin, Cacheable, Constructa
 from ansible_collections.predictive.mirroring.plugins.module_utils import pipeline, vsphere
 from ansible_collections.predictive.mirroring.plugins.module_utils.baseline import BaselineCache
 from ansible_collections.predictive.mirroring.plugins.module_utils.constants import ATTR_APP, ATTR_PRIMARY
-from ansible_collections.predictive.mirroring.plugins.module_utils.errors import MirroringError
+from ansible_collections.predictive.mirroring.plugins.module_utils.errors import MirroringError, Unreachable
 from ansible_collections.predictive.mirroring.plugins.module_utils.history import open_store, store_configured
 from ansible_collections.predictive.mirroring.plugins.module_utils.model import is_store_ref, load_ref
 from ansible_collections.predictive.mirroring.plugins.module_utils.policy import policy_from_params
@@ -219,6 +239,37 @@ def _from_cache(data):
     return data["vms"], data["perf"], events
 
 
+COLLECT_OPTIONS = ("datacenters", "clusters", "folders", "power_states", "samples", "event_window_hours", "perf_workers",
+                   "perf_batch_size")
+
+
+def _collect(conn, o, previous, baselines, now):
+    """One vCenter's raw data (JSON-safe, as the cache keeps it), its baselines refreshed in `baselines`."""
+    with vsphere.VSphere(**conn) as vs:
+        vms = pipeline.select_vms(vs.virtual_machines(), datacenters=o["datacenters"], clusters=o["clusters"],
+                                  folders=o["folders"], power_states=o["power_states"], include_mirrors=True)
+        scored = [vm for vm in vms if not vm["attributes"].get(ATTR_PRIMARY)]
+        perf, events = pipeline.collect(vs, scored, samples=o["samples"], event_window_hours=o["event_window_hours"],
+                                        perf_workers=o["perf_workers"], perf_batch=o["perf_batch_size"],
+                                        cache=(previous or {}).get("perf"))
+        data = _to_cache(vms, perf, events)
+        data["baselines"], data["relearned"] = pipeline.refresh_baselines(
+            vs, scored, baselines, now=now, perf_workers=o["perf_workers"], perf_batch=o["perf_batch_size"])
+        data["instance_uuid"] = vs.instance_uuid
+        return data
+
+
+def _attempt(conn, options, previous, baselines, now):
+    """(data, the baselines entries of its VMs, None) or (None, None, the MirroringError): what a worker process hands
+    back (a process's exception would lose its class on the way; this keeps it)."""
+    try:
+        data = _collect(conn, options, previous, baselines, now)
+    except MirroringError as e:
+        return None, None, e
+    mine = "%s/" % data["instance_uuid"]  # the cache's keys are <vCenter instance UUID>/<VM instance UUID>
+    return data, {k: e for k, e in baselines.entries.items() if k.startswith(mine)}, None
+
+
 class InventoryModule(BaseInventoryPlugin, Constructable, Cacheable):
     NAME = "predictive.mirroring.vsphere_fps"
 
@@ -244,15 +295,18 @@ class InventoryModule(BaseInventoryPlugin, Constructable, Cacheable):
             if allow_unsigned and model.origin.startswith("origin not proven"):
                 self.display.warning("vsphere_fps: model %s: %s" % (model_path, model.origin))
             raw = {}
-            baselines = BaselineCache(self.get_option("baseline_cache"),
+            cache_path = self.get_option("baseline_cache")
+            baselines = BaselineCache(os.path.abspath(os.path.expanduser(cache_path)) if cache_path else None,
                                       refresh=datetime.timedelta(minutes=self.get_option("baseline_refresh_minutes")))
             now = vsphere.now()
+            todo = []
             for conn in self._vcenters():
                 label = "%s:%s" % (conn["hostname"], conn["port"])
                 if use_cache and cached and label in cached:
                     raw[label] = cached[label]
-                    continue
-                raw[label] = self._collect(conn, (cached or {}).get(label), baselines, now)
+                else:
+                    todo.append((label, conn))
+            raw.update(self._collect_all(todo, cached or {}, baselines, now))
             baselines.save(now)
             if self.get_option("cache"):
                 self._cache[cache_key] = raw
@@ -278,7 +332,8 @@ class InventoryModule(BaseInventoryPlugin, Constructable, Cacheable):
 
     def _policy(self):
         o = self.get_option
-        for name in ("samples", "event_window_hours", "perf_workers", "perf_batch_size", "baseline_refresh_minutes"):
+        for name in ("samples", "event_window_hours", "perf_workers", "perf_batch_size", "baseline_refresh_minutes",
+                     "vcenter_workers"):
             if o(name) < 1:
                 raise MirroringError("option %s must be >= 1, got %s" % (name, o(name)))
         if o("samples") < 3:
@@ -324,24 +379,40 @@ class InventoryModule(BaseInventoryPlugin, Constructable, Cacheable):
         return out
 
     # -- collect and score ---------------------------------------------------------
-    def _collect(self, conn, previous, baselines, now):
-        o = self.get_option
-        with vsphere.VSphere(**conn) as vs:
-            vms = pipeline.select_vms(vs.virtual_machines(), datacenters=o("datacenters"), clusters=o("clusters"),
-                                      folders=o("folders"), power_states=o("power_states"), include_mirrors=True)
-            scored = [vm for vm in vms if not vm["attributes"].get(ATTR_PRIMARY)]
-            perf, events = pipeline.collect(vs, scored, samples=o("samples"), event_window_hours=o("event_window_hours"),
-                                            perf_workers=o("perf_workers"), perf_batch=o("perf_batch_size"),
-                                            cache=(previous or {}).get("perf"))
-            data = _to_cache(vms, perf, events)
-            data["baselines"], relearned = pipeline.refresh_baselines(vs, scored, baselines, now=now,
-                                                                      perf_workers=o("perf_workers"),
-                                                                      perf_batch=o("perf_batch_size"))
-            if relearned:
-                self.display.vvv("vsphere_fps: %s: learned %d baselines from the historical rollups"
-                                 % (conn["hostname"], relearned))
-            data["instance_uuid"] = vs.instance_uuid
-            return data
+    def _collect_all(self, todo, cached, baselines, now):
+        """{label: raw data} of the vCenters in `todo`, read at once in up to vcenter_workers processes (parsing their
+        answers is bound to one core, so threads would not help). Every vCenter is read to its end: those that failed
+        are named together; unreachable ones are skipped with a warning when skip_unreachable_vcenters says so."""
+        options = {k: self.get_option(k) for k in COLLECT_OPTIONS}
+        workers = self.get_option("vcenter_workers")
+        results, failed, skipped = {}, [], []
+        if workers == 1 or len(todo) < 2:
+            outcomes = [(label, _attempt(conn, options, cached.get(label), baselines, now)) for label, conn in todo]
+        else:
+            with concurrent.futures.ProcessPoolExecutor(max_workers=min(workers, len(todo)),
+                                                        mp_context=multiprocessing.get_context("fork")) as pool:
+                futures = [(label, pool.submit(_attempt, conn, options, cached.get(label), baselines, now))
+                           for label, conn in todo]
+                outcomes = [(label, future.result()) for label, future in futures]
+        skip = vsphere.strict_bool(self.get_option("skip_unreachable_vcenters"), "skip_unreachable_vcenters")
+        for label, (data, learned, error) in outcomes:
+            if error is None:
+                baselines.entries.update(learned)
+                relearned = data.pop("relearned")
+                if relearned:
+                    self.display.vvv("vsphere_fps: %s: learned %d baselines from the historical rollups" % (label, relearned))
+                results[label] = data
+            elif skip and isinstance(error, Unreachable):
+                skipped.append(label)
+                self.display.warning("vsphere_fps: vCenter %s skipped (skip_unreachable_vcenters): %s; its VMs are not "
+                                     "in this inventory, so nothing of theirs is planned or changed" % (label, error))
+            else:
+                failed.append(str(error))
+        if failed:
+            raise MirroringError("; ".join(failed) + (" (%d of %d vCenters could not be read)" % (len(failed), len(todo))
+                                                      if len(todo) > 1 else ""))
+        self.inventory.set_variable("all", "mirroring_vcenters_skipped", skipped)
+        return results
 
     def _populate(self, raw, model, model_path, policy):
         o = self.get_option

@@ -23,6 +23,10 @@ class VSphereError(MirroringError):
     """vCenter unreachable, login refused, an object missing, a task failed."""
 
 
+class Unreachable(VSphereError):
+    """vCenter did not answer (refused, timed out, dropped the connection): it is down or cut off, not misconfigured."""
+
+
 class Gone(VSphereError):
     """The vCenter object is no longer there (ManagedObjectNotFound): removed meanwhile, by us or by someone else."""
 

@@ -5,6 +5,7 @@ import json
 import os
 import re
 import subprocess
+import time
 
 import pytest
 from pyVmomi import vim
@@ -13,6 +14,7 @@ from ansible_collections.predictive.mirroring.plugins.module_utils.constants imp
     ATTR_BELOW_SINCE, ATTR_LEVEL, ATTR_SINCE)
 from ansible_collections.predictive.mirroring.plugins.module_utils import fleet, vsphere
 from rig.inventory import BIN, ROOT, hosts, inventory, plain, write_config
+from rig.procs import free_port
 from rig.simulator import ControlError, Simulator
 
 SICK = "DC0_C0_RP0_VM1"
@@ -180,27 +182,69 @@ def test_refresh_fetches_only_samples_since_the_cached_window(fleet_sim, tmp_pat
     assert isinstance(vim.VirtualMachine, type)
 
 
-def test_two_vcenters_in_one_inventory(fleet_sim, tmp_path):
-    other = Simulator(workdir=str(tmp_path / "vc2"), username="admin", password="other-secret")
-    os.makedirs(other.workdir)
-    other.start()
+def test_two_vcenters_are_read_at_once_and_one_that_is_down_is_named(tmp_path):
+    """Issue 15: the vCenters of one inventory are read in parallel processes - each simulator answers every
+    RetrievePropertiesEx 0.7 s late (7 calls a run), so one after the other costs twice the delays; a vCenter that is
+    down fails the run with its name, or is left out with a warning when the user says so."""
+    sims = []
     try:
+        for i, (user, password) in enumerate((("user", "pass"), ("admin", "other-secret"))):
+            sims.append(Simulator(workdir=str(tmp_path / ("vc%d" % i)), username=user, password=password,
+                                  method_delay={"RetrievePropertiesEx": 700}))
+            os.makedirs(sims[-1].workdir)
+            sims[-1].start()
+        first, other = sims
+        for i, vm in enumerate(v["name"] for v in first.vms()):
+            first.set_perf(vm, fleet.scenario_series("healthy", 0.0, seed=i))
         degrade(other, "memory_leak", 0.95, vm="DC0_C0_RP0_VM3")
         host2, port2 = other.hostport()
-        config = write_config(tmp_path, vcenters=[
-            {},  # the first from VMWARE_* (top-level options)
-            {"hostname": host2, "port": port2, "username": "admin", "password": "other-secret", "ca_path": other.cert}])
-        inv = inventory(fleet_sim, config)
+        second = {"hostname": host2, "port": port2, "username": "admin", "password": "other-secret", "ca_path": other.cert}
+        down = {"hostname": "127.0.0.1", "port": free_port(), "username": "u", "password": "p"}
+        labels = ["%s:%s" % first.hostport(), "%s:%s" % (host2, port2), "127.0.0.1:%d" % down["port"]]
+
+        def timed(**options):  # baselines kept by nobody ("" keeps nothing): every run reads the same
+            config = write_config(tmp_path, baseline_cache="", **options)
+            started = time.monotonic()
+            inv = inventory(first, config)
+            return inv, time.monotonic() - started
+
+        serial_inv, serial = timed(vcenter_workers=1, vcenters=[{}, second])
+        inv, parallel = timed(vcenters=[{}, second])  # the first from VMWARE_* (top-level options)
+        print("two vCenters: %.1f s one after the other, %.1f s at once" % (serial, parallel))
+        assert parallel < serial - 3.0, (serial, parallel)
         hv = inv["_meta"]["hostvars"]
-        vcenters = {h["vcenter"] for h in hv.values()}
-        assert vcenters == {"%s:%s" % fleet_sim.hostport(), "%s:%s" % (host2, port2)}
+        assert {h["vcenter"] for h in hv.values()} == set(labels[:2])
         assert len(hv) == 8  # 4 VMs of DC0 in each; the same names in the second get the moid appended
         twin = [h for h in hv if h.startswith("DC0_C0_RP0_VM3_")]
         assert len(twin) == 1 and hv[twin[0]]["vm_name"] == "DC0_C0_RP0_VM3"
         assert hv[twin[0]]["fps"] > hv["DC0_C0_RP0_VM3"]["fps"]
+        assert set(hv) == set(serial_inv["_meta"]["hostvars"])
+        # the first vCenter's VMs scored alike both ways (the two simulators give their VMs the same instance UUIDs, so
+        # read one after the other the second would find the first's baselines: a simulator's artefact)
+        firsts = sorted(h for h, v in hv.items() if v["vcenter"] == labels[0])
+        assert [hv[h]["fps"] for h in firsts] == [serial_inv["_meta"]["hostvars"][h]["fps"] for h in firsts]
         assert "other-secret" not in json.dumps(inv)
+
+        # a vCenter that does not answer: the run fails and names it - with the others read to their end
+        config = write_config(tmp_path, vcenters=[{}, second, down])
+        proc = inventory(first, config, check=False)
+        assert proc.returncode != 0 and "Cannot reach vCenter %s" % labels[2] in proc.stderr, proc.stderr
+        assert "1 of 3 vCenters could not be read" in proc.stderr
+        # ... or, when the user says so, is left out with a warning that names it, and every host says it was
+        config = write_config(tmp_path, vcenters=[{}, second, down], skip_unreachable_vcenters=True)
+        proc = inventory(first, config, check=False)
+        assert proc.returncode == 0, proc.stderr
+        assert re.search(r"vCenter %s skipped \(skip_unreachable_vcenters\)" % re.escape(labels[2]), " ".join(proc.stderr.split()))
+        hv = plain(json.loads(proc.stdout))["_meta"]["hostvars"]
+        assert len(hv) == 8 and all(v["mirroring_vcenters_skipped"] == [labels[2]] for v in hv.values())
+        # a wrong password is not a vCenter that is down: never skipped
+        config = write_config(tmp_path, vcenters=[{}, dict(second, password="wrong-one")], skip_unreachable_vcenters=True)
+        proc = inventory(first, config, check=False)
+        assert proc.returncode != 0 and "Cannot log in to vCenter %s" % labels[1] in proc.stderr, proc.stderr
+        assert "wrong-one" not in proc.stdout + proc.stderr
     finally:
-        other.stop()
+        for sim in sims:
+            sim.stop()
 
 
 def test_a_vm_whose_disk_counter_disappears_lands_in_telemetry_gap_not_failover_now(fleet_sim, tmp_path):

@@ -20,7 +20,7 @@ from concurrent.futures import ThreadPoolExecutor
 
 from ansible_collections.predictive.mirroring.plugins.module_utils.constants import ATTR_DRILL_OF, ATTR_PRIMARY, REALTIME_INTERVAL
 from ansible_collections.predictive.mirroring.plugins.module_utils.deadline import DeadlineExceeded, call_within
-from ansible_collections.predictive.mirroring.plugins.module_utils.errors import DuplicateName, VSphereError, require
+from ansible_collections.predictive.mirroring.plugins.module_utils.errors import DuplicateName, Unreachable, VSphereError, require
 from ansible_collections.predictive.mirroring.plugins.module_utils.vsphere.faults import error_of, translated
 from ansible_collections.predictive.mirroring.plugins.module_utils.vsphere.perf import (
     SOAPENV, XSI, PerfClient, entity_type, parse_perf)
@@ -148,8 +148,8 @@ class VSphere:
             # the session is kept only from here: a login abandoned at the deadline never becomes this session
             self.si, self.content = call_within(self.timeout, self._login)
         except DeadlineExceeded:
-            raise VSphereError("vCenter %s did not answer within %d s (timeout): check the address, or raise timeout "
-                               "(VMWARE_TIMEOUT)" % (self.name, self.timeout)) from None
+            raise Unreachable("vCenter %s did not answer within %d s (timeout): check the address, or raise timeout "
+                              "(VMWARE_TIMEOUT)" % (self.name, self.timeout)) from None
         stub = self.si._stub  # pylint: disable=protected-access
         invoke = stub.InvokeMethod
 
@@ -158,13 +158,13 @@ class VSphere:
                 return call_within(self.timeout, invoke, mo, info, args, outerStub)
             # the session's sockets time out after the same seconds: whichever fires first, the same answer
             except (DeadlineExceeded, socket.timeout, TimeoutError):
-                raise VSphereError("vCenter %s gave no complete answer to %s within %d s (timeout)"
-                                   % (self.name, info.wsdlName, self.timeout)) from None
+                raise Unreachable("vCenter %s gave no complete answer to %s within %d s (timeout)"
+                                  % (self.name, info.wsdlName, self.timeout)) from None
             # a vCenter (or a load balancer in front of it) that drops the connection: one line, not a traceback;
             # never retried here, since a call it dropped may have been carried out (a clone, a power-on)
             except (ConnectionError, ssl.SSLError, http.client.HTTPException) as e:
-                raise VSphereError("vCenter %s dropped the connection during %s: %s"
-                                   % (self.name, info.wsdlName, e or type(e).__name__)) from None
+                raise Unreachable("vCenter %s dropped the connection during %s: %s"
+                                  % (self.name, info.wsdlName, e or type(e).__name__)) from None
         stub.InvokeMethod = within
         return self
 
@@ -183,10 +183,10 @@ class VSphere:
             raise VSphereError("Cannot verify the certificate of vCenter %s (%s): give its CA in ca_path "
                                "(VMWARE_CA_PATH) or set validate_certs false" % (self.name, e.verify_message)) from None
         except (socket.timeout, TimeoutError):
-            raise VSphereError("vCenter %s did not answer within %d s (timeout): check the address, or raise timeout "
-                               "(VMWARE_TIMEOUT)" % (self.name, self.timeout)) from None
+            raise Unreachable("vCenter %s did not answer within %d s (timeout): check the address, or raise timeout "
+                              "(VMWARE_TIMEOUT)" % (self.name, self.timeout)) from None
         except (ConnectionError, socket.gaierror, OSError, http.client.HTTPException) as e:
-            raise VSphereError("Cannot reach vCenter %s: %s" % (self.name, getattr(e, "strerror", None) or e)) from None
+            raise Unreachable("Cannot reach vCenter %s: %s" % (self.name, getattr(e, "strerror", None) or e)) from None
         except vmodl.MethodFault as e:
             raise VSphereError("vCenter %s refused the login: %s" % (self.name, e.msg)) from None
         finally:
@@ -194,7 +194,7 @@ class VSphere:
         try:
             content = si.RetrieveContent()
         except (socket.timeout, TimeoutError):
-            raise VSphereError("vCenter %s did not answer within %d s (timeout)" % (self.name, self.timeout)) from None
+            raise Unreachable("vCenter %s did not answer within %d s (timeout)" % (self.name, self.timeout)) from None
         return si, content
 
     def close(self):
