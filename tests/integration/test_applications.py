@@ -7,6 +7,7 @@ import json
 from ansible_collections.predictive.mirroring.plugins.module_utils.constants import (
     ATTR_APP, ATTR_DEPENDS_ON, ATTR_LEVEL, ATTR_PRIMARY, ATTR_QUARANTINED)
 from ansible_collections.predictive.mirroring.plugins.module_utils import fleet, vsphere
+from ansible_collections.predictive.mirroring.plugins.module_utils.history import History
 from rig.inventory import inventory
 from rig.play import run_playbook
 
@@ -84,3 +85,30 @@ def test_an_application_is_held_at_its_riskiest_members_level(simulator, tmp_pat
     with vsphere.VSphere(**conn(simulator)) as vs:
         attrs = {vm["name"]: vm["attributes"] for vm in vs.virtual_machines()}
     assert not attrs[DB].get(ATTR_QUARANTINED) and not attrs[WEB].get(ATTR_QUARANTINED)
+
+    # a hook that runs out of time stops the plan at that step and says which: the database (first) failed over, the
+    # web tier untouched, the run recorded as failed; the same command again, without the slow hook, carries on
+    slow = tmp_path / "slow.yml"
+    slow.write_text("- name: Wait for the application team\n  ansible.builtin.command: sleep 30\n  changed_when: false\n"
+                    "  when: inventory_hostname == '%s'\n" % WEB)
+    out = run_playbook(simulator, "failover", DEMO, "-e", "mirroring_failover_hosts=" + DB, "-e",
+                       "mirroring_failover_hook_before=%s" % slow, "-e", "mirroring_failover_hook_timeout=3", *extra,
+                       workdir=str(tmp_path), ok=False)
+    stopped = " ".join(out.split())
+    assert ('Fail over of %s stopped at the hook before the failover (%s), task "Wait for the application team"'
+            % (WEB, slow)) in stopped and "Timed out after 3 second(s)" in stopped, stopped[-3000:]
+    assert "failed for plugin" not in stopped  # the test's own callback took the failure too
+    with vsphere.VSphere(**conn(simulator)) as vs:
+        attrs = {vm["name"]: vm["attributes"] for vm in vs.virtual_machines()}
+    assert attrs[DB].get(ATTR_QUARANTINED) and not attrs[WEB].get(ATTR_QUARANTINED)
+    with History(path=store) as h:
+        assert [f["vm"] for f in h.failovers()][-1] == DB and len(h.failovers(vm=WEB)) == 1  # the first run's only
+        assert h.runs_summary()["failover"]["status"] == "failed"
+    stats, tasks = run_playbook(simulator, "failover", DEMO, "-e", "mirroring_failover_hosts=" + DB, *extra,
+                                workdir=str(tmp_path))
+    assert stats["failures"] == 0
+    with vsphere.VSphere(**conn(simulator)) as vs:
+        attrs = {vm["name"]: vm["attributes"] for vm in vs.virtual_machines()}
+    assert attrs[DB].get(ATTR_QUARANTINED) and attrs[WEB].get(ATTR_QUARANTINED)
+    with History(path=store) as h:
+        assert len(h.failovers(vm=DB)) == 2 and len(h.failovers(vm=WEB)) == 2  # the database not failed over twice

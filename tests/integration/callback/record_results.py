@@ -32,7 +32,7 @@ class CallbackModule(CallbackBase):
     def v2_playbook_on_task_start(self, task, is_conditional):
         self.started = (task.get_name(), time.monotonic())
 
-    def _record(self, result):
+    def _record(self, result, ignore_errors=False):  # pylint: disable=unused-argument  (v2_runner_on_failed passes it)
         self.tasks.setdefault(result.task_name, {})[result._host.get_name()] = result._result  # pylint: disable=protected-access
         if self.started:
             name, t0 = self.started
