@@ -32,7 +32,8 @@ class CallbackModule(CallbackBase):
     def v2_playbook_on_task_start(self, task, is_conditional):
         self.started = (task.get_name(), time.monotonic())
 
-    def _record(self, result, ignore_errors=False):  # pylint: disable=unused-argument  (v2_runner_on_failed passes it)
+    # v2_runner_on_failed passes ignore_errors too
+    def _record(self, result, ignore_errors=False):  # pylint: disable=unused-argument
         self.tasks.setdefault(result.task_name, {})[result._host.get_name()] = result._result  # pylint: disable=protected-access
         if self.started:
             name, t0 = self.started
