@@ -38,6 +38,12 @@ options:
     type: list
     elements: dict
     default: []
+  blast_radius:
+    description:
+      - Check the blast-radius limit. C(false) for a drill, which touches no production VM (playbooks/drill.yml); the
+        members of applications and the dependency order are the same.
+    type: bool
+    default: true
 """
 
 EXAMPLES = r"""
@@ -69,6 +75,7 @@ def main():
     run(order_task, dict(
         vms=dict(type="list", elements="dict", required=True),
         fleet=dict(type="list", elements="dict", default=[]),
+        blast_radius=dict(type="bool", default=True),
     ), shared=("policy",))
 
 

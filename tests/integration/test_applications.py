@@ -58,6 +58,39 @@ def test_an_application_is_held_at_its_riskiest_members_level(simulator, tmp_pat
     changed = [(t, [v for v in r.get("vms", []) if v.get("changed")]) for t, r in tasks.items() if r.get("changed")]
     assert stats["changed"] == 0 and stats["failures"] == 0, json.dumps(changed, default=str)[:6000]
 
+    # a drill of the database drills its application whole, as it would fail over: the copies come up in dependency
+    # order and are up together (the database's first), then come down in reverse order; production is untouched
+    def production():
+        with vsphere.VSphere(**conn(simulator)) as vs:
+            return {vm["name"]: (vm["power_state"], vm["attributes"]) for vm in vs.virtual_machines()}
+    before = production()
+    stats, tasks = run_playbook(simulator, "drill", DEMO, "-e", "mirroring_drill_hosts=" + DB, *extra,
+                                workdir=str(tmp_path))
+    assert stats["failures"] == 0
+    plan = next(r for t, r in tasks.items() if t.startswith("Their applications' members and the dependency order"))
+    assert plan["order"] == [DB, WEB]
+    assert production() == before
+    with History(path=store) as h:
+        steps = [(a["vm"], a["action"], a["status"]) for a in h.actions() if a["action"].startswith("drill_")]
+        assert steps == [(DB, "drill_up", "done"), (WEB, "drill_up", "done"), (WEB, "drill_down", "done"),
+                         (DB, "drill_down", "done")], steps
+        assert sorted(f["vm"] for f in h.failovers(kind="drill")) == [DB, WEB]
+    # a copy that does not come up (its clone fails) stops the drill there and the run fails naming it; the database's
+    # copy, already up, still comes down; production untouched
+    web_mirror = next(n for n, (_power, a) in before.items() if a.get(ATTR_PRIMARY) == rows[WEB]["instance_uuid"])
+    simulator.fail_clones_of(web_mirror, "the datastore is full")
+    try:
+        out = run_playbook(simulator, "drill", DEMO, "-e", "mirroring_drill_hosts=" + DB, *extra, workdir=str(tmp_path),
+                           ok=False)
+    finally:
+        simulator.fail_clones_of(web_mirror, clear=True)
+    assert "Drill of %s stopped" % WEB in " ".join(out.split()), out[-3000:]
+    assert production() == before
+    with History(path=store) as h:
+        steps = [(a["vm"], a["action"], a["status"]) for a in h.actions() if a["action"].startswith("drill_")][4:]
+        assert steps == [(DB, "drill_up", "done"), (WEB, "drill_up", "failed"), (DB, "drill_down", "done")], steps
+        assert h.runs_summary()["drill"]["status"] == "failed"
+
     # the database is failed over (named, as an operator or failover_now would): its application goes with it, the
     # database first; the VM outside the application stays where it is
     # hooks before and after each VM's failover, on the controller, in the failover's order
@@ -102,7 +135,8 @@ def test_an_application_is_held_at_its_riskiest_members_level(simulator, tmp_pat
         attrs = {vm["name"]: vm["attributes"] for vm in vs.virtual_machines()}
     assert attrs[DB].get(ATTR_QUARANTINED) and not attrs[WEB].get(ATTR_QUARANTINED)
     with History(path=store) as h:
-        assert [f["vm"] for f in h.failovers()][-1] == DB and len(h.failovers(vm=WEB)) == 1  # the first run's only
+        assert [f["vm"] for f in h.failovers()][-1] == DB
+        assert len(h.failovers(vm=WEB, kind="predictive")) == 1  # the first run's only
         assert h.runs_summary()["failover"]["status"] == "failed"
     stats, tasks = run_playbook(simulator, "failover", DEMO, "-e", "mirroring_failover_hosts=" + DB, *extra,
                                 workdir=str(tmp_path))
@@ -111,4 +145,5 @@ def test_an_application_is_held_at_its_riskiest_members_level(simulator, tmp_pat
         attrs = {vm["name"]: vm["attributes"] for vm in vs.virtual_machines()}
     assert attrs[DB].get(ATTR_QUARANTINED) and attrs[WEB].get(ATTR_QUARANTINED)
     with History(path=store) as h:
-        assert len(h.failovers(vm=DB)) == 2 and len(h.failovers(vm=WEB)) == 2  # the database not failed over twice
+        # the database not failed over twice
+        assert len(h.failovers(vm=DB, kind="predictive")) == 2 and len(h.failovers(vm=WEB, kind="predictive")) == 2
