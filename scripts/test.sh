@@ -93,8 +93,7 @@ lint_cmd() { bash scripts/lint.sh; }
 molecule_cmd() { if [ -d extensions/molecule ]; then molecule_all; fi; }
 together sanity lint molecule
 
-# --dist loadfile: the tests of one file run on one worker in turn, the files with the slowest tests first
-# (tests/conftest.py, SLOWEST_FIRST); each worker's parts have their own directories and ports. Test by test
-# (--dist load/loadgroup) was tried: the replication tests, which share the postgres user's crontab, failed
-# (README, "Tests")
-phase pytest .venv/bin/python -m pytest tests/unit tests/integration -q -n "$workers" --dist loadfile --durations=15
+# --dist loadgroup: each test goes to the next free worker, the slowest first (tests/conftest.py, SLOWEST_FIRST), but
+# the tests of the files in ONE_WORKER (the postgres user's crontab, module-scoped parts) run on one worker in turn;
+# each worker's parts have their own directories and ports (README, "Tests")
+phase pytest .venv/bin/python -m pytest tests/unit tests/integration -q -n "$workers" --dist loadgroup --durations=15

@@ -85,30 +85,51 @@ def pool(tmp_path):
         mirror.stop()
 
 
-# The slowest tests first (pytest --durations on this 2-core machine, 2026-12-06): with --dist loadfile
-# (scripts/test.sh) the files that hold them go to the workers first, so they do not end up queued behind each other
-# on one worker at the end of the run. A test not listed keeps its place after these; a list out of date costs time, never
-# a test.
+# The slowest tests first (pytest --durations on this 2-core machine, 2026-12-06): with --dist loadgroup
+# (scripts/test.sh) each test goes to the next free worker in this order (xdist puts the groups below first, then the
+# single tests in collection order), so the long ones do not end up queued behind each other at the end of the run. A
+# test not listed keeps its place after these; a list out of date costs time, never a test.
 SLOWEST_FIRST = (
     "test_failover.py::test_predictive_failover_on_the_postgresql_store",
-    "test_demo.py::",
-    "test_files.py::",
     "test_failover.py::test_a_dripping_webhook_receiver",
-    "test_failover.py::test_preflight_refuses",
-    "test_failover.py::test_reactive_failover",
-    "test_replication.py::test_zero_loss_switchover",
-    "test_analyse_retrain.py::",
+    "test_demo.py::test_demo_tells",
+    "test_lease.py::test_refused_runs",
+    "test_files.py::",
+    "test_applications.py::",
     "test_secrets.py::test_no_playbook_prints",
-    "test_lease.py::",
+    "test_failover.py::test_reactive_failover",
+    "test_failover.py::test_preflight_refuses",
+    "test_analyse_retrain.py::",
+    "test_reconcile.py::test_a_limit",
+    "test_security.py::test_4_a_run_killed",
     "test_failover.py::test_drill",
-    "test_replication.py::",
+    "test_evacuate.py::",
+    "test_lease.py::",
     "test_security.py::",
     "test_fps_train.py::",
     "test_namesakes.py::",
+    "test_report.py::",
 )
 
+# Files whose tests run on one worker, one after the other (an xdist_group each), and why. Every other test goes to
+# whichever worker is free.
+ONE_WORKER = {
+    # the postgres user's crontab: the WAL-shipping test's entries and the tests' own edits share that one file
+    "test_replication.py": "postgres-crontab",
+    # a module-scoped part (BIND, a PostgreSQL store, a trained model) is started once for the file, not per worker
+    "test_dns.py": "bind",
+    "test_history_store.py": "history-store",
+    "test_model.py": "trained-model",
+    "test_ladder.py": "ladder-model",
+}
 
+
+@pytest.hookimpl(tryfirst=True)  # before xdist reads the xdist_group marks
 def pytest_collection_modifyitems(items):
     def rank(item):
         return next((i for i, part in enumerate(SLOWEST_FIRST) if part in item.nodeid), len(SLOWEST_FIRST))
     items.sort(key=rank)
+    for item in items:
+        group = ONE_WORKER.get(os.path.basename(str(item.fspath)))
+        if group:
+            item.add_marker(pytest.mark.xdist_group(group))

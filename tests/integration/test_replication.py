@@ -20,8 +20,8 @@ from common.utils import run_module
 from rig.postgres import PostgresCluster, pg_bindir
 from rig.procs import free_port
 
-# these tests change the postgres user's crontab (WAL shipping); no other test file does, and pytest runs one
-# file's tests on one worker (--dist loadfile), one after the other
+# these tests change the postgres user's crontab (WAL shipping); no other test file does, and pytest runs this
+# file's tests on one worker, one after the other (ONE_WORKER in tests/conftest.py)
 
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 BIN = os.path.dirname(sys.executable)

@@ -7,8 +7,8 @@ import sys
 import time
 
 
-# the entry goes into the crontab of a user no other test writes to: pytest spreads test files over workers
-# (--dist loadfile), and two crontab writers at once lose each other's edits
+# the entry goes into the crontab of a user no other test writes to: pytest spreads tests over workers
+# (--dist loadgroup), and two crontab writers at once lose each other's edits
 USER = "nobody"
 
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
