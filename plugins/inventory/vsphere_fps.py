@@ -126,7 +126,8 @@ options:
         budget of the cost optimizer is then shared by the VMs that were read.
       - Off by default - a vCenter that cannot be read fails the run, with its name. A wrong password or an unverified
         certificate always fails it.
-    type: bool
+      - A value other than true or false (a typo) is refused before any vCenter is read.
+    type: raw
     default: false
   perf_workers:
     description: Connections (threads) that run QueryPerf batches at once, on the one vCenter session.
@@ -170,7 +171,8 @@ options:
     description:
       - Also set each VM's model input (C(fps_features), a dict of the features) as a host variable.
       - Off by default; at 10,000 VMs it adds about a third to the inventory's size and time.
-    type: bool
+      - A value other than true or false (a typo) is refused before any vCenter is read.
+    type: raw
     default: false
 """
 
@@ -285,6 +287,9 @@ class InventoryModule(BaseInventoryPlugin, Constructable, Cacheable):
         cached = self._cache.get(cache_key) if self.get_option("cache") else None
         try:
             policy = self._policy()
+            # switches spelt wrong are refused before anything is read: Ansible's own bool would take 'ture' for false
+            self._switches = {k: vsphere.strict_bool(self.get_option(k), k)
+                              for k in ("skip_unreachable_vcenters", "expose_features")}
             model_path = self.get_option("model_path") or DEFAULT_MODEL
             if not is_store_ref(model_path):
                 model_path = os.path.abspath(os.path.expanduser(model_path))
@@ -394,7 +399,7 @@ class InventoryModule(BaseInventoryPlugin, Constructable, Cacheable):
                 futures = [(label, pool.submit(_attempt, conn, options, cached.get(label), baselines, now))
                            for label, conn in todo]
                 outcomes = [(label, future.result()) for label, future in futures]
-        skip = vsphere.strict_bool(self.get_option("skip_unreachable_vcenters"), "skip_unreachable_vcenters")
+        skip = self._switches["skip_unreachable_vcenters"]
         for label, (data, learned, error) in outcomes:
             if error is None:
                 baselines.entries.update(learned)
@@ -433,7 +438,7 @@ class InventoryModule(BaseInventoryPlugin, Constructable, Cacheable):
             results += pipeline.score(primaries, perf, events, model, policy, samples=o("samples"),
                                       event_window_hours=o("event_window_hours"), min_confidence=o("min_confidence"),
                                       baselines_by_moid=data.get("baselines"))
-        hosts, why = pipeline.inventory_hosts(results, mirrors, policy, expose_features=o("expose_features"),
+        hosts, why = pipeline.inventory_hosts(results, mirrors, policy, expose_features=self._switches["expose_features"],
                                               data_status=getattr(self, "_data_status", None))
         if why:
             self.display.warning("vsphere_fps: %s" % why)

@@ -230,6 +230,11 @@ def test_two_vcenters_are_read_at_once_and_one_that_is_down_is_named(tmp_path):
         proc = inventory(first, config, check=False)
         assert proc.returncode != 0 and "Cannot reach vCenter %s" % labels[2] in proc.stderr, proc.stderr
         assert "1 of 3 vCenters could not be read" in proc.stderr
+        # a typo in the switch is refused before any vCenter is read - Ansible's own bool would take it for false
+        config = write_config(tmp_path, vcenters=[{}, second, down], skip_unreachable_vcenters="ture")
+        proc = inventory(first, config, check=False)
+        assert proc.returncode != 0 and "skip_unreachable_vcenters must be true or false" in proc.stderr, proc.stderr
+        assert "Cannot reach" not in proc.stderr
         # ... or, when the user says so, is left out with a warning that names it, and every host says it was
         config = write_config(tmp_path, vcenters=[{}, second, down], skip_unreachable_vcenters=True)
         proc = inventory(first, config, check=False)

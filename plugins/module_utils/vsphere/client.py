@@ -69,8 +69,7 @@ def strict_bool(value, what):
         return True
     if text in _FALSE:
         return False
-    raise VSphereError("%s must be true or false, got %r: certificate verification is never turned off by a typo"
-                       % (what, value))
+    raise VSphereError("%s must be true or false, got %r: a typo is never taken for either" % (what, value))
 
 
 def resolve_vm(vms, uuid=None, name=None, where="vCenter"):
