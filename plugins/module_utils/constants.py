@@ -86,6 +86,8 @@ ATTR_DRILL_OF = "mirroring.drill_of"
 ATTR_SYNCED_AT = "mirroring.synced_at"
 # set on a mirror: standby, active, or a refresh's refreshing/retired
 ATTR_ROLE = "mirroring.role"
+# set on a mirror re-IP'd by guest customization: its addresses in NIC order, comma-separated
+ATTR_ADDRESSES = "mirroring.addresses"
 # set on a host that an evacuation moved VMs off (why, as JSON)
 ATTR_HOST_AT_RISK = "mirroring.host_at_risk"
 # set on a datastore that an evacuation moved VMs' files off (why; since)

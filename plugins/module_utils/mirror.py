@@ -35,17 +35,17 @@ import threading
 import time
 from concurrent.futures import ThreadPoolExecutor
 
-from ansible_collections.predictive.mirroring.plugins.module_utils import vsphere
+from ansible_collections.predictive.mirroring.plugins.module_utils import reip, vsphere
 from ansible_collections.predictive.mirroring.plugins.module_utils.errors import DuplicateName, MirroringError, VSphereError
 from ansible_collections.predictive.mirroring.plugins.module_utils.constants import (
-    ATTR_BELOW_SINCE, ATTR_DRILL_OF, ATTR_FPS, ATTR_LEVEL, ATTR_PRIMARY, ATTR_ROLE, ATTR_SINCE, ATTR_SYNCED_AT,
+    ATTR_ADDRESSES, ATTR_BELOW_SINCE, ATTR_DRILL_OF, ATTR_FPS, ATTR_LEVEL, ATTR_PRIMARY, ATTR_ROLE, ATTR_SINCE, ATTR_SYNCED_AT,
     CLOCK_SKEW_SECONDS, FULL, LEVELS, MARKER_KEY, MINIMAL)
 from ansible_collections.predictive.mirroring.plugins.module_utils.history import open_store
 from ansible_collections.predictive.mirroring.plugins.module_utils.lease import Writer
 from ansible_collections.predictive.mirroring.plugins.module_utils.policy import image_rpos, parse_time
 from ansible_collections.predictive.mirroring.plugins.module_utils.vsphere.faults import translated
 from ansible_collections.predictive.mirroring.plugins.module_utils.vsphere.placement import (
-    Placement, clone_spec, relocate_spec, set_nics_connected, size_spec)
+    Placement, clone_spec, customization_spec, guest_hostname, relocate_spec, set_nics_connected, size_spec)
 
 SNAPSHOT_PREFIX = "mirroring-"
 SCOPES = ("snapshots", "mirror", "attributes")
@@ -53,6 +53,8 @@ SCOPES = ("snapshots", "mirror", "attributes")
 ROLE_REFRESHING = "refreshing"
 ROLE_RETIRED = "retired"
 REFRESH_SUFFIX = ".refresh"
+# what re-IP reads of each VM: the NICs' addresses as VMware Tools reports them, the guest's host name and OS
+GUEST_PROPERTIES = ["guest.net", "guest.hostName", "config.guestId"]
 
 
 class NotAPrimary(VSphereError):
@@ -77,7 +79,7 @@ class Options:
                  secondary_datastore=None, secondary_folder=None, secondary_network=None, mirror_suffix="-mirror",
                  minimal_mirror="absent",
                  standby_size_ratio=0.5, snapshot_interval_hours=6.0, snapshot_retention=3, snapshot_max_age_hours=72.0,
-                 image_rpo_seconds=None):
+                 image_rpo_seconds=None, network_map=None, reip_rules=None):
         self.secondary_datacenter = secondary_datacenter
         self.secondary_cluster = secondary_cluster
         self.secondary_resource_pool = secondary_resource_pool
@@ -91,6 +93,8 @@ class Options:
         self.snapshot_retention = snapshot_retention
         self.snapshot_max_age = datetime.timedelta(hours=snapshot_max_age_hours)
         self.image_rpo = image_rpos(image_rpo_seconds)
+        self.network_map = reip.parse_network_map(network_map)
+        self.reip = reip.parse_rules(reip_rules)
         if minimal_mirror not in ("absent", "poweredoff"):
             raise MirroringError("minimal_mirror must be absent or poweredoff, got %r" % minimal_mirror)
         if not 0.0 < standby_size_ratio <= 1.0:
@@ -153,6 +157,9 @@ class Mirrorer:
         self._trees = {row["moid"]: row.get("snapshot") for row in vs.retrieve("VirtualMachine", ["snapshot"])}
         self._snapshots = {}
         self._taken = {}
+        # re-IP: each VM's NICs as VMware Tools reports them, its host name and guest OS, in one call (only when asked)
+        self._guests = {row["moid"]: row for row in vs.retrieve("VirtualMachine", GUEST_PROPERTIES)} if opts.reip else {}
+        self._nics = {}
 
     def primary(self, uuid=None, name=None):
         """The primary by its instance UUID (a unique name only when no UUID is given); never one in the secondary DC."""
@@ -179,6 +186,40 @@ class Mirrorer:
                 stack.extend(node.childSnapshotList or [])
             self._snapshots[vm["moid"]] = sorted(out, key=lambda s: s[0])
         return self._snapshots[vm["moid"]]
+
+    def mirror_nics(self, primary):
+        """The mirror's NIC settings under the re-IP rules (reip.mirror_nics), None without rules. Refused for a VM
+        whose addresses the rules do not cover, for a Windows guest (its customization needs a Sysprep identity, with
+        credentials this collection does not take), and for a VM without a mirror whose addresses vCenter does not
+        know. A primary that is down reports no address: its existing mirror keeps the addresses it has (None when it
+        was never re-IP'd), so a failover is never stopped for it."""
+        if not self.opts.reip:
+            return None
+        if primary["moid"] not in self._nics:
+            guest = self._guests.get(primary["moid"]) or {}
+            if str(guest.get("config.guestId") or "").lower().startswith("win"):
+                raise VSphereError("%s is a Windows guest: its mirror cannot be re-IP'd by this collection (Sysprep "
+                                   "customization needs the guest's administrator credentials, which it does not "
+                                   "take); re-IP it in a failover hook" % primary["name"])
+            nets = sorted((n for n in guest.get("guest.net") or [] if (n.deviceConfigId or -1) >= 0),
+                          key=lambda n: n.deviceConfigId)
+            try:
+                nics = reip.mirror_nics(self.opts.reip, [list(n.ipAddress or []) for n in nets], primary["name"])
+            except reip.AddressUnknown:
+                mirror = self.mirror_of(primary)[0]
+                if mirror is None:
+                    raise
+                kept = mirror["attributes"].get(ATTR_ADDRESSES)
+                nics = reip.kept_nics(self.opts.reip, kept, primary["name"]) if kept else None
+            self._nics[primary["moid"]] = nics
+        return self._nics[primary["moid"]]
+
+    def _customize(self, ref, primary, nics, name):
+        """Give a powered-off mirror its re-IP'd addresses (applied by the guest at its next power-on) and record them."""
+        hostname = guest_hostname((self._guests.get(primary["moid"]) or {}).get("guest.hostName"), primary["name"])
+        self._wait(ref.CustomizeVM_Task(spec=customization_spec(nics, hostname)),
+                   "re-IP %s (%s)" % (name, reip.addresses_text(nics)))
+        self.vs.set_attribute(ref, ATTR_ADDRESSES, reip.addresses_text(nics))
 
     def mirror_name(self, primary):
         """The name a new mirror of `primary` gets: its name and the suffix; a namesake's (one name in two
@@ -251,7 +292,8 @@ class Mirrorer:
                 "memory_mb": mirror["memory_mb"], "role": mirror["attributes"].get(ATTR_ROLE),
                 "datacenter": mirror["datacenter"], "adopted": adopt == "adopt",
                 "synced_at": mirror["attributes"].get(ATTR_SYNCED_AT) or None,
-                "age_seconds": image_age(mirror, self.now)},
+                "age_seconds": image_age(mirror, self.now),
+                **({"addresses": mirror["attributes"].get(ATTR_ADDRESSES) or None} if self.opts.reip else {})},
             "refresh": None if pending is None and not retired else {
                 "new_image": None if pending is None else pending["name"] + " (" + pending["moid"] + ")",
                 "retired": [m["name"] + " (" + m["moid"] + ")" for m in retired]},
@@ -272,6 +314,8 @@ class Mirrorer:
         if image_rpo is not None and (not isinstance(image_rpo, int) or isinstance(image_rpo, bool) or image_rpo < 60):
             raise VSphereError("image_rpo_seconds of %s must be a whole number of seconds >= 60, got %r"
                                % (primary["name"], image_rpo))
+        if level != MINIMAL:
+            self.mirror_nics(primary)  # re-IP refused before anything of this VM changes
         before = self.state(primary)
         rpo = image_rpo or self.opts.image_rpo.get(level)
         if floor:
@@ -319,7 +363,11 @@ class Mirrorer:
             return actions + [("refresh", (mirror, cpu, mem, role))], True
         if (mirror["num_cpu"], mirror["memory_mb"]) != (cpu, mem):
             actions.append(("resize", (mirror, cpu, mem)))
-        if mirror["power_state"] != "poweredOn" or (mirror["num_cpu"], mirror["memory_mb"]) != (cpu, mem):
+        nics = self.mirror_nics(primary)
+        readdress = nics is not None and mirror["attributes"].get(ATTR_ADDRESSES) != reip.addresses_text(nics)
+        if readdress:  # a mirror built before the rules, or under other ones: powered off, customized, powered on
+            actions.append(("reip", (mirror, nics)))
+        if mirror["power_state"] != "poweredOn" or (mirror["num_cpu"], mirror["memory_mb"]) != (cpu, mem) or readdress:
             actions.append(("power_on", mirror))
         if mirror["attributes"].get(ATTR_ROLE) != role:
             actions.append(("role", (mirror, role)))
@@ -397,6 +445,9 @@ class Mirrorer:
                                "role": role,
                                "datacenter": self.opts.secondary_datacenter, "adopted": False,
                                "synced_at": synced, "age_seconds": age}
+            if self.opts.reip:
+                nics = self.mirror_nics(primary)
+                after["mirror"]["addresses"] = reip.addresses_text(nics) if nics else m.get("addresses")
         after["refresh"] = None
         attrs = next((a[1] for a in actions if a[0] == "attributes"), {})
         if ATTR_BELOW_SINCE in attrs:
@@ -442,6 +493,11 @@ class Mirrorer:
                 self._wait(mirror["_ref"].PowerOffVM_Task(), "power off %s" % mirror["name"])
             self._wait(mirror["_ref"].ReconfigVM_Task(spec=size_spec(cpu, mem)),
                        "resize %s" % mirror["name"])
+        elif kind == "reip":
+            mirror, nics = arg
+            if mirror["_ref"].runtime.powerState == "poweredOn":
+                self._wait(mirror["_ref"].PowerOffVM_Task(), "power off %s" % mirror["name"])
+            self._customize(mirror["_ref"], primary, nics, mirror["name"])
         elif kind == "power_on":
             if arg["_ref"].runtime.powerState != "poweredOn":
                 self._wait(arg["_ref"].PowerOnVM_Task(), "power on %s" % arg["name"])
@@ -495,6 +551,9 @@ class Mirrorer:
                 self._wait(clone.RelocateVM_Task(spec=relocate_spec(p.pick_host(), p.pool)),
                            "place %s in cluster '%s'" % (name, p.cluster.name))
             self._wait(clone.ReconfigVM_Task(spec=size_spec(cpu, mem)), "size %s" % name)
+            nics = self.mirror_nics(primary)
+            if nics is not None:  # before its first power-on: the mirror never answers on the primary's addresses
+                self._customize(clone, primary, nics, name)
             self._wait(clone.PowerOnVM_Task(), "power on %s" % name)
             if not refresh:
                 self.vs.set_attribute(clone, ATTR_ROLE, role)
@@ -611,7 +670,8 @@ def apply_window(mirrorer, jobs, window=DEFAULT_WINDOW, per_host=DEFAULT_PER_HOS
 
 OPTION_NAMES = ("secondary_datacenter", "secondary_cluster", "secondary_resource_pool", "secondary_datastore",
                 "secondary_folder", "secondary_network", "mirror_suffix", "minimal_mirror", "standby_size_ratio",
-                "snapshot_interval_hours", "snapshot_retention", "snapshot_max_age_hours", "image_rpo_seconds")
+                "snapshot_interval_hours", "snapshot_retention", "snapshot_max_age_hours", "image_rpo_seconds",
+                "network_map", "reip_rules")
 # vcenter: the plan's identity (vCenter, uuid); this module acts on the vCenter it is connected to, by uuid, and
 # refuses (for that VM alone) one that names another vCenter.
 # level_current rides along from the plan's input; the level held now is read from vCenter itself.

@@ -15,8 +15,8 @@ import fnmatch
 from ansible_collections.predictive.mirroring.plugins.module_utils import baseline as baselines
 from ansible_collections.predictive.mirroring.plugins.module_utils import telemetry, vsphere
 from ansible_collections.predictive.mirroring.plugins.module_utils.constants import (
-    ATTR_APP, ATTR_BELOW_SINCE, ATTR_DEPENDS_ON, ATTR_DRILL_OF, ATTR_LEVEL, ATTR_PRIMARY, ATTR_QUARANTINED, ATTR_SINCE,
-    ATTR_SYNCED_AT, LEVELS, REALTIME_INTERVAL)
+    ATTR_ADDRESSES, ATTR_APP, ATTR_BELOW_SINCE, ATTR_DEPENDS_ON, ATTR_DRILL_OF, ATTR_LEVEL, ATTR_PRIMARY, ATTR_QUARANTINED,
+    ATTR_SINCE, ATTR_SYNCED_AT, LEVELS, REALTIME_INTERVAL)
 from ansible_collections.predictive.mirroring.plugins.module_utils.errors import MirroringError
 from ansible_collections.predictive.mirroring.plugins.module_utils.mirror import image_age, keep_order, mirrors_by_primary
 from ansible_collections.predictive.mirroring.plugins.module_utils.model import load_ref
@@ -355,6 +355,8 @@ def inventory_hosts(results, mirrors, policy, now=None, expose_features=False, d
             "mirror_name": mirror["name"] if mirror else None,
             "mirror_synced_at": (mirror["attributes"].get(ATTR_SYNCED_AT) or None) if mirror else None,
             "mirror_age_seconds": image_age(mirror, now) if mirror else None,
+            # the mirror's re-IP'd addresses (vm_mirror's reip_rules), in NIC order; where DNS moves on failover
+            "mirror_addresses": [a for a in ((mirror or {}).get("attributes", {}).get(ATTR_ADDRESSES) or "").split(",") if a],
             "mirroring_quarantined": vm["attributes"].get(ATTR_QUARANTINED) or None,
         }
         data = (data_status or {}).get((vm.get("vcenter") or "", vm["instance_uuid"]))

@@ -90,6 +90,43 @@ options:
       - The network (port group) in the secondary datacenter the mirror's NICs are put on.
       - Default, the network of the same name as the primary's; a mirror is never put on a guessed network.
     type: str
+  network_map:
+    description:
+      - Network mapping, primary port group to secondary port group (for example C(VM Network) to C(DR Network)), as
+        recovery plans map networks. A NIC on a mapped port group goes to its target; other NICs to O(secondary_network), or
+        to the port group of the same name. Every target is checked before anything changes.
+    type: dict
+  reip_rules:
+    description:
+      - Re-IP rules per subnet. A mirror's NICs get the secondary datacenter's addresses by guest customization
+        (C(CustomizeVM_Task), Linux guests) before the mirror's first power-on, so it never answers on the primary's
+        addresses; each address keeps its place in the subnet (10.1.0.11 in 10.1.0.0/24 becomes 10.2.0.11 in
+        10.2.0.0/24). The addresses applied are recorded on the mirror (C(mirroring.addresses)); a mirror built before
+        the rules, or under other ones, is powered off, customized and powered on again.
+      - The primary's addresses are those VMware Tools reports (C(guest.net)), the first IPv4 address of each NIC. A
+        VM with a NIC whose address is unknown or in no rule's subnet, or a Windows guest (Sysprep is not supported), is
+        refused by name with nothing of it changed; the other VMs go on.
+    type: list
+    elements: dict
+    suboptions:
+      primary:
+        description: The primary subnet (CIDR).
+        type: str
+        required: true
+      secondary:
+        description: The secondary subnet, the same size.
+        type: str
+        required: true
+      gateway:
+        description: The mirror's gateway, in the secondary subnet.
+        type: str
+      dns_servers:
+        description: The mirror's DNS servers.
+        type: list
+        elements: str
+      dns_domain:
+        description: The mirror's DNS domain (also the Linux customization's domain; default C(localdomain)).
+        type: str
   scope:
     description:
       - What to manage. V(snapshots), the scheduled snapshots and their retention; V(mirror), the mirror VM in the secondary
@@ -191,6 +228,7 @@ vms:
       mirror: {name: web01-mirror, power_state: poweredOn, num_cpu: 1, memory_mb: 2048, role: standby,
                synced_at: "2026-12-04T10:00:00+00:00", age_seconds: 0.0}
       mirror_age_seconds: 0.0
+      # with reip_rules, the mirror carries its addresses: mirror.addresses, comma-separated in NIC order
       image_rpo_seconds: 86400
 failed_vms:
   description: Primaries that could not be brought to their level, with the reason.
@@ -218,6 +256,10 @@ def main():
         secondary_datastore=dict(type="str"),
         secondary_folder=dict(type="str"),
         secondary_network=dict(type="str"),
+        network_map=dict(type="dict"),
+        reip_rules=dict(type="list", elements="dict", options=dict(
+            primary=dict(type="str", required=True), secondary=dict(type="str", required=True),
+            gateway=dict(type="str"), dns_servers=dict(type="list", elements="str"), dns_domain=dict(type="str"))),
         scope=dict(type="list", elements="str", choices=list(SCOPES), default=list(SCOPES)),
         mirror_suffix=dict(type="str", default="-mirror"),
         minimal_mirror=dict(type="str", choices=["absent", "poweredoff"], default="absent"),

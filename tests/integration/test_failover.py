@@ -257,6 +257,15 @@ def closed_loop(site, tmp_path, windows, bundled, private, prom, paged, hook, te
 
 def test_reactive_failover_for_contrast(site):
     site.degrade(0.3, events=0)
+    # its mirror cannot be built this time: the VM's pool stays as it was (never a server for a mirror that is not
+    # there), the run fails naming it, and the vCenter lease is free at once for the next run
+    pool = site.pool()
+    site.sim.fail_clones_of(SICK, "datastore full")
+    out = site.playbook("reconcile", ok=False)
+    assert "could not be brought to their level" in out and SICK in out, out[-3000:]
+    assert site.pool() == pool and SICK + "-mirror" not in site.pool()
+    assert site.lease() is None
+    site.sim.fail_clones_of(SICK, clear=True)
     site.playbook("reconcile")
     assert SICK + "-mirror" in site.pool()
     load = HttpLoad(site.ha.frontends["app"], clients=4).start()
@@ -378,11 +387,15 @@ def test_a_dripping_webhook_receiver_never_delays_a_predictive_failover(site):
     sent only once the switch is done, and it gives up at its deadline (10 s here, so that a notification in the
     switch's path would show far above the timing noise of a loaded machine).
     Issue 17: the service's DNS name on a real BIND 9 follows - its TTL falls to the full level's as the VM rises,
-    it moves to the mirror in the failover's traffic step and back on failback."""
+    it moves to the mirror in the failover's traffic step and back on failback. The mirror's address is the one its
+    re-IP rule gave it (10.1.0.0/24 -> 10.2.0.0/24, guest customization), which the inventory reads from the mirror:
+    no address of the mirror is configured by hand."""
     bind = Bind(workdir=str(site.dir / "bind")).start()
+    site.sim.set_guest_address(SICK, "10.1.0.11")
     site.set_vars(mirroring_dns_server="127.0.0.1", mirroring_dns_port=bind.port, mirroring_dns_zone="app.example",
                   mirroring_dns_name="www", mirroring_dns_primary_address="10.1.0.11",
-                  mirroring_dns_mirror_address="10.2.0.11", mirroring_dns_key_name=bind.key_name,
+                  mirroring_reip_rules=[{"primary": "10.1.0.0/24", "secondary": "10.2.0.0/24", "gateway": "10.2.0.1"}],
+                  mirroring_dns_key_name=bind.key_name,
                   mirroring_dns_key_secret=bind.key_secret, mirroring_dns_ttl_by_level={"full": 20})
     try:
         dripping_receiver_and_dns(site, bind)
@@ -404,6 +417,7 @@ def dripping_receiver_and_dns(site, bind):
     site.degrade(0.95)
     out = site.playbook("reconcile")
     assert served(bind) == (["10.1.0.11"], 20), out[-3000:]  # full: the TTL falls, still on the primary
+    assert site.sim.guest(SICK + "-mirror")["ip"] == "10.2.0.11"  # its mirror came up re-IP'd
     assert bind.key_secret not in out
     hosts = ("-e", "mirroring_failover_hosts=" + SICK)
 

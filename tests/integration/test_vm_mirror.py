@@ -186,3 +186,58 @@ def test_level_changes_are_recorded_in_the_history_store(big_primaries, tmp_path
         got = [(d["vm"], d["level_from"], d["level_to"], d["fps"]) for d in h.decisions()]
     assert got == [(PARTIAL, None, "partial", 45.0), (FULL, None, "full", 80.0), (MINIMAL, None, "minimal", 3.0),
                    (FULL, "full", "partial", 60.0)]
+
+
+OTHER = "DC0_C0_RP0_VM3"
+RULES = [{"primary": "10.1.0.0/24", "secondary": "10.2.0.0/24", "gateway": "10.2.0.1", "dns_servers": ["10.2.0.53"],
+          "dns_domain": "dr.example"}]
+
+
+def test_mirrors_come_up_re_ipd_on_the_mapped_network_and_an_uncovered_vm_is_refused_alone(simulator):
+    """Issue 17: re-IP rules per subnet and network mapping, applied by guest customization before the mirror's first
+    power-on and read back from what the guest reports."""
+    sim = simulator
+    for name, address in ((PARTIAL, "10.1.0.11"), (FULL, "10.1.0.12"), (OTHER, "10.9.0.4")):
+        sim.set_guest_address(name, address)
+    vms = [{"name": PARTIAL, "level": "partial"}, {"name": FULL, "level": "full"},
+           {"name": MINIMAL, "level": "minimal"}, {"name": OTHER, "level": "partial"}]
+    sim.add_port_group("DC1_C0_H0", "DR Network")
+    mapped = {"VM Network": "DR Network"}
+    result, failed = run_module(vm_mirror, args(sim, vms=vms, reip_rules=RULES, network_map=mapped))
+    assert failed and "1 of 4 VMs" in result["msg"], result
+    assert "DC0_C0_RP0_VM3: address 10.9.0.4 of DC0_C0_RP0_VM3 (NIC 1) is in no re-IP rule's subnet (10.1.0.0/24)" \
+        in result["msg"]
+    seen = observe(sim)
+    # the VM no rule covers: nothing of it changed (no snapshot, no mirror, no level); the others went on
+    assert OTHER + "-mirror" not in seen and not seen[OTHER]["snapshots"] and ATTR_LEVEL not in seen[OTHER]["attrs"]
+    for name, address in ((PARTIAL, "10.2.0.11"), (FULL, "10.2.0.12")):
+        guest = sim.guest(name + "-mirror")
+        assert guest == {"ip": address, "nics": [[address]], "networks": ["DR Network"], "pending": None}, (name, guest)
+        assert seen[name + "-mirror"]["attrs"][mirror.ATTR_ADDRESSES] == address
+        assert seen[name + "-mirror"]["power"] == "poweredOn"
+        assert sim.guest(name)["ip"] == address.replace("10.2.", "10.1.")  # the primary keeps its own
+    vms = vms[:3]
+    again, failed = run_module(vm_mirror, args(sim, vms=vms, reip_rules=RULES, network_map=mapped))
+    assert not failed and not again["changed"], again
+    # other rules: check mode says so and changes nothing; then the running mirror is re-IP'd in place
+    moved = [dict(RULES[0], secondary="10.3.0.0/24", gateway="10.3.0.1")]
+    checked, failed = run_module(vm_mirror, args(sim, vms=vms, reip_rules=moved, network_map=mapped), check_mode=True)
+    assert not failed and checked["changed"]
+    by_name = {v["name"]: v for v in checked["vms"]}
+    assert by_name[PARTIAL]["actions"] == ["reip", "power_on"] and by_name[PARTIAL]["mirror"]["addresses"] == "10.3.0.11"
+    assert sim.guest(PARTIAL + "-mirror")["ip"] == "10.2.0.11" and observe(sim) == seen
+    result, failed = run_module(vm_mirror, args(sim, vms=vms, reip_rules=moved, network_map=mapped))
+    assert not failed and result["changed"]
+    assert sim.guest(PARTIAL + "-mirror")["ip"] == "10.3.0.11" and sim.guest(FULL + "-mirror")["ip"] == "10.3.0.12"
+    after = observe(sim)
+    assert after[PARTIAL + "-mirror"]["power"] == "poweredOn" and after[FULL + "-mirror"]["attrs"][mirror.ATTR_ADDRESSES] == "10.3.0.12"
+    again, failed = run_module(vm_mirror, args(sim, vms=vms, reip_rules=moved, network_map=mapped))
+    assert not failed and not again["changed"]
+    # a primary whose guest reports no address (down, or its tools stopped): its mirror keeps the addresses it has
+    sim.set_guest_address(PARTIAL, "")
+    again, failed = run_module(vm_mirror, args(sim, vms=vms, reip_rules=moved, network_map=mapped))
+    assert not failed and not again["changed"], again
+    # a network_map target that datacenter DC1 does not have: refused before anything changes
+    result, failed = run_module(vm_mirror, args(sim, vms=vms, reip_rules=moved, network_map={"VM Network": "DR Net"}))
+    assert failed and "network_map maps 'VM Network' to 'DR Net', which datacenter 'DC1' does not have" in result["msg"]
+    assert observe(sim) == after

@@ -10,7 +10,7 @@ import urllib.error
 import urllib.parse
 import urllib.request
 
-from ansible_collections.predictive.mirroring.plugins.module_utils import fleet
+from ansible_collections.predictive.mirroring.plugins.module_utils import fleet, vsphere
 
 from .procs import RigError, stop_process, wait_for
 
@@ -128,6 +128,37 @@ class Simulator:
 
     def vms(self) -> list[dict]:
         return self.control("GET", "/vms")
+
+    # -- the guest, as VMware Tools would report it (pyVmomi: govmomi's SET.guest.* extraConfig) -----------------
+    def _vm(self, vs, entity):
+        rows = [r for r in vs.virtual_machines() if r["name"] == entity]
+        if len(rows) != 1:
+            raise RigError("%d VMs named %s" % (len(rows), entity))
+        return rows[0]["_ref"]
+
+    def set_guest_address(self, entity: str, address: str) -> None:
+        """The VM's first NIC reports `address` (what VMware Tools would say of the guest)."""
+        from pyVmomi import vim  # pylint: disable=import-outside-toplevel
+        with vsphere.VSphere(**{k: v for k, v in self.connection().items() if k != "protocol"}) as vs:
+            spec = vim.vm.ConfigSpec(extraConfig=[vim.option.OptionValue(key="SET.guest.ipAddress", value=address)])
+            vs.wait_task(self._vm(vs, entity).ReconfigVM_Task(spec=spec), "set the guest address of " + entity)
+
+    def add_port_group(self, host: str, name: str, vswitch: str = "vSwitch0") -> None:
+        """A standard port group on a host's vSwitch: a network of that name in the host's datacenter."""
+        from pyVmomi import vim  # pylint: disable=import-outside-toplevel
+        with vsphere.VSphere(**{k: v for k, v in self.connection().items() if k != "protocol"}) as vs:
+            [ref] = [r["_ref"] for r in vs.retrieve(vim.HostSystem, ["name"]) if r["name"] == host]
+            ref.configManager.networkSystem.AddPortGroup(portgrp=vim.host.PortGroup.Specification(
+                name=name, vlanId=0, vswitchName=vswitch, policy=vim.host.NetworkPolicy()))
+
+    def guest(self, entity: str) -> dict:
+        """{"ip": guest.ipAddress, "nics": [[addresses] per NIC], "networks": [the port groups it is on],
+        "pending": a customization not yet applied} of one VM."""
+        with vsphere.VSphere(**{k: v for k, v in self.connection().items() if k != "protocol"}) as vs:
+            ref = self._vm(vs, entity)
+            return {"ip": ref.guest.ipAddress, "nics": [list(n.ipAddress or []) for n in ref.guest.net or []],
+                    "networks": sorted(n.name for n in ref.network or []),
+                    "pending": ref.config.tools.pendingCustomization or None}
 
     def set_perf(self, entity: str, counters: dict[str, list[int]], interval: int | None = None,
                  missing: list[str] | None = None, normal: dict | str | None = "standard"):

@@ -9,6 +9,9 @@ anything changes; the spec builders are the only place the collection builds pyV
 
 from __future__ import annotations
 
+import ipaddress
+import re
+
 from ansible_collections.predictive.mirroring.plugins.module_utils.constants import (
     ATTR_DATASTORE_AT_RISK, ATTR_HOST_AT_RISK, MARKER_KEY)
 from ansible_collections.predictive.mirroring.plugins.module_utils.errors import VSphereError
@@ -107,12 +110,20 @@ class Placement:
             if self.network is None:
                 raise VSphereError("Network '%s' not found in datacenter '%s' (it has: %s)"
                                    % (opts.secondary_network, dc_name, ", ".join(sorted(self.networks))))
+        # network mapping: a primary port group -> its secondary one (checked here, before anything changes)
+        self.network_map = {}
+        for source, target in sorted((getattr(opts, "network_map", None) or {}).items()):
+            if target not in self.networks:
+                raise VSphereError("network_map maps '%s' to '%s', which datacenter '%s' does not have (it has: %s)"
+                                   % (source, target, dc_name, ", ".join(sorted(self.networks))))
+            self.network_map[source] = self.networks[target]
 
     def nic_changes(self, primary_ref, connected=None):
         """Re-point each NIC of the clone at the secondary datacenter's network.
 
-        Without secondary_network, a network of the same name must exist
-        there: a mirror is never put on a guessed network. connected=False
+        The network_map's port group for the NIC's network first, then
+        secondary_network; without either, a network of the same name must
+        exist there: a mirror is never put on a guessed network. connected=False
         builds the clone with its NICs disconnected (a refreshed image must
         not answer on the old mirror's addresses before the swap).
         """
@@ -120,14 +131,15 @@ class Placement:
         for dev in primary_ref.config.hardware.device:
             if not isinstance(dev, vim.vm.device.VirtualEthernetCard):
                 continue
-            net = self.network
+            current = _network_name(dev, primary_ref)
+            net = self.network_map.get(current) or self.network
             if net is None:
-                current = _network_name(dev, primary_ref)
                 net = self.networks.get(current)
                 if net is None:
                     raise VSphereError("NIC '%s' of %s is on network '%s', which datacenter '%s' does not have: set "
-                                       "secondary_network (it has: %s)" % (dev.deviceInfo.label, primary_ref.name, current,
-                                                                           self.datacenter.name, ", ".join(sorted(self.networks))))
+                                       "network_map or secondary_network (it has: %s)"
+                                       % (dev.deviceInfo.label, primary_ref.name, current, self.datacenter.name,
+                                          ", ".join(sorted(self.networks))))
             if isinstance(net, vim.dvs.DistributedVirtualPortgroup):
                 dev.backing = vim.vm.device.VirtualEthernetCard.DistributedVirtualPortBackingInfo(
                     port=vim.dvs.PortConnection(portgroupKey=net.key, switchUuid=net.config.distributedVirtualSwitch.uuid))
@@ -192,3 +204,27 @@ def relocate_spec(host=None, pool=None, datastore=None):
 
 def size_spec(cpu, memory_mb):
     return vim.vm.ConfigSpec(numCPUs=cpu, memoryMB=memory_mb)
+
+
+def guest_hostname(primary_hostname, vm_name):
+    """The host name a re-IP'd mirror keeps: the primary guest's own (it takes over the service), else one made of
+    the VM's name - letters, digits and hyphens, at most 63 characters, as a host name must be."""
+    name = (primary_hostname or "").split(".")[0] or vm_name
+    return re.sub(r"[^A-Za-z0-9-]+", "-", name).strip("-")[:63] or "mirror"
+
+
+def customization_spec(nics, hostname):
+    """Guest customization (Linux) that gives each NIC, in order, its fixed address, mask, gateway and DNS servers
+    (reip.mirror_nics), the host name kept."""
+    adapters = []
+    for nic in nics:
+        adapters.append(vim.vm.customization.AdapterMapping(adapter=vim.vm.customization.IPSettings(
+            ip=vim.vm.customization.FixedIp(ipAddress=nic["address"]),
+            subnetMask=str(ipaddress.IPv4Network("0.0.0.0/%d" % nic["prefix"]).netmask),
+            gateway=nic["gateway"], dnsServerList=nic["dns_servers"], dnsDomain=nic["dns_domain"])))
+    domain = next((n["dns_domain"] for n in nics if n["dns_domain"]), None) or "localdomain"
+    servers = [s for n in nics for s in n["dns_servers"]]
+    return vim.vm.customization.Specification(
+        identity=vim.vm.customization.LinuxPrep(hostName=vim.vm.customization.FixedName(name=hostname), domain=domain),
+        globalIPSettings=vim.vm.customization.GlobalIPSettings(dnsServerList=list(dict.fromkeys(servers))),
+        nicSettingMap=adapters)
