@@ -533,13 +533,17 @@ class Mirrorer:
         try:
             with translated(what):
                 task = primary["_ref"].CloneVM_Task(folder=p.folder, name=name, spec=spec)
+            # a failed clone task leaves nothing of ours behind: vCenter removes what it made. Only the VM this task
+            # created (or one adopted below) is ever cleaned up, by its reference - never a VM found by name alone.
+            clone = self._wait(task, what)
         except DuplicateName:
-            raise VSphereError("Failed to %s: a VM named '%s' already exists in that folder (another run, or a stranger): "
-                               "nothing was removed; the next run adopts it if it carries the marker of %s"
-                               % (what, name, primary["instance_uuid"])) from None
-        # a failed clone task leaves nothing of ours behind: vCenter removes what it made. Only the VM this task
-        # created is ever cleaned up below, by its reference - never a VM found by name (another run's mirror).
-        clone = self._wait(task, what)
+            # the clone task of a run that died went on in vCenter and finished after this run read it: that VM is
+            # ours (it carries the primary's marker from its first moment), so it is finished here, not cloned twice
+            clone = self._orphaned_clone(primary, name)
+            if clone is None:
+                raise VSphereError("Failed to %s: a VM named '%s' already exists in that folder (another run, or a "
+                                   "stranger): nothing was removed; the next run adopts it if it carries the marker "
+                                   "of %s" % (what, name, primary["instance_uuid"])) from None
         try:
             if refresh:
                 self.vs.set_attribute(clone, ATTR_ROLE, ROLE_REFRESHING)
@@ -566,6 +570,23 @@ class Mirrorer:
                                                                       MARKER_KEY)) from None
             raise VSphereError("%s; the half-made mirror %s (%s) was removed" % (e, name, clone._moId)) from None  # pylint: disable=protected-access
         return clone
+
+    def _orphaned_clone(self, primary, name):
+        """The VM called `name` in the mirrors' folder that carries `primary`'s marker and nothing else of ours yet
+        (no mirroring attributes: a clone whose run died before it got them), powered off for the steps that follow;
+        None when there is no such VM."""
+        fields = self.vs.field_names()
+        for row in self.vs.retrieve("VirtualMachine", ["name", "customValue"], root=self.placement.folder):
+            if row.get("name") != name or marker_of(row["_ref"]) != primary["instance_uuid"]:
+                continue
+            if any(fields.get(cv.key) in (ATTR_PRIMARY, ATTR_ROLE) and getattr(cv, "value", "")
+                   for cv in row.get("customValue") or []):
+                return None  # another run's finished mirror: never taken over here
+            ref = row["_ref"]
+            if ref.runtime.powerState == "poweredOn":
+                self._wait(ref.PowerOffVM_Task(), "power off %s" % name)
+            return ref
+        return None
 
     def _swap(self, primary, old, new, cpu, mem, role):
         """Put a verified new image in the old mirror's place; each step is skipped when it is already done.

@@ -364,8 +364,24 @@ def test_blast_radius_refuses_every_failover(site):
 
 
 def test_drill_measures_rto_and_leaves_production_as_it_was(site):
+    """Also issue 17: the service's name in BIND has the partial level's TTL while the VM is at partial, and when the
+    risk has passed the next reconcile lowers the level and the TTL returns to the minimal level's hour (the rise
+    to the full level's TTL is observed in the dripping-receiver test)."""
+    bind = Bind(workdir=str(site.dir / "bind")).start()
+    try:
+        site.set_vars(mirroring_dns_server="127.0.0.1", mirroring_dns_port=bind.port, mirroring_dns_zone="app.example",
+                      mirroring_dns_name="www", mirroring_dns_primary_address="10.1.0.11",
+                      mirroring_dns_key_name=bind.key_name, mirroring_dns_key_secret=bind.key_secret)
+        site.set_inventory(min_dwell_minutes=0)  # a level may step down on the next run
+        drill_and_fall(site, bind)
+    finally:
+        bind.remove()
+
+
+def drill_and_fall(site, bind):
     site.degrade(0.3, events=0)
     site.playbook("reconcile")
+    assert served(bind) == (["10.1.0.11"], 300)  # partial: five minutes
     with psycopg.connect(site.db.dsn, autocommit=True) as c:
         c.execute("INSERT INTO ledger SELECT generate_series(1, 250)")
     time.sleep(1)
@@ -378,6 +394,14 @@ def test_drill_measures_rto_and_leaves_production_as_it_was(site):
     [drill] = site.failovers()
     print("drill: RTO %.2f s, data %.3f s behind" % (drill["downtime_s"], drill["data_lag_s"]))
     assert drill["kind"] == "drill" and 0 < drill["downtime_s"] < 120 and drill["data_lag_s"] is not None
+    assert served(bind) == (["10.1.0.11"], 300)  # a drill moves no name
+    # the risk passes: minimal again, the mirror gone, and clients may cache the name for an hour again
+    for i, vm in enumerate(v["name"] for v in site.sim.vms()):
+        site.sim.set_perf(vm, fleet.scenario_series("healthy", 0.0, seed=i))
+    site.playbook("reconcile")
+    assert site.vms()[SICK]["attributes"][ATTR_LEVEL] == "minimal"
+    assert SICK + "-mirror" not in site.vms()
+    assert served(bind) == (["10.1.0.11"], 3600)
 
 
 @pytest.mark.timeout(900)

@@ -11,7 +11,6 @@ import io
 import json
 import os
 import pickle
-import signal
 import socket
 import subprocess
 import sys
@@ -32,6 +31,7 @@ from ansible_collections.predictive.mirroring.plugins.modules import lb_pool, mi
 from common.utils import run_module
 from rig.estate import DEMO, SICK, conn, mirrors_of, observe, one_mirror_each, playbook_env, start_playbook, story
 from rig.play import run_playbook
+from rig.procs import kill_tree
 from rig.simulator import Simulator
 
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
@@ -159,8 +159,10 @@ def test_4_a_run_killed_mid_clone_and_two_concurrent_reruns_converge(tmp_path):
             snapped = any(v["snapshots"] for v in observe(sim) if v["name"] == SICK)
         assert snapped, open(tmp_path / "killed.log", encoding="utf-8").read()
         time.sleep(1.5)  # inside the 4 s CloneVM_Task call
-        os.killpg(first.pid, signal.SIGKILL)
+        # the run and every process it started, its task workers (in sessions of their own) and vm_mirror with them
+        killed = kill_tree(first)
         first.wait(timeout=30)
+        assert len(killed) > 2, killed
         # the lease's keeper (its own session: the kill missed it) saw the run and its module go and gave it back
         deadline = time.monotonic() + 10
         while True:

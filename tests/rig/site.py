@@ -109,6 +109,11 @@ class Site:
             "mirroring_pg_drill_port": free_port(), "mirroring_pg_drill_check_sql": "SELECT count(*) FROM ledger"}))
         return str(inv)
 
+    def set_inventory(self, **options):
+        """Set options of the inventory source (the vsphere_fps plugin's) for every later run."""
+        path = pathlib.Path(self.inventory) / "fleet.vsphere_fps.yml"
+        path.write_text(json.dumps(dict(json.loads(path.read_text()), **options)))
+
     def set_vars(self, **values):
         """Add variables to the inventory's group_vars/all (for every later run)."""
         path = pathlib.Path(self.inventory) / "group_vars" / "all.json"
