@@ -35,6 +35,10 @@ class DrippingProxy:
                 client, _addr = self.listener.accept()
             except OSError:
                 return
+            # an accepted socket takes the process's default timeout, which VSphere's login sets for its seconds: a
+            # connection accepted then would be dropped by this proxy once its client sent nothing for that long
+            # (while it waits on a dripping answer), racing the client's own deadline
+            client.settimeout(None)
             try:
                 server = socket.create_connection(self.target, timeout=10)
                 server.settimeout(None)
