@@ -264,6 +264,33 @@ def keep(vs, owner, ttl, alive, poll=1.0, claim=None):
             time.sleep(poll)
 
 
+def parent_pids():
+    """{pid: parent pid} of every process on this machine, read from /proc (processes that end meanwhile are left
+    out). The one place the lease keeper and the test rig find a run's descendants."""
+    parents = {}
+    for entry in os.listdir("/proc"):
+        if entry.isdigit():
+            try:
+                with open("/proc/%s/stat" % entry, encoding="utf-8", errors="replace") as f:
+                    parents[int(entry)] = int(f.read().rsplit(")", 1)[1].split()[1])
+            except (OSError, IndexError, ValueError):
+                continue
+    return parents
+
+
+def descendants(pids, parents=None):
+    """The set of `pids` and every process descended from them, by parent pid."""
+    parents = parent_pids() if parents is None else parents
+    tree, grew = set(pids), True
+    while grew:
+        grew = False
+        for pid, ppid in parents.items():
+            if ppid in tree and pid not in tree:
+                tree.add(pid)
+                grew = True
+    return tree
+
+
 class _Run:
     """An ansible-playbook run as the keeper sees it: the run's main process and every process it started. Alive while
     any of them is; a module still cloning after its playbook was killed keeps the lease held."""
@@ -272,30 +299,14 @@ class _Run:
         self.known = {pid: process_start(pid)}
         self.root = pid
 
-    def _children(self):
-        parents = {}
-        for entry in os.listdir("/proc"):
-            if entry.isdigit():
-                try:
-                    with open("/proc/%s/stat" % entry, encoding="utf-8", errors="replace") as f:
-                        parents[int(entry)] = int(f.read().rsplit(")", 1)[1].split()[1])
-                except (OSError, IndexError, ValueError):
-                    continue
-        return parents
-
     def __call__(self):
         alive = {pid: start for pid, start in self.known.items() if start is not None and process_start(pid) == start}
         if alive:
-            parents = self._children()
-            grew = True
-            while grew:  # descendants of the living ones (an orphan's parent is init, so it is only known from before)
-                grew = False
-                for pid, ppid in parents.items():
-                    if ppid in alive and pid not in alive:
-                        start = process_start(pid)
-                        if start is not None:
-                            alive[pid] = start
-                            grew = True
+            # descendants of the living ones (an orphan's parent is init, so it is only known from before)
+            for pid in descendants(alive) - set(alive):
+                start = process_start(pid)
+                if start is not None:
+                    alive[pid] = start
         self.known = alive
         return bool(alive)
 

@@ -6,6 +6,8 @@ import socket
 import subprocess
 import time
 
+from ansible_collections.predictive.mirroring.plugins.module_utils.lease import descendants
+
 
 class RigError(RuntimeError):
     """A part of the rig could not be started or stopped."""
@@ -67,21 +69,7 @@ def kill_tree(proc: subprocess.Popen) -> list[int]:
     only its process group (ansible-core's task workers call setsid, so a killpg misses them and the module they run,
     which would go on with its batch). Descendants are found through /proc before anything is signalled; a detached
     process (double fork, reparented to init - the lease keeper) is not one of them. Returns the PIDs signalled."""
-    parents = {}
-    for entry in os.listdir("/proc"):
-        if entry.isdigit():
-            try:
-                with open("/proc/%s/stat" % entry, encoding="utf-8", errors="replace") as f:
-                    parents[int(entry)] = int(f.read().rsplit(")", 1)[1].split()[1])
-            except (OSError, IndexError, ValueError):
-                continue
-    tree, grew = {proc.pid}, True
-    while grew:
-        grew = False
-        for pid, ppid in parents.items():
-            if ppid in tree and pid not in tree:
-                tree.add(pid)
-                grew = True
+    tree = descendants({proc.pid})
     proc.kill()  # first, so it starts nothing more; through the Popen object, never a reaped process's PID
     for pid in sorted(tree - {proc.pid}):
         try:

@@ -112,7 +112,7 @@ class Placement:
                                    % (opts.secondary_network, dc_name, ", ".join(sorted(self.networks))))
         # network mapping: a primary port group -> its secondary one (checked here, before anything changes)
         self.network_map = {}
-        for source, target in sorted((getattr(opts, "network_map", None) or {}).items()):
+        for source, target in sorted((opts.network_map or {}).items()):
             if target not in self.networks:
                 raise VSphereError("network_map maps '%s' to '%s', which datacenter '%s' does not have (it has: %s)"
                                    % (source, target, dc_name, ", ".join(sorted(self.networks))))

@@ -34,6 +34,13 @@ def trained(data, tmp_path_factory, keys):
     return path
 
 
+def subset(data, n, seed=0):
+    """n windows of the set, drawn at random and kept in the set's order: enough to train a valid model in a quarter
+    of the time (the assertions that use it hold for any training set)."""
+    idx = np.sort(np.random.default_rng(seed).choice(len(data["y"]), n, replace=False))
+    return {k: (v[idx] if k != "summary" else v) for k, v in data.items()}
+
+
 def load(path, keys):
     return model.FPSModel.load(path, trusted_keys=[keys[1]])
 
@@ -53,14 +60,14 @@ def test_manifest_holds_metrics_that_are_present_and_sane(trained):
     assert m["training"]["holdout_windows"] + m["training"]["train_windows"] == m["training"]["windows"]
 
 
-def test_holdout_is_the_latest_time(data):
-    # shuffle the input: the split must still be by time
-    rng = np.random.default_rng(0)
-    idx = rng.permutation(len(data["y"]))
+def test_holdout_is_the_latest_time(data, trained):
+    # shuffle the input: the split must still be by time - the same training as the fixture's, unshuffled
+    idx = np.random.default_rng(0).permutation(len(data["y"]))
     m1 = model.train(data["X"][idx], data["y"][idx], data["time_h"][idx], data["time_to_failure_h"][idx], data["summary"])[1]
-    m2 = model.train(data["X"], data["y"], data["time_h"], data["time_to_failure_h"], data["summary"])[1]
+    with open(model.manifest_path(trained), encoding="utf-8") as f:
+        m2 = json.load(f)
     assert m1["fingerprint"] == m2["fingerprint"]
-    assert m1["metrics"]["holdout_positives"] == m2["metrics"]["holdout_positives"]
+    assert m1["metrics"]["holdout_positives"] == m2["metrics"]["holdout_positives"] > 0
 
 
 def test_scores_whole_fleet_in_one_call_and_gives_reasons(trained, data, keys):
@@ -140,7 +147,8 @@ def test_another_valid_model_with_an_edited_hash_is_refused(trained, tmp_path, k
     # a model someone else trained (valid, but not ours), the manifest's hash edited to match
     other = tmp_path / "other"
     other.mkdir()
-    estimator, manifest = model.train(data["X"], data["y"], data["time_h"], data["time_to_failure_h"], data["summary"],
+    part = subset(data, 10000)
+    estimator, manifest = model.train(part["X"], part["y"], part["time_h"], part["time_to_failure_h"], part["summary"],
                                       seed=1)
     other_path = str(other / "model.joblib")
     model.save(estimator, manifest, other_path)
