@@ -57,7 +57,7 @@ def scenario(kind, seconds, clients):
             marks["switched"] = time.monotonic()
 
         events = [(2.0, fail)] if kind == "reactive" else [(2.0, decide), (3.0, fail)]
-        log = HttpLoad(ha.frontends["app"], clients).run(seconds, events)
+        log = HttpLoad(ha.frontends["app"], clients, interval=0).run(seconds, events)
     finally:
         ha.stop()
         primary.stop()

@@ -91,6 +91,7 @@ def pool(tmp_path):
 # test not listed keeps its place after these; a list out of date costs time, never a test.
 SLOWEST_FIRST = (
     "test_failover.py::test_predictive_failover_on_the_postgresql_store",
+    "test_three_tier.py::",
     "test_failover.py::test_a_dripping_webhook_receiver",
     "test_demo.py::test_demo_tells",
     "test_lease.py::test_refused_runs",

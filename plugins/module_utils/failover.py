@@ -341,11 +341,29 @@ def order_task(p, task):
         raise PolicyError(why, refused=[t["name"] for t in targets], order=[])
     added = application_members(targets, p["fleet"])
     targets += [target_of(vm, vm.get("inventory_hostname") or vm.get("name")) for vm, _why in added]
+    unknown_dependencies(targets, p["fleet"])
     by_vm = {t["vm_name"]: t["name"] for t in targets}
     order = dependency_order([t["name"] for t in targets],
                              {t["name"]: [by_vm.get(d, d) for d in t["depends_on"]] for t in targets})
     return dict(changed=False, order=order, refused=[],
                 added=[{"name": vm.get("inventory_hostname") or vm.get("name"), "why": why} for vm, why in added])
+
+
+def unknown_dependencies(targets, fleet):
+    """Refuse a plan whose VMs depend on a VM the inventory does not have (a misspelt mirroring.depends_on, or a VM of
+    a datacenter the inventory does not read): its order could not be kept, so nothing fails over. Without a fleet
+    (the module given VMs alone) there is nothing to check against."""
+    if not fleet:
+        return
+    known = set()
+    for vm in fleet:
+        known.update(n for n in (vm.get("vm_name"), vm.get("inventory_hostname"), vm.get("name")) if n)
+    for t in targets:
+        missing = [d for d in t["depends_on"] if d not in known]
+        if missing:
+            raise PolicyError("%s depends on %s, which the inventory does not have: fix its mirroring.depends_on (or "
+                              "read that VM's datacenter) - its dependency order cannot be kept, nothing was changed"
+                              % (t["name"], ", ".join("'%s'" % d for d in missing)))
 
 
 def target_of(vm, name):

@@ -11,9 +11,6 @@ import sys
 import threading
 import time
 
-import dns.message
-import dns.query
-import dns.rdatatype
 import pytest
 
 from rig.bind import Bind
@@ -46,38 +43,29 @@ def module(bind, *flags, **args):
     return "FAILED" not in line.split("=>")[0], json.loads(line.split("=> ", 1)[1]), out
 
 
-def served(bind, name, rtype="A"):
-    """(addresses, ttl) as the server answers an unsigned query for name, or ([], None)."""
-    answer = dns.query.tcp(dns.message.make_query(name, rtype), "127.0.0.1", port=bind.port, timeout=3)
-    for rrset in answer.answer:
-        if rrset.rdtype == dns.rdatatype.from_text(rtype):
-            return sorted(r.to_text() for r in rrset), rrset.ttl
-    return [], None
-
-
 def test_the_record_follows_the_level_and_moves_to_the_mirror(bind):
     name = "www.app.example."
     ok, r, out = module(bind, name="www", values=["10.1.0.11"], level="minimal")
     assert ok and r["changed"] and r["record"] == {"values": ["10.1.0.11"], "ttl": 3600}, out[-2000:]
-    assert served(bind, name) == (["10.1.0.11"], 3600)
+    assert bind.served(name) == (["10.1.0.11"], 3600)
     ok, r, out = module(bind, name="www", values=["10.1.0.11"], level="minimal")
     assert ok and not r["changed"]
     # the risk rises: the TTL falls, so the failover's address change reaches clients within the level's TTL
     ok, r, out = module(bind, "--diff", name="www", values=["10.1.0.11"], level="partial")
-    assert ok and r["changed"] and served(bind, name) == (["10.1.0.11"], 300)
+    assert ok and r["changed"] and bind.served(name) == (["10.1.0.11"], 300)
     ok, r, out = module(bind, name="www", values=["10.1.0.11"], level="full", ttl_by_level={"full": 20})
-    assert ok and r["changed"] and served(bind, name) == (["10.1.0.11"], 20)
+    assert ok and r["changed"] and bind.served(name) == (["10.1.0.11"], 20)
     # check mode: says what would change, changes nothing; the diff names both sides
     ok, r, out = module(bind, "--check", "--diff", name="www", values=["10.2.0.11"], level="full",
                         ttl_by_level={"full": 20})
     assert ok and r["changed"] and r["diff"] == {"before": {"values": ["10.1.0.11"], "ttl": 20},
                                                  "after": {"values": ["10.2.0.11"], "ttl": 20}}
-    assert served(bind, name) == (["10.1.0.11"], 20)
+    assert bind.served(name) == (["10.1.0.11"], 20)
     # the failover's traffic step: the name moves to the mirror's address
     ok, r, out = module(bind, name=name, values=["10.2.0.11"], level="full", ttl_by_level={"full": 20})
-    assert ok and r["changed"] and r["before"]["values"] == ["10.1.0.11"] and served(bind, name) == (["10.2.0.11"], 20)
+    assert ok and r["changed"] and r["before"]["values"] == ["10.1.0.11"] and bind.served(name) == (["10.2.0.11"], 20)
     ok, r, out = module(bind, name="www", state="absent")
-    assert ok and r["changed"] and served(bind, name) == ([], None)
+    assert ok and r["changed"] and bind.served(name) == ([], None)
     ok, r, out = module(bind, name="www", state="absent")
     assert ok and not r["changed"]
     assert bind.key_secret not in out
@@ -99,7 +87,7 @@ def test_bad_input_is_refused_with_one_clear_error_and_changes_nothing(bind, arg
     ok, r, out = module(bind, **args)
     assert not ok and words in r["msg"], r
     assert not r["changed"]
-    assert served(bind, "api.app.example.") == ([], None)
+    assert bind.served("api.app.example.") == ([], None)
     assert bind.key_secret not in out
 
 

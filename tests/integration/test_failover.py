@@ -11,8 +11,6 @@ import re
 import sys
 import time
 
-import dns.message
-import dns.query
 import psycopg
 import pytest
 
@@ -242,13 +240,7 @@ def closed_loop(site, tmp_path, windows, bundled, private, prom, paged, hook, te
     site.primary_web.recover()
     for i, vm in enumerate(v["name"] for v in site.sim.vms()):
         site.sim.set_perf(vm, fleet.scenario_series("healthy", 0.0, seed=i))
-    with psycopg.connect(site.standby_dsn(), autocommit=True) as s:
-        s.execute("INSERT INTO ledger VALUES (-1)")  # written on the mirror while failed over
-    site.playbook("failback", "-e", "mirroring_failback_hosts=" + SICK, "-e", "mirroring_failback_force=true")
-    with psycopg.connect(site.db.dsn) as c:
-        assert c.execute("SELECT pg_is_in_recovery()").fetchone()[0] is False
-        present = {r[0] for r in c.execute("SELECT id FROM ledger")}
-    assert set(acked) | {-1} <= present
+    assert set(acked) | {-1} <= site.fail_back(SICK)  # with the row written on the mirror while failed over
     pool = site.pool()
     assert pool[SICK] == ("ready", 100)
     assert not site.vms()[SICK]["attributes"][ATTR_QUARANTINED]
@@ -381,7 +373,7 @@ def test_drill_measures_rto_and_leaves_production_as_it_was(site):
 def drill_and_fall(site, bind):
     site.degrade(0.3, events=0)
     site.playbook("reconcile")
-    assert served(bind) == (["10.1.0.11"], 300)  # partial: five minutes
+    assert bind.served() == (["10.1.0.11"], 300)  # partial: five minutes
     with psycopg.connect(site.db.dsn, autocommit=True) as c:
         c.execute("INSERT INTO ledger SELECT generate_series(1, 250)")
     time.sleep(1)
@@ -394,14 +386,14 @@ def drill_and_fall(site, bind):
     [drill] = site.failovers()
     print("drill: RTO %.2f s, data %.3f s behind" % (drill["downtime_s"], drill["data_lag_s"]))
     assert drill["kind"] == "drill" and 0 < drill["downtime_s"] < 120 and drill["data_lag_s"] is not None
-    assert served(bind) == (["10.1.0.11"], 300)  # a drill moves no name
+    assert bind.served() == (["10.1.0.11"], 300)  # a drill moves no name
     # the risk passes: minimal again, the mirror gone, and clients may cache the name for an hour again
     for i, vm in enumerate(v["name"] for v in site.sim.vms()):
         site.sim.set_perf(vm, fleet.scenario_series("healthy", 0.0, seed=i))
     site.playbook("reconcile")
     assert site.vms()[SICK]["attributes"][ATTR_LEVEL] == "minimal"
     assert SICK + "-mirror" not in site.vms()
-    assert served(bind) == (["10.1.0.11"], 3600)
+    assert bind.served() == (["10.1.0.11"], 3600)
 
 
 @pytest.mark.timeout(900)
@@ -427,20 +419,12 @@ def test_a_dripping_webhook_receiver_never_delays_a_predictive_failover(site):
         bind.remove()
 
 
-def served(bind, name="www.app.example."):
-    """(addresses, ttl) as BIND answers a plain query for name, as a client would."""
-    answer = dns.query.tcp(dns.message.make_query(name, "A"), "127.0.0.1", port=bind.port, timeout=3)
-    for rrset in answer.answer:
-        return sorted(r.to_text() for r in rrset), rrset.ttl
-    return [], None
-
-
 def dripping_receiver_and_dns(site, bind):
     site.playbook("reconcile")
-    assert served(bind) == (["10.1.0.11"], 3600)  # healthy: minimal, an hour's TTL
+    assert bind.served() == (["10.1.0.11"], 3600)  # healthy: minimal, an hour's TTL
     site.degrade(0.95)
     out = site.playbook("reconcile")
-    assert served(bind) == (["10.1.0.11"], 20), out[-3000:]  # full: the TTL falls, still on the primary
+    assert bind.served() == (["10.1.0.11"], 20), out[-3000:]  # full: the TTL falls, still on the primary
     assert site.sim.guest(SICK + "-mirror")["ip"] == "10.2.0.11"  # its mirror came up re-IP'd
     assert bind.key_secret not in out
     hosts = ("-e", "mirroring_failover_hosts=" + SICK)
@@ -465,11 +449,11 @@ def dripping_receiver_and_dns(site, bind):
     # when the notification came, the traffic had already moved: the primary drained, the mirror serving
     assert drip.seen == [{SICK: ("maint", 100), SICK + "-mirror": ("ready", 100)}]
     switch_dripping = switch_seconds()
-    assert served(bind) == (["10.2.0.11"], 20)  # the name moved to the mirror with the traffic
+    assert bind.served() == (["10.2.0.11"], 20)  # the name moved to the mirror with the traffic
 
     site.playbook("failback", "-e", "mirroring_failback_hosts=" + SICK, "-e", "mirroring_failback_force=true")
     assert site.pool()[SICK] == ("ready", 100)
-    assert served(bind)[0] == ["10.1.0.11"]
+    assert bind.served()[0] == ["10.1.0.11"]
     started = time.monotonic()
     site.playbook("failover", *hosts)
     quiet = time.monotonic() - started
@@ -480,4 +464,4 @@ def dripping_receiver_and_dns(site, bind):
     # no added delay in the switch: a notification in its path would add its 10 s
     assert switch_dripping <= switch_quiet * 1.5 + 3.0
     assert [f["kind"] for f in site.failovers()] == ["predictive", "predictive"]
-    assert served(bind) == (["10.2.0.11"], 20)
+    assert bind.served() == (["10.2.0.11"], 20)

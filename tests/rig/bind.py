@@ -9,6 +9,10 @@ import socket
 import subprocess
 import tempfile
 
+import dns.message
+import dns.query
+import dns.rdatatype
+
 from .procs import RigError, free_port, stop_process, wait_for
 
 
@@ -91,6 +95,15 @@ ns1 IN A   127.0.0.1
         if self.proc is not None:
             stop_process(self.proc)
             self.proc = None
+
+    def served(self, name: str = "www.app.example.", rtype: str = "A") -> tuple[list[str], int | None]:
+        """(addresses, TTL) as this server answers a plain (unsigned) query for name, as a client's resolver would
+        ask; ([], None) when it has no such record."""
+        answer = dns.query.tcp(dns.message.make_query(name, rtype), "127.0.0.1", port=self.port, timeout=3)
+        for rrset in answer.answer:
+            if rrset.rdtype == dns.rdatatype.from_text(rtype):
+                return sorted(r.to_text() for r in rrset), rrset.ttl
+        return [], None
 
     def remove(self) -> None:
         self.stop()

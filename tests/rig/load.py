@@ -12,21 +12,50 @@ except ImportError:  # the HTTP load alone needs nothing more
 
 
 class HttpLoad:
-    """clients threads sending GET / back to back; log of (sent, answered, body or None for a failure)."""
+    """clients threads sending GET / back to back; log of (sent, answered, body or None for a failure, address).
 
-    def __init__(self, port, clients=4, timeout=10):
+    resolve: a client that finds the service by name - a callable giving (address, TTL) as DNS answers; each client
+    asks again once its answer's TTL has passed (as a caching resolver does) and connects to where the address leads
+    (a new connection when it changed). routes: where each address leads, {address: "host:port"} - the network
+    between the clients and the VMs, which this machine does not have. Without resolve, 127.0.0.1:port.
+    interval: each client's pause between requests - a steady load, not a saturating one: back to back, the clients
+    took a core from the playbooks they measure."""
+
+    def __init__(self, port=None, clients=4, timeout=10, resolve=None, routes=None, interval=0.002):
         self.port = port
+        self.interval = interval
         self.clients = clients
         self.timeout = timeout
+        self.resolve = resolve
+        self.routes = routes or {}
         self.log = []
         self.lock = threading.Lock()
         self.stopping = threading.Event()
         self.threads = []
 
     def worker(self):
-        conn = http.client.HTTPConnection("127.0.0.1", self.port, timeout=self.timeout)
+        address, expires, conn = "127.0.0.1", float("inf"), None
+        if self.resolve:
+            address, expires = None, 0.0  # asked at the first request
+        else:
+            conn = self._connection(address)
         while not self.stopping.is_set():
             t0 = time.monotonic()
+            if t0 >= expires:
+                was = address
+                try:
+                    address, expires = self._resolved()
+                except Exception as e:  # pylint: disable=broad-except
+                    # the name did not resolve: a failed request for this client; it asks again a second later
+                    with self.lock:
+                        self.log.append((t0, time.monotonic(), None, "no answer for the name: %s" % e))
+                    expires = time.monotonic() + 1
+                    time.sleep(0.1)
+                    continue
+                if address != was:
+                    if conn is not None:
+                        conn.close()
+                    conn = self._connection(address)
             try:
                 conn.request("GET", "/")
                 resp = conn.getresponse()
@@ -34,10 +63,26 @@ class HttpLoad:
                 ok = resp.status == 200
             except (OSError, http.client.HTTPException):
                 conn.close()
-                conn = http.client.HTTPConnection("127.0.0.1", self.port, timeout=self.timeout)
+                conn = self._connection(address)
                 ok, body = False, None
             with self.lock:
-                self.log.append((t0, time.monotonic(), body if ok else None))
+                self.log.append((t0, time.monotonic(), body if ok else None, address))
+            self.stopping.wait(self.interval)
+
+    def _connection(self, address):
+        if self.resolve:
+            # an address with no route here is a failed request (port 1 refuses), as an unreachable one is
+            host, port = self.routes.get(address, "127.0.0.1:1").rsplit(":", 1)
+            return http.client.HTTPConnection(host, int(port), timeout=self.timeout)
+        return http.client.HTTPConnection(address, self.port, timeout=self.timeout)
+
+    def _resolved(self):
+        address, ttl = self.resolve()
+        return address, time.monotonic() + ttl
+
+    def first_use(self, address):
+        """When a client first sent a request to `address` (monotonic seconds), or None."""
+        return min((r[0] for r in self.log if r[3] == address), default=None)
 
     def start(self):
         self.threads = [threading.Thread(target=self.worker, daemon=True) for _i in range(self.clients)]
@@ -71,10 +116,11 @@ class HttpLoad:
 
 class Writer:
     """Commits one row at a time into `table` (id int primary key) through a multi-host DSN that follows the
-    read-write server; `acked` holds the ids whose COMMIT returned."""
+    read-write server; `acked` holds the ids whose COMMIT returned. interval: the pause between commits."""
 
-    def __init__(self, dsn, table="ledger"):
+    def __init__(self, dsn, table="ledger", interval=0.002):
         self.dsn = dsn
+        self.interval = interval
         self.table = table
         self.acked = []
         self.errors = 0
@@ -90,6 +136,7 @@ class Writer:
                 n += 1
                 conn.execute("INSERT INTO %s VALUES (%%s)" % self.table, (n,))
                 self.acked.append(n)
+                self.stopping.wait(self.interval)
             except psycopg.Error:
                 self.errors += 1
                 if conn is not None:

@@ -209,6 +209,16 @@ class Site:
         """
         self.sim.set_scenario(self.vm, "memory_leak", severity, seed=5, events=events)
 
+    def fail_back(self, vm):
+        """A row written on the mirror's database while failed over (id -1), then playbooks/failback.yml for `vm`
+        (forced: the primary failed minutes ago); the ids the primary's database holds after it, read-write again."""
+        with psycopg.connect(self.standby_dsn(), autocommit=True) as s:
+            s.execute("INSERT INTO ledger VALUES (-1)")
+        self.playbook("failback", "-e", "mirroring_failback_hosts=" + vm, "-e", "mirroring_failback_force=true")
+        with psycopg.connect(self.db.dsn) as c:
+            assert c.execute("SELECT pg_is_in_recovery()").fetchone()[0] is False
+            return {r[0] for r in c.execute("SELECT id FROM ledger")}
+
     def pool(self, backend="app"):
         return {name: (s["state"], s["weight"]) for name, s in RuntimeAPI(self.ha.socket).servers(backend).items()}
 

@@ -107,3 +107,7 @@ def test_an_application_fails_over_whole_in_dependency_order():
     # two VMs asked for at once are still refused by a limit of one, their applications or not
     with pytest.raises(PolicyError, match="blast"):
         failover.order_task(dict(p, vms=[fleet[0], fleet[5]]), None)
+    # a member that depends on a VM the inventory does not have (a typo): the whole plan refused, naming both
+    typo = fleet[:2] + [view("web01", "shop", ["app1"])] + fleet[3:]
+    with pytest.raises(PolicyError, match="^web01 depends on 'app1', which the inventory does not have"):
+        failover.order_task(dict(p, fleet=typo), None)
