@@ -24,7 +24,7 @@ import datetime
 from ansible_collections.predictive.mirroring.plugins.module_utils import telemetry, vsphere
 from ansible_collections.predictive.mirroring.plugins.module_utils.constants import FAILURE_EVENTS, HOST_FAILURE_EVENTS
 from ansible_collections.predictive.mirroring.plugins.module_utils.errors import MirroringError
-from ansible_collections.predictive.mirroring.plugins.module_utils.history import open_store, store_configured
+from ansible_collections.predictive.mirroring.plugins.module_utils.history import follows, open_store, store_configured
 from ansible_collections.predictive.mirroring.plugins.module_utils.history import outcome_metrics as metrics
 from ansible_collections.predictive.mirroring.plugins.module_utils.pipeline import select_vms
 from ansible_collections.predictive.mirroring.plugins.module_utils.policy import parse_time
@@ -230,7 +230,7 @@ def analyse(p, task):
     labelled_now = []
     with open_store(p) as h:
         records = h.failovers()
-        pending = [f for f in records if f["outcome"] is None and f["kind"] != "drill"]
+        pending = [f for f in records if f["outcome"] is None and f["kind"] != "drill" and not follows(f)]
         if pending:
             vms, events, vcenter = _observe(p, pending)
             for f, vm, outcome, evidence, fields in labelled(pending, vms, events, p["horizon_hours"], vsphere.now()):

@@ -196,7 +196,10 @@ def _quarantine(q, h, primary, mirror, before, p, task):
             primary["name"], p["kind"], fps=p["fps"], reasons=p["reasons"], features=features, vcenter=q.vs.name,
             downtime_s=p["downtime_s"], data_lag_bytes=p["data_lag_bytes"], data_lag_s=p["data_lag_s"], at=stamp,
             vm_uuid=primary["instance_uuid"])
-        h.update_failover(failover_id, label_evidence={"powered_off_by_failover": p["power_off"]})
+        evidence = {"powered_off_by_failover": p["power_off"]}
+        if p.get("follows"):  # not a prediction of its own: its application's plan is labelled once, by the VM it follows
+            evidence["follows"] = p["follows"]
+        h.update_failover(failover_id, label_evidence=evidence)
         task.changed = True
         return dict(detail, failover_id=failover_id)
 
@@ -340,13 +343,14 @@ def order_task(p, task):
     if why:
         raise PolicyError(why, refused=[t["name"] for t in targets], order=[])
     added = application_members(targets, p["fleet"])
-    targets += [target_of(vm, vm.get("inventory_hostname") or vm.get("name")) for vm, _why in added]
+    targets += [target_of(vm, vm.get("inventory_hostname") or vm.get("name")) for vm, _why, _with in added]
     unknown_dependencies(targets, p["fleet"])
     by_vm = {t["vm_name"]: t["name"] for t in targets}
     order = dependency_order([t["name"] for t in targets],
                              {t["name"]: [by_vm.get(d, d) for d in t["depends_on"]] for t in targets})
     return dict(changed=False, order=order, refused=[],
-                added=[{"name": vm.get("inventory_hostname") or vm.get("name"), "why": why} for vm, why in added])
+                added=[{"name": vm.get("inventory_hostname") or vm.get("name"), "why": why, "follows": follows}
+                       for vm, why, follows in added])
 
 
 def unknown_dependencies(targets, fleet):
@@ -372,7 +376,7 @@ def target_of(vm, name):
 
 
 def application_members(targets, fleet):
-    """[(fleet entry, why)]: the members of each target's application (same vCenter, not failed over already) that
+    """[(fleet entry, why, the target it follows)]: the members of each target's application (same vCenter, not failed over already) that
     are not targets themselves - a service fails over whole, or its tiers end up in two datacenters."""
     names = {t["name"] for t in targets}
     out = []
@@ -384,5 +388,5 @@ def application_members(targets, fleet):
             if (vm.get("mirroring_app") == t["app"] and vm.get("vcenter") == t.get("vcenter") and name not in names
                     and not vm.get("mirroring_quarantined")):
                 names.add(name)
-                out.append((vm, "application %s fails over with %s" % (t["app"], t["name"])))
+                out.append((vm, "application %s fails over with %s" % (t["app"], t["name"]), t["name"]))
     return out

@@ -61,7 +61,8 @@ order:
   type: list
   elements: str
 added:
-  description: The members of an application added to the VMs asked for, each with C(name) and C(why).
+  description: The members of an application added to the VMs asked for, each with C(name), C(why) and C(follows) (the VM
+    asked for whose application it is).
   returned: success
   type: list
   elements: dict

@@ -64,6 +64,12 @@ options:
     type: list
     elements: raw
     default: []
+  follows:
+    description:
+      - The VM whose predicted failure moves this one (a member of its application, added by
+        M(predictive.mirroring.failover_plan)). Recorded with the failover; the analysis labels the application's failover
+        once, by that VM, and counts this one neither for nor against the prediction.
+    type: str
   downtime_s:
     description: Seconds the service was not served, as the failover measured it.
     type: float
@@ -139,6 +145,7 @@ def main():
         power_off=dict(type="bool", default=False),
         fps=dict(type="float"),
         reasons=dict(type="list", elements="raw", default=[]),
+        follows=dict(type="str"),
         downtime_s=dict(type="float"),
         data_lag_bytes=dict(type="int"),
         data_lag_s=dict(type="float"),

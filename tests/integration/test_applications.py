@@ -106,7 +106,8 @@ def test_an_application_is_held_at_its_riskiest_members_level(simulator, tmp_pat
     assert stats["failures"] == 0
     assert log.read_text().split("\n")[:4] == ["before " + DB, "after " + DB, "before " + WEB, "after " + WEB]
     plan = tasks["Blast-radius limit and dependency order"]
-    assert plan["order"] == [DB, WEB] and plan["added"] == [{"name": WEB, "why": "application shop fails over with %s" % DB}]
+    assert plan["order"] == [DB, WEB]
+    assert plan["added"] == [{"name": WEB, "why": "application shop fails over with %s" % DB, "follows": DB}]
     with vsphere.VSphere(**conn(simulator)) as vs:
         attrs = {vm["name"]: vm["attributes"] for vm in vs.virtual_machines()}
     assert attrs[DB].get(ATTR_QUARANTINED) and attrs[WEB].get(ATTR_QUARANTINED) and not attrs[LONE].get(ATTR_QUARANTINED)

@@ -5,6 +5,7 @@ a drill of the whole application leaves production as it was. Every part is real
 BIND 9 - and the clients resolve the name through BIND as a caching resolver does."""
 from __future__ import annotations
 
+import json
 import time
 
 import psycopg
@@ -118,6 +119,13 @@ def three_tiers(tiers, tmp_path):
     assert all(vms[vm]["attributes"].get(ATTR_QUARANTINED) for vm in (DB, APP, WEB))
     predictive = [f["vm"] for f in tiers.failovers() if f["kind"] == "predictive"]
     assert predictive == [DB, APP, WEB]
+    # one prediction, the database's: the analysis labels the application's failover once - the database's primary
+    # failed after it (confirmed); the tiers that followed it are not predictions of their own, for or against
+    tiers.playbook("analyse")
+    records = [f for f in tiers.failovers() if f["kind"] == "predictive"]
+    assert {f["vm"]: json.loads(f["label_evidence"]).get("follows") for f in records} == {DB: None, APP: DB, WEB: DB}
+    assert {f["vm"]: f["outcome"] for f in records} == {DB: "confirmed", APP: None, WEB: None}
+    assert tiers.results["Label the failovers, measure, tune"]["localhost"]["metrics"]["confirmed"] == 1
 
     # failback once the primaries are healthy: the application comes back whole - traffic, name and data
     for vm in (DB, APP, WEB):

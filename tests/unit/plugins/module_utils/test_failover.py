@@ -79,6 +79,9 @@ def test_metrics_and_tuning_within_bounds():
     assert analysis.tune_threshold(85.0, overall, min_labels=10)[0] == 85.0  # too few labels
     good = {"confirmed": 4, "unconfirmed": 1, "missed": 6, "precision": 0.8, "recall": 0.4}
     assert analysis.tune_threshold(76.0, good)[0] == 75.0  # lowered, but not below the bound
+    # an application's members that failed over with the VM the plan was made for count neither way: one prediction
+    followers = [dict(record(), outcome=None, label_evidence={"follows": "db01"}) for _i in range(2)]
+    assert analysis.metrics(rows + followers)[0] == overall
 
 
 def test_downtime_as_vcenter_saw_it():
@@ -102,8 +105,8 @@ def test_an_application_fails_over_whole_in_dependency_order():
     out = failover.order_task(p, None)
     # three VMs with a limit of one: the limit counts the database the risk asked for, the tiers follow it
     assert out["order"] == ["db01", "app01", "web01"]
-    assert out["added"] == [{"name": "app01", "why": "application shop fails over with db01"},
-                            {"name": "web01", "why": "application shop fails over with db01"}]
+    assert out["added"] == [{"name": "app01", "why": "application shop fails over with db01", "follows": "db01"},
+                            {"name": "web01", "why": "application shop fails over with db01", "follows": "db01"}]
     # two VMs asked for at once are still refused by a limit of one, their applications or not
     with pytest.raises(PolicyError, match="blast"):
         failover.order_task(dict(p, vms=[fleet[0], fleet[5]]), None)
