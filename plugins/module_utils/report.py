@@ -23,7 +23,7 @@ import re
 from ansible_collections.predictive.mirroring.plugins.module_utils.constants import DEFAULT_IMAGE_RPO, FULL, LEVELS, MINIMAL, PARTIAL
 from ansible_collections.predictive.mirroring.plugins.module_utils.errors import MirroringError, require
 from ansible_collections.predictive.mirroring.plugins.module_utils.fileio import read_bytes, write_atomic
-from ansible_collections.predictive.mirroring.plugins.module_utils.history import open_store, store_configured
+from ansible_collections.predictive.mirroring.plugins.module_utils.history import follows, open_store, store_configured
 from ansible_collections.predictive.mirroring.plugins.module_utils.model import manifest_of
 
 HAS_MATPLOTLIB = importlib.util.find_spec("matplotlib") is not None
@@ -181,6 +181,13 @@ def plot_reliability(reliability):
     return _png(fig)
 
 
+def label_text(failover):
+    """A failover's label for the table: its outcome, "pending" until known, or the VM its application followed."""
+    if follows(failover):
+        return "with %s" % follows(failover)
+    return failover["outcome"] or "pending"
+
+
 def _table(headers, rows, table_id):
     head = "".join("<th>%s</th>" % html.escape(str(h)) for h in headers)
     body = "".join("<tr>%s</tr>" % "".join("<td>%s</td>" % html.escape("" if c is None else str(c)) for c in r) for r in rows)
@@ -252,7 +259,7 @@ def build(vms, plan_totals, decisions, failovers, manifest, bands, previous=None
               manifest.get("sklearn_version"), (manifest.get("sha256") or "")[:12])], "model-table"),
         "<h2>Recent failovers</h2>" + _table(
             ["when", "VM", "kind", "FPS", "label", "downtime (s)", "data lag (s)", "failed back"],
-            [(f["at"], f["vm"], f["kind"], "" if f["fps"] is None else "%.1f" % f["fps"], f["outcome"] or "pending",
+            [(f["at"], f["vm"], f["kind"], "" if f["fps"] is None else "%.1f" % f["fps"], label_text(f),
               f["downtime_s"], f["data_lag_s"], f["failback_at"] or "") for f in list(reversed(failovers))[:20]],
             "failovers-table"),
     ]

@@ -65,3 +65,9 @@ def test_a_plot_is_drawn_again_only_when_its_inputs_changed(monkeypatch):
     drawn.clear()
     assert report.build(*args, previous=dict(first, **{"levels.png": b"\x89PNG tampered"})) == first
     assert drawn == ["plot_levels"]
+
+
+def test_a_failover_that_followed_its_application_says_so_instead_of_pending():
+    assert report.label_text({"outcome": None, "label_evidence": None}) == "pending"
+    assert report.label_text({"outcome": "confirmed", "label_evidence": {"powered_off_by_failover": False}}) == "confirmed"
+    assert report.label_text({"outcome": None, "label_evidence": {"follows": "db01"}}) == "with db01"
