@@ -96,6 +96,8 @@ ATTR_DATASTORE_AT_RISK = "mirroring.datastore_at_risk"
 ATTR_LEASE = "mirroring.lease"
 # a mirror's extraConfig marker: the primary's instance UUID (survives a rename and an attribute wipe)
 MARKER_KEY = "predictive.mirroring.primary"
+# beside it, the moment the clone's image stands for (a dead run's clone, adopted later, keeps its own age)
+MARKER_SYNCED_KEY = "predictive.mirroring.synced_at"
 
 # Failure events that label a window: one of these on the VM (or, for the host-level ones, on its host) within the
 # horizon after the window's end.

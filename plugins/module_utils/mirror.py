@@ -39,7 +39,7 @@ from ansible_collections.predictive.mirroring.plugins.module_utils import reip, 
 from ansible_collections.predictive.mirroring.plugins.module_utils.errors import DuplicateName, MirroringError, VSphereError
 from ansible_collections.predictive.mirroring.plugins.module_utils.constants import (
     ATTR_ADDRESSES, ATTR_BELOW_SINCE, ATTR_DRILL_OF, ATTR_FPS, ATTR_LEVEL, ATTR_PRIMARY, ATTR_ROLE, ATTR_SINCE, ATTR_SYNCED_AT,
-    CLOCK_SKEW_SECONDS, FULL, LEVELS, MARKER_KEY, MINIMAL)
+    CLOCK_SKEW_SECONDS, FULL, LEVELS, MARKER_KEY, MARKER_SYNCED_KEY, MINIMAL)
 from ansible_collections.predictive.mirroring.plugins.module_utils.history import open_store
 from ansible_collections.predictive.mirroring.plugins.module_utils.lease import Writer
 from ansible_collections.predictive.mirroring.plugins.module_utils.policy import image_rpos, parse_time
@@ -55,6 +55,8 @@ ROLE_RETIRED = "retired"
 REFRESH_SUFFIX = ".refresh"
 # what re-IP reads of each VM: the NICs' addresses as VMware Tools reports them, the guest's host name and OS
 GUEST_PROPERTIES = ["guest.net", "guest.hostName", "config.guestId"]
+# the image time of a mirror whose image time is unknown: older than any RPO
+EPOCH = "1970-01-01T00:00:00+00:00"
 
 
 class NotAPrimary(VSphereError):
@@ -112,8 +114,13 @@ def standby_size(num_cpu, memory_mb, ratio):
 
 def marker_of(vm_ref):
     """The primary UUID a clone of ours carries in its extraConfig from its first moment (None if it has none)."""
+    return extra_config(vm_ref, MARKER_KEY)
+
+
+def extra_config(vm_ref, key):
+    """The value of one extraConfig key of a VM, or None."""
     for opt in vm_ref.config.extraConfig or []:
-        if opt.key == MARKER_KEY:
+        if opt.key == key:
             return opt.value
     return None
 
@@ -527,8 +534,9 @@ class Mirrorer:
         latest = self._taken.get(primary["moid"]) or (snaps[-1][2] if snaps else None)
         # the moment the image stands for: the snapshot's, or now for a clone of the running VM
         synced = self.now if primary["moid"] in self._taken or not snaps else snaps[-1][0]
+        stamp = synced.astimezone(datetime.timezone.utc).replace(microsecond=0).isoformat()
         spec = clone_spec(p, primary["_ref"], p.pick_host(), nic_connected=False if refresh else None,
-                          marker=primary["instance_uuid"], snapshot=latest)
+                          marker=primary["instance_uuid"], snapshot=latest, synced=stamp)
         what = "clone %s into datacenter '%s'" % (primary["name"], self.opts.secondary_datacenter)
         try:
             with translated(what):
@@ -544,13 +552,15 @@ class Mirrorer:
                 raise VSphereError("Failed to %s: a VM named '%s' already exists in that folder (another run, or a "
                                    "stranger): nothing was removed; the next run adopts it if it carries the marker "
                                    "of %s" % (what, name, primary["instance_uuid"])) from None
+            # its image is as old as the dead run's clone, not this run's: the time it carries, else unknown (the
+            # epoch: past every image RPO, so the preflight refuses to fail over to it and a refresh replaces it)
+            stamp = extra_config(clone, MARKER_SYNCED_KEY) or EPOCH
         try:
             if refresh:
                 self.vs.set_attribute(clone, ATTR_ROLE, ROLE_REFRESHING)
             else:
                 self.vs.set_attribute(clone, ATTR_PRIMARY, primary["instance_uuid"])
-            self.vs.set_attribute(clone, ATTR_SYNCED_AT, synced.astimezone(datetime.timezone.utc)
-                                  .replace(microsecond=0).isoformat())
+            self.vs.set_attribute(clone, ATTR_SYNCED_AT, stamp)
             if clone.runtime.host not in p.hosts:  # observed placement, not assumed
                 self._wait(clone.RelocateVM_Task(spec=relocate_spec(p.pick_host(), p.pool)),
                            "place %s in cluster '%s'" % (name, p.cluster.name))

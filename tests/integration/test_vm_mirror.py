@@ -6,7 +6,7 @@ from pyVmomi import vim
 
 from ansible_collections.predictive.mirroring.plugins.modules import vm_mirror
 from ansible_collections.predictive.mirroring.plugins.module_utils.constants import (
-    ATTR_FPS, ATTR_LEVEL, ATTR_PRIMARY, ATTR_SINCE)
+    ATTR_FPS, ATTR_LEVEL, ATTR_PRIMARY, ATTR_SINCE, ATTR_SYNCED_AT, MARKER_SYNCED_KEY)
 from ansible_collections.predictive.mirroring.plugins.module_utils import mirror, vsphere
 
 from common.utils import run_module
@@ -153,7 +153,11 @@ def test_a_mirror_left_without_its_attribute_is_adopted_not_duplicated(big_prima
     sim = big_primaries
     run_module(vm_mirror, args(sim, vms=[{"name": PARTIAL, "level": "partial"}]))
     with vsphere.VSphere(**conn(sim)) as vs:  # as if the session dropped before the attribute was written
-        ref = next(r["_ref"] for r in vs.virtual_machines() if r["name"] == PARTIAL + "-mirror")
+        row = next(r for r in vs.virtual_machines() if r["name"] == PARTIAL + "-mirror")
+        ref = row["_ref"]
+        # the clone carries its image's time from its first moment, beside the primary's marker: a dead run's clone
+        # adopted by a later run keeps its own age, not the later run's
+        assert mirror.extra_config(ref, MARKER_SYNCED_KEY) == row["attributes"][ATTR_SYNCED_AT]
         vs.set_attribute(ref, ATTR_PRIMARY, "")
     result, failed = run_module(vm_mirror, args(sim, vms=[{"name": PARTIAL, "level": "partial"}]))
     assert not failed and result["vms"][0]["actions"] == ["adopt"]

@@ -13,7 +13,7 @@ import ipaddress
 import re
 
 from ansible_collections.predictive.mirroring.plugins.module_utils.constants import (
-    ATTR_DATASTORE_AT_RISK, ATTR_HOST_AT_RISK, MARKER_KEY)
+    ATTR_DATASTORE_AT_RISK, ATTR_HOST_AT_RISK, MARKER_KEY, MARKER_SYNCED_KEY)
 from ansible_collections.predictive.mirroring.plugins.module_utils.errors import VSphereError
 
 try:
@@ -182,16 +182,19 @@ def set_nics_connected(vs, ref, connected, what):
         vs.wait_task(ref.ReconfigVM_Task(spec=vim.vm.ConfigSpec(deviceChange=changes)), what)
 
 
-def clone_spec(placement, source_ref, host, nic_connected=None, marker=None, snapshot=None):
+def clone_spec(placement, source_ref, host, nic_connected=None, marker=None, snapshot=None, synced=None):
     """A clone of `source_ref` into `placement`'s pool, datastore and folder, on `host`, its NICs on the secondary
     network (nic_connected as in Placement.nic_changes), powered off; `marker` (a primary's UUID) in its extraConfig
-    from its first moment; from `snapshot` when given."""
+    from its first moment, with `synced` (the ISO time its image stands for) when given; from `snapshot` when given."""
     spec = vim.vm.CloneSpec(
         location=vim.vm.RelocateSpec(pool=placement.pool, datastore=placement.datastore, host=host,
                                      deviceChange=placement.nic_changes(source_ref, nic_connected)),
         powerOn=False, template=False)
     if marker is not None:
-        spec.config = vim.vm.ConfigSpec(extraConfig=[vim.option.OptionValue(key=MARKER_KEY, value=marker)])
+        extra = [vim.option.OptionValue(key=MARKER_KEY, value=marker)]
+        if synced is not None:
+            extra.append(vim.option.OptionValue(key=MARKER_SYNCED_KEY, value=synced))
+        spec.config = vim.vm.ConfigSpec(extraConfig=extra)
     if snapshot is not None:
         spec.snapshot = snapshot
     return spec
