@@ -23,6 +23,14 @@ from rig.simulator import Simulator  # noqa: E402  pylint: disable=wrong-import-
 from rig.web import Web  # noqa: E402  pylint: disable=wrong-import-position
 
 
+@pytest.fixture(autouse=True)
+def own_history_store(tmp_path_factory, monkeypatch):
+    """Every test's own default history store (PM_HISTORY_PATH), for the modules it runs in-process and the playbooks it
+    starts: never the user's ~/.local/share one, which every test and a second test command on this machine would
+    share. A test that names a store (mirroring_history_path, history_path, a simulator's env) uses that one."""
+    monkeypatch.setenv("PM_HISTORY_PATH", str(tmp_path_factory.mktemp("store") / "history.sqlite"))
+
+
 @pytest.fixture
 def simulator(tmp_path):
     """A two-datacenter vCenter: DC0 (primary) and DC1 (secondary), 4 VMs in each."""

@@ -40,8 +40,9 @@ def main(argv=None):
 
     parser = argparse.ArgumentParser(description=__doc__.split("\n", 1)[0])
     parser.add_argument("--listen", default="127.0.0.1:9816", help="address:port to serve /metrics on (127.0.0.1:9816)")
-    parser.add_argument("--history-path", default=constants.HISTORY_PATH,
-                        help="the SQLite history store, when PM_HISTORY_DSN is not set (%(default)s)")
+    parser.add_argument("--history-path", default=os.environ.get(constants.HISTORY_PATH_ENV) or constants.HISTORY_PATH,
+                        help="the SQLite history store, when PM_HISTORY_DSN is not set (PM_HISTORY_PATH, else "
+                             "%(default)s)")
     args = parser.parse_args(argv)
     host, _sep, port = args.listen.rpartition(":")
     if not port.isdigit() or not host:

@@ -67,6 +67,7 @@ DEFAULT_FILES_RPO = {"partial": 4 * 3600, "full": 300}
 
 # The history store.
 HISTORY_PATH = "~/.local/share/predictive.mirroring/history.sqlite"
+HISTORY_PATH_ENV = "PM_HISTORY_PATH"
 HISTORY_DSN_ENV = "PM_HISTORY_DSN"
 
 # Custom attributes that hold the mirroring state on the VMs themselves.

@@ -35,7 +35,8 @@ def vsphere_spec():
 
 def history_spec(default_path=c.HISTORY_PATH):
     """Doc fragment: history. The store, a SQLite path or a PostgreSQL DSN (never logged)."""
-    return dict(history_path=dict(type="path", default=default_path),
+    # PM_HISTORY_PATH, as PM_HISTORY_DSN: a cron job, a job template or a test rig names its store once
+    return dict(history_path=dict(type="path", default=default_path, fallback=(env_fallback, [c.HISTORY_PATH_ENV])),
                 history_dsn=dict(type="str", no_log=True, fallback=(env_fallback, [c.HISTORY_DSN_ENV])))
 
 

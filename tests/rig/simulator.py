@@ -104,12 +104,15 @@ class Simulator:
                 "protocol": scheme}
 
     def env(self) -> dict:
-        """The VMWARE_* variables AWX's VMware credential would inject, and this vCenter's own baseline cache: the
-        simulated VMs of one simulator must not lend their normal to another's (their UUIDs repeat)."""
+        """The VMWARE_* variables AWX's VMware credential would inject, and this vCenter's own baseline cache (the
+        simulated VMs of one simulator must not lend their normal to another's: their UUIDs repeat) and history store
+        (PM_HISTORY_PATH): no run started by a test writes the user's default store, which every test and a second
+        test command on the machine would share."""
         host, port = self.hostport()
         return {"VMWARE_HOST": host, "VMWARE_PORT": str(port), "VMWARE_USER": self.username,
                 "VMWARE_PASSWORD": self.password, "VMWARE_VALIDATE_CERTS": "true", "VMWARE_CA_PATH": self.cert,
-                "PM_BASELINE_CACHE": os.path.join(self.workdir, "baselines.json")}
+                "PM_BASELINE_CACHE": os.path.join(self.workdir, "baselines.json"),
+                "PM_HISTORY_PATH": os.path.join(self.workdir, "history.sqlite")}
 
     # -- control API ---------------------------------------------------------
     def control(self, method: str, path: str, body=None):
