@@ -127,6 +127,18 @@ def test_identical_runs_differ_only_in_times_and_the_file_is_never_half_written(
         metrics.write_textfile(str(tmp_path / "nodir" / "pm.prom"), first)
 
 
+def test_a_rescore_that_moved_only_the_fps_is_no_change_a_level_is(tmp_path):
+    # the window a VM is scored from moves with the clock: its FPS alone moved, its level held - no change
+    with filled(str(tmp_path / "h.sqlite")) as h:
+        base = metrics.render(metrics.families(h))
+        h.put_vm_status([vm("web01", "u2", 12.4, "minimal")])
+        rescored = metrics.render(metrics.families(h))
+        h.put_vm_status([vm("web01", "u2", 35.0, "partial")])
+        raised = metrics.render(metrics.families(h))
+    assert rescored != base and metrics.comparable(rescored) == metrics.comparable(base)
+    assert metrics.comparable(raised) != metrics.comparable(base)
+
+
 def test_the_exporter_serves_what_the_textfile_says(tmp_path):
     path = str(tmp_path / "h.sqlite")
     with filled(path) as h:
