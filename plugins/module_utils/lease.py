@@ -264,6 +264,13 @@ def keep(vs, owner, ttl, alive, poll=1.0, claim=None):
             time.sleep(poll)
 
 
+def _ppid(pid):
+    """The parent pid of `pid`, from /proc/PID/stat (after the command name, which may hold spaces and parentheses).
+    OSError, IndexError or ValueError when the process is gone or unreadable."""
+    with open("/proc/%s/stat" % pid, encoding="utf-8", errors="replace") as f:
+        return int(f.read().rsplit(")", 1)[1].split()[1])
+
+
 def parent_pids():
     """{pid: parent pid} of every process on this machine, read from /proc (processes that end meanwhile are left
     out). The one place the lease keeper and the test rig find a run's descendants."""
@@ -271,16 +278,15 @@ def parent_pids():
     for entry in os.listdir("/proc"):
         if entry.isdigit():
             try:
-                with open("/proc/%s/stat" % entry, encoding="utf-8", errors="replace") as f:
-                    parents[int(entry)] = int(f.read().rsplit(")", 1)[1].split()[1])
+                parents[int(entry)] = _ppid(entry)
             except (OSError, IndexError, ValueError):
                 continue
     return parents
 
 
-def descendants(pids, parents=None):
+def descendants(pids):
     """The set of `pids` and every process descended from them, by parent pid."""
-    parents = parent_pids() if parents is None else parents
+    parents = parent_pids()
     tree, grew = set(pids), True
     while grew:
         grew = False
@@ -319,8 +325,7 @@ def run_process():
         try:
             with open("/proc/%d/cmdline" % pid, "rb") as f:
                 argv = [os.path.basename(a.decode("utf-8", "replace")) for a in f.read().split(b"\0")[:3]]
-            with open("/proc/%d/stat" % pid, encoding="utf-8", errors="replace") as f:
-                ppid = int(f.read().rsplit(")", 1)[1].split()[1])
+            ppid = _ppid(pid)
         except (OSError, IndexError, ValueError):
             break
         if any(a.startswith("ansible") for a in argv):

@@ -59,15 +59,30 @@ class Site:
         os.makedirs(self.ha.workdir)
         self.ha.config_extra = ["    timeout server 3s"]
         self.ha.start()
-        self.db = PostgresCluster("primary").start()
         self.standby_dir = tempfile.mkdtemp(prefix="pg-standby-")
+        self.start_database()
+        self.history = None if self.store else str(tmp_path / "history.sqlite")
+        self.inventory = self.write_inventory()
+
+    def start_database(self):
+        """The database tier: a PostgreSQL primary with a `ledger` table, and a standby directory (self.standby_dir,
+        made by the caller so close() finds it) and port for the replication role's standby."""
+        self.db = PostgresCluster("primary").start()
         owner = pwd.getpwnam("postgres")
         os.chown(self.standby_dir, owner.pw_uid, owner.pw_gid)
         self.standby_port = free_port()
         with psycopg.connect(self.db.dsn, autocommit=True) as c:
             c.execute("CREATE TABLE ledger (id int PRIMARY KEY)")
-        self.history = None if self.store else str(tmp_path / "history.sqlite")
-        self.inventory = self.write_inventory()
+
+    def database_vars(self, vm):
+        """The host variables of the VM whose database the replication (and drill) roles manage: its commands run
+        here, as postgres."""
+        return {"mirroring_pg_primary_host": "127.0.0.1", "mirroring_pg_primary_port": self.db.port,
+                "mirroring_pg_primary_datadir": self.db.datadir, "mirroring_pg_primary_delegate": vm,
+                "mirroring_pg_standby_datadir": self.standby_datadir, "mirroring_pg_standby_port": self.standby_port,
+                "mirroring_pg_standby_host": "127.0.0.1", "mirroring_pg_bindir": pg_bindir(),
+                "mirroring_pg_archive_cron": False, "mirroring_pg_synchronous_commit": "remote_apply",
+                "mirroring_pg_drill_port": free_port(), "mirroring_pg_drill_check_sql": "SELECT count(*) FROM ledger"}
 
     @property
     def standby_datadir(self):
@@ -93,20 +108,13 @@ class Site:
             groups={"mirroring_services": "vm_name == '%s'" % self.vm})))
         (inv / "group_vars" / "all.json").write_text(json.dumps(dict(
             {} if self.store else {"mirroring_history_path": self.history}, mirroring_secondary_datacenter="DC1")))
-        (inv / "host_vars" / (self.vm + ".json")).write_text(json.dumps({
-            # the VM's own commands (its database) run here, as postgres
-            "ansible_connection": "local", "ansible_python_interpreter": "/usr/bin/python3",
-            "mirroring_lb_socket": self.ha.socket, "mirroring_lb_backend": "app",
-            "mirroring_lb_mirror_address": self.mirror_web.address, "mirroring_lb_drain_timeout": 10,
-            "mirroring_mirror_health_url": "http://%s/health" % self.mirror_web.address,
-            "mirroring_pg_primary_host": "127.0.0.1", "mirroring_pg_primary_port": self.db.port,
-            "mirroring_pg_primary_datadir": self.db.datadir, "mirroring_pg_primary_delegate": self.vm,
-            "mirroring_pg_standby_datadir": self.standby_datadir, "mirroring_pg_standby_port": self.standby_port,
-            "mirroring_pg_standby_host": "127.0.0.1", "mirroring_pg_bindir": pg_bindir(),
-            "mirroring_pg_archive_cron": False, "mirroring_pg_synchronous_commit": "remote_apply",
-            "mirroring_drill_backend": "drill", "mirroring_drill_address": self.drill_web.address,
-            "mirroring_drill_url": "http://127.0.0.1:%d/" % self.ha.frontends["drill"],
-            "mirroring_pg_drill_port": free_port(), "mirroring_pg_drill_check_sql": "SELECT count(*) FROM ledger"}))
+        (inv / "host_vars" / (self.vm + ".json")).write_text(json.dumps(dict(
+            self.database_vars(self.vm), ansible_connection="local", ansible_python_interpreter="/usr/bin/python3",
+            mirroring_lb_socket=self.ha.socket, mirroring_lb_backend="app",
+            mirroring_lb_mirror_address=self.mirror_web.address, mirroring_lb_drain_timeout=10,
+            mirroring_mirror_health_url="http://%s/health" % self.mirror_web.address,
+            mirroring_drill_backend="drill", mirroring_drill_address=self.drill_web.address,
+            mirroring_drill_url="http://127.0.0.1:%d/" % self.ha.frontends["drill"])))
         return str(inv)
 
     def set_inventory(self, **options):

@@ -10,18 +10,14 @@ from __future__ import annotations
 
 import json
 import os
-import pwd
 import tempfile
 
-import psycopg
 
 from ansible_collections.predictive.mirroring.plugins.module_utils.constants import ATTR_APP, ATTR_DEPENDS_ON
 from ansible_collections.predictive.mirroring.plugins.module_utils.traffic.haproxy import HAProxy as RuntimeAPI
 
 from .bind import Bind
 from .haproxy import HAProxy
-from .postgres import PostgresCluster, pg_bindir
-from .procs import free_port
 from .site import Site
 from .web import Web
 
@@ -73,12 +69,7 @@ class ThreeTier(Site):
         self.routes = {primary_address(self.number[web]): "127.0.0.1:%d" % self.ha.frontends["web"],
                        mirror_address(self.number[web]): self.webs["web-mirror"].address}
         self.bind = Bind(zone=ZONE, workdir=str(self.dir / "bind")).start()
-        self.db = PostgresCluster("primary").start()
-        owner = pwd.getpwnam("postgres")
-        os.chown(self.standby_dir, owner.pw_uid, owner.pw_gid)
-        self.standby_port = free_port()
-        with psycopg.connect(self.db.dsn, autocommit=True) as c:
-            c.execute("CREATE TABLE ledger (id int PRIMARY KEY)")
+        self.start_database()
         self.history = str(self.dir / "history.sqlite")
         for vm, n in self.number.items():
             self.sim.set_guest_address(vm, primary_address(n))
@@ -101,13 +92,7 @@ class ThreeTier(Site):
             "mirroring_reip_rules": [{"primary": "10.1.0.0/24", "secondary": "10.2.0.0/24", "gateway": "10.2.0.1"}],
         }))
         local = {"ansible_connection": "local", "ansible_python_interpreter": "/usr/bin/python3"}
-        (inv / "host_vars" / (db + ".json")).write_text(json.dumps(dict(
-            local, mirroring_pg_primary_host="127.0.0.1", mirroring_pg_primary_port=self.db.port,
-            mirroring_pg_primary_datadir=self.db.datadir, mirroring_pg_primary_delegate=db,
-            mirroring_pg_standby_datadir=self.standby_datadir, mirroring_pg_standby_port=self.standby_port,
-            mirroring_pg_standby_host="127.0.0.1", mirroring_pg_bindir=pg_bindir(), mirroring_pg_archive_cron=False,
-            mirroring_pg_synchronous_commit="remote_apply", mirroring_pg_drill_port=free_port(),
-            mirroring_pg_drill_check_sql="SELECT count(*) FROM ledger")))
+        (inv / "host_vars" / (db + ".json")).write_text(json.dumps(dict(local, **self.database_vars(db))))
         (inv / "host_vars" / (app + ".json")).write_text(json.dumps(dict(
             local, mirroring_lb_socket=self.ha.socket, mirroring_lb_backend="app",
             mirroring_lb_mirror_address=self.webs["app-mirror"].address, mirroring_lb_drain_timeout=10,
