@@ -200,6 +200,7 @@ cache_timeout: 600
 import concurrent.futures
 import datetime
 import difflib
+import gc
 import multiprocessing
 import os
 import re
@@ -318,6 +319,12 @@ class InventoryModule(BaseInventoryPlugin, Constructable, Cacheable):
             self._populate(raw, model, model_path, policy)
         except MirroringError as e:
             raise AnsibleParserError("vsphere_fps: %s" % e) from None
+        # scikit-learn, NumPy and the model now live in ansible-playbook's own process, which forks a worker for every
+        # task on every host: the garbage collector walking those objects in a worker copies their memory pages one
+        # by one. Frozen (Python's advice before forking), the workers share them: a no-change reconcile of the
+        # demo's 8 VMs took about 0.4 s less CPU in its workers (3.8 s against 4.2 s, alternating runs).
+        gc.collect()
+        gc.freeze()
 
     # -- options -----------------------------------------------------------------
     def _refuse_unknown_options(self, path):
