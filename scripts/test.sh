@@ -50,8 +50,15 @@ molecule_all() {  # every scenario, each to its end; non-zero when any failed (a
   local s name failed=()
   for s in $(find extensions/molecule -mindepth 2 -maxdepth 2 -name molecule.yml | sort); do
     name=$(basename "$(dirname "$s")")
-    # the roles come from this tree: ansible_collections/predictive/mirroring links to it
-    (cd extensions && PATH="$ROOT/.venv/bin:$PATH" ANSIBLE_COLLECTIONS_PATH="$ROOT" ../.venv/bin/molecule test -s "$name") \
+    # the roles come from this tree: ansible_collections/predictive/mirroring links to it. Each scenario's state
+    # (its inventory, the parts prepare started) lives in this checkout: molecule's default, ~/.ansible/tmp/molecule.
+    # <hash of "extensions">.<scenario>, is the same for every clone, so two test commands at once shared it. The
+    # history store the roles write by default is there too, not the user's ~/.local/share one.
+    rm -rf "$ROOT/.build/molecule/$name"
+    mkdir -p "$ROOT/.build/molecule/$name"
+    (cd extensions && PATH="$ROOT/.venv/bin:$PATH" ANSIBLE_COLLECTIONS_PATH="$ROOT" \
+      MOLECULE_EPHEMERAL_DIRECTORY="$ROOT/.build/molecule/$name" \
+      PM_HISTORY_PATH="$ROOT/.build/molecule/$name/history.sqlite" ../.venv/bin/molecule test -s "$name") \
       || failed+=("$name")
   done
   if [ "${#failed[@]}" -gt 0 ]; then
