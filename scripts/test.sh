@@ -56,9 +56,13 @@ molecule_all() {  # every scenario, each to its end; non-zero when any failed (a
     # history store the roles write by default is there too, not the user's ~/.local/share one.
     rm -rf "$ROOT/.build/molecule/$name"
     mkdir -p "$ROOT/.build/molecule/$name"
+    # the scenarios that apply the replication role edit the postgres user's crontab, one per machine: they hold the
+    # lock the replication tests hold (tests/rig/postgres.py, CRONTAB_LOCK), so a second test command waits its turn
+    local lock=()
+    case "$name" in failover|replication) lock=(flock "${TMPDIR:-/tmp}/predictive-mirroring-postgres-crontab.lock") ;; esac
     (cd extensions && PATH="$ROOT/.venv/bin:$PATH" ANSIBLE_COLLECTIONS_PATH="$ROOT" \
       MOLECULE_EPHEMERAL_DIRECTORY="$ROOT/.build/molecule/$name" \
-      PM_HISTORY_PATH="$ROOT/.build/molecule/$name/history.sqlite" ../.venv/bin/molecule test -s "$name") \
+      PM_HISTORY_PATH="$ROOT/.build/molecule/$name/history.sqlite" "${lock[@]}" ../.venv/bin/molecule test -s "$name") \
       || failed+=("$name")
   done
   if [ "${#failed[@]}" -gt 0 ]; then

@@ -17,11 +17,12 @@ import pytest
 from ansible_collections.predictive.mirroring.plugins.modules import pg_replication
 
 from common.utils import run_module
-from rig.postgres import PostgresCluster, pg_bindir
+from rig.postgres import PostgresCluster, crontab_lock, pg_bindir
 from rig.procs import free_port
 
 # these tests change the postgres user's crontab (WAL shipping); no other test file does, and pytest runs this
-# file's tests on one worker, one after the other (ONE_WORKER in tests/conftest.py)
+# file's tests on one worker, one after the other (ONE_WORKER in tests/conftest.py); they hold the machine's crontab
+# lock while they run, which a second test command's replication tests and molecule scenarios wait for
 
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 BIN = os.path.dirname(sys.executable)
@@ -33,6 +34,12 @@ PLAY = """---
         name: predictive.mirroring.replication
         tasks_from: %s
 """
+
+
+@pytest.fixture(scope="module", autouse=True)
+def _the_crontab_is_ours():
+    with crontab_lock():
+        yield
 
 
 @pytest.fixture

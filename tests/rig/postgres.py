@@ -5,6 +5,8 @@ initdb refuses to run as root, so as root the clusters belong to the
 """
 from __future__ import annotations
 
+import contextlib
+import fcntl
 import glob
 import os
 import pwd
@@ -13,6 +15,22 @@ import subprocess
 import tempfile
 
 from .procs import RigError, free_port, stop_process, wait_for
+
+
+# the postgres user's crontab is one per machine: whoever edits it through the replication role (the replication
+# tests, molecule's failover and replication scenarios) holds this lock, so two test commands on one machine take turns
+CRONTAB_LOCK = os.path.join(tempfile.gettempdir(), "predictive-mirroring-postgres-crontab.lock")
+
+
+@contextlib.contextmanager
+def crontab_lock():
+    """Hold CRONTAB_LOCK (flock(1) takes the same lock in scripts/test.sh)."""
+    with open(CRONTAB_LOCK, "a", encoding="utf-8") as f:
+        fcntl.flock(f, fcntl.LOCK_EX)
+        try:
+            yield
+        finally:
+            fcntl.flock(f, fcntl.LOCK_UN)
 
 
 def pg_bindir() -> str:
