@@ -57,9 +57,10 @@ molecule_all() {  # every scenario, each to its end; non-zero when any failed (a
     rm -rf "$ROOT/.build/molecule/$name"
     mkdir -p "$ROOT/.build/molecule/$name"
     # the scenarios that apply the replication role edit the postgres user's crontab, one per machine: they hold the
-    # lock the replication tests hold (tests/rig/postgres.py, CRONTAB_LOCK), so a second test command waits its turn
+    # lock the replication tests hold (tests/rig/postgres.py, CRONTAB_LOCK), so a second test command waits its turn;
+    # --close: the daemons a scenario starts (a WAL receiver) must not inherit it and hold it after the scenario
     local lock=()
-    case "$name" in failover|replication) lock=(flock "${TMPDIR:-/tmp}/predictive-mirroring-postgres-crontab.lock") ;; esac
+    case "$name" in failover|replication) lock=(flock --close "${TMPDIR:-/tmp}/predictive-mirroring-postgres-crontab.lock") ;; esac
     (cd extensions && PATH="$ROOT/.venv/bin:$PATH" ANSIBLE_COLLECTIONS_PATH="$ROOT" \
       MOLECULE_EPHEMERAL_DIRECTORY="$ROOT/.build/molecule/$name" \
       PM_HISTORY_PATH="$ROOT/.build/molecule/$name/history.sqlite" "${lock[@]}" ../.venv/bin/molecule test -s "$name") \
