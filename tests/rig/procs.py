@@ -1,9 +1,12 @@
 """Process helpers shared by the rig's parts."""
 from __future__ import annotations
 
+import atexit
 import os
+import random
 import socket
 import subprocess
+import tempfile
 import time
 
 from ansible_collections.predictive.mirroring.plugins.module_utils.lease import descendants
@@ -13,10 +16,88 @@ class RigError(RuntimeError):
     """A part of the rig could not be started or stopped."""
 
 
+# Ports the rig hands its daemons: below the kernel's ephemeral range, where the local end of every outgoing
+# connection (and a bind to port 0) draws from, so no client takes a port between the rig choosing it and its daemon
+# binding it. Each is reserved for the process that chose it by a file named after it in one directory per machine
+# (two test commands at once draw from the same ports); a reservation whose process has ended is taken over.
+PORT_FLOOR = 10000
+PORT_RESERVATIONS = os.path.join(tempfile.gettempdir(), "predictive-mirroring-ports")
+_reserved: set[str] = set()
+
+
+def _ephemeral_floor() -> int:
+    try:
+        with open("/proc/sys/net/ipv4/ip_local_port_range", encoding="ascii") as f:
+            return int(f.read().split()[0])
+    except (OSError, ValueError, IndexError):
+        return 32768
+
+
+def _bindable(port: int) -> bool:
+    for kind in (socket.SOCK_STREAM, socket.SOCK_DGRAM):
+        with socket.socket(socket.AF_INET, kind) as s:
+            try:
+                s.bind(("127.0.0.1", port))
+            except OSError:
+                return False
+    return True
+
+
+def _reserve(port: int) -> bool:
+    path = os.path.join(PORT_RESERVATIONS, str(port))
+    for _ in range(2):
+        try:
+            fd = os.open(path, os.O_CREAT | os.O_EXCL | os.O_WRONLY, 0o644)
+        except FileExistsError:
+            try:
+                with open(path, encoding="ascii") as f:
+                    owner = int(f.read().strip() or 0)
+            except (OSError, ValueError):
+                return False  # being written right now: someone else's
+            if owner and _alive(owner):
+                return False
+            try:
+                os.unlink(path)  # its process has ended
+            except FileNotFoundError:
+                pass
+            continue
+        with os.fdopen(fd, "w", encoding="ascii") as f:
+            f.write(str(os.getpid()))
+        _reserved.add(path)
+        return True
+    return False
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
+
+
+@atexit.register
+def _release() -> None:
+    for path in _reserved:
+        try:
+            os.unlink(path)
+        except OSError:
+            pass
+
+
 def free_port() -> int:
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
+    """A port free for TCP and UDP on 127.0.0.1, outside the ephemeral range, reserved for this process."""
+    os.makedirs(PORT_RESERVATIONS, mode=0o1777, exist_ok=True)
+    top = _ephemeral_floor()
+    if top - PORT_FLOOR < 1000:
+        raise RigError(f"net.ipv4.ip_local_port_range starts at {top}: no room for the rig's ports below it")
+    for _ in range(200):
+        port = random.randrange(PORT_FLOOR, top)
+        if _bindable(port) and _reserve(port):
+            return port
+    raise RigError(f"no free port between {PORT_FLOOR} and {top} after 200 tries")
 
 
 def port_in_use(port: int, host: str = "127.0.0.1") -> bool:
