@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
-# The README's test command: bootstrap, then the unit and integration tests (pytest, against the
-# real simulator, HAProxy and PostgreSQL, in parallel workers) and, beside them at a slightly lower
-# priority, ansible-test sanity, ansible-lint and the molecule scenarios. Non-zero on any failure.
+# The README's test command: bootstrap, then ansible-test sanity, ansible-lint and the molecule
+# scenarios at once, then the unit and integration tests (pytest, against the real simulator,
+# HAProxy and PostgreSQL, in parallel workers). Non-zero on any failure.
 # Each phase's time is printed at the end, and pytest lists the 15 slowest tests.
 #
 #   bash scripts/test.sh           everything (what CI runs)
@@ -27,10 +27,8 @@ phase() {  # phase <name> <command...>: run it, remember how long it took
   shift
   echo "==> $name"
   start=$(date +%s)
-  local rc=0
-  "$@" || rc=$?
+  "$@"
   timings+=("$(printf '%-10s %4d s' "$name" $(($(date +%s) - start)))")
-  return "$rc"
 }
 report() {
   echo "==> phase times"
@@ -105,26 +103,9 @@ together() {  # together <name>... : the phase commands named by <name>_cmd, run
 sanity_cmd() { bash scripts/sanity.sh; }
 lint_cmd() { bash scripts/lint.sh; }
 molecule_cmd() { if [ -d extensions/molecule ]; then molecule_all; fi; }
-
-# ... and that group runs beside pytest, a little below its priority (nice 5): pytest alone leaves a core idle at times
-# (a test waiting on a replica, a TTL, a daemon) and at its end, when one worker has no test left; the group fills those
-# gaps rather than running first on its own. Its output is printed when pytest has ended.
-side=$(mktemp -d "${TMPDIR:-/tmp}/pm-side.XXXXXX")
-( renice -n 5 -p "$BASHPID" >/dev/null; timings=(); rc=0
-  together sanity lint molecule >"$side/out" 2>&1 || rc=$?
-  printf '%s\n' "${timings[@]}" >"$side/timings"; exit "$rc" ) &
-side_pid=$!
+together sanity lint molecule
 
 # --dist loadgroup: each test goes to the next free worker, the slowest first (tests/conftest.py, SLOWEST_FIRST), but
 # the tests of the files in ONE_WORKER (the postgres user's crontab, module-scoped parts) run on one worker in turn;
 # each worker's parts have their own directories and ports (README, "Tests")
-status=0
-phase pytest .venv/bin/python -m pytest tests/unit tests/integration -q -n "$workers" --dist loadgroup --durations=15 \
-  || status=$?
-side_status=0
-wait "$side_pid" || side_status=$?
-cat "$side/out"
-mapfile -t side_timings <"$side/timings"
-timings+=("${side_timings[@]}")
-rm -rf "$side"
-[ "$status" = 0 ] && [ "$side_status" = 0 ]
+phase pytest .venv/bin/python -m pytest tests/unit tests/integration -q -n "$workers" --dist loadgroup --durations=15
