@@ -45,7 +45,7 @@ def _bindable(port: int) -> bool:
 
 def _reserve(port: int) -> bool:
     path = os.path.join(PORT_RESERVATIONS, str(port))
-    for _ in range(2):
+    for _attempt in range(2):
         try:
             fd = os.open(path, os.O_CREAT | os.O_EXCL | os.O_WRONLY, 0o644)
         except FileExistsError:
@@ -93,7 +93,7 @@ def free_port() -> int:
     top = _ephemeral_floor()
     if top - PORT_FLOOR < 1000:
         raise RigError(f"net.ipv4.ip_local_port_range starts at {top}: no room for the rig's ports below it")
-    for _ in range(200):
+    for _attempt in range(200):
         port = random.randrange(PORT_FLOOR, top)
         if _bindable(port) and _reserve(port):
             return port
