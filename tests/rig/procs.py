@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import atexit
+import fcntl
 import os
 import random
 import socket
@@ -18,11 +19,12 @@ class RigError(RuntimeError):
 
 # Ports the rig hands its daemons: below the kernel's ephemeral range, where the local end of every outgoing
 # connection (and a bind to port 0) draws from, so no client takes a port between the rig choosing it and its daemon
-# binding it. Each is reserved for the process that chose it by a file named after it in one directory per machine
-# (two test commands at once draw from the same ports); a reservation whose process has ended is taken over.
+# binding it. Each is reserved for the process that chose it by an flock on a file named after it, in one directory
+# per machine (two test commands at once draw from the same ports); the kernel drops the lock when the process ends,
+# however it ends.
 PORT_FLOOR = 10000
 PORT_RESERVATIONS = os.path.join(tempfile.gettempdir(), "predictive-mirroring-ports")
-_reserved: set[str] = set()
+_held: dict[str, int] = {}  # reservation file -> its locked descriptor, for this process's life
 
 
 def _ephemeral_floor() -> int:
@@ -45,46 +47,28 @@ def _bindable(port: int) -> bool:
 
 def _reserve(port: int) -> bool:
     path = os.path.join(PORT_RESERVATIONS, str(port))
-    for _attempt in range(2):
-        try:
-            fd = os.open(path, os.O_CREAT | os.O_EXCL | os.O_WRONLY, 0o644)
-        except FileExistsError:
-            try:
-                with open(path, encoding="ascii") as f:
-                    owner = int(f.read().strip() or 0)
-            except (OSError, ValueError):
-                return False  # being written right now: someone else's
-            if owner and _alive(owner):
-                return False
-            try:
-                os.unlink(path)  # its process has ended
-            except FileNotFoundError:
-                pass
-            continue
-        with os.fdopen(fd, "w", encoding="ascii") as f:
-            f.write(str(os.getpid()))
-        _reserved.add(path)
-        return True
-    return False
-
-
-def _alive(pid: int) -> bool:
+    fd = os.open(path, os.O_RDONLY | os.O_CREAT, 0o644)
     try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
+        fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        # the file may have been released (unlinked) between our open and our lock: then the lock guards nothing
+        if os.stat(path).st_ino != os.fstat(fd).st_ino:
+            raise FileNotFoundError(path)
+    except (BlockingIOError, FileNotFoundError):
+        os.close(fd)
         return False
-    except PermissionError:
-        return True
+    _held[path] = fd
     return True
 
 
 @atexit.register
 def _release() -> None:
-    for path in _reserved:
+    for path, fd in _held.items():
         try:
             os.unlink(path)
         except OSError:
             pass
+        os.close(fd)
+    _held.clear()
 
 
 def free_port() -> int:
