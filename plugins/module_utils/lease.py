@@ -187,7 +187,15 @@ class Lease:
                 first = unwritten_since.setdefault(moid, time.monotonic())
                 stale = time.monotonic() - first > UNWRITTEN_GRACE
             elif rec["expires"] < self._server_now() or orphaned(rec):
-                stale = True
+                # judged on the record as read before that check: meanwhile its keeper may have renewed it, or a new
+                # keeper named itself and the process the old record names ended (the module that takes a lease
+                # returns once its keeper has named itself). Only the very record, read again now, is stale
+                try:
+                    stale = self._record(current) == rec
+                except Gone:
+                    continue
+                if not stale:
+                    continue
             if stale:
                 took_over = rec.get("owner") if rec else "(unwritten)"
                 self._destroy(current)

@@ -398,10 +398,11 @@ def drill_and_fall(site, bind):
 
 @pytest.mark.timeout(900)
 def test_a_dripping_webhook_receiver_never_delays_a_predictive_failover(site):
-    """Issue 33: a receiver that answers one byte every 0.5 s. The predictive failover switches as fast as a run with
-    no receiver (timed side by side: the same VM failed over, failed back, failed over again), the notification is
-    sent only once the switch is done, and it gives up at its deadline (10 s here, so that a notification in the
-    switch's path would show far above the timing noise of a loaded machine).
+    """Issue 33: a receiver that answers one byte every 0.5 s. The notification is sent only once the switch is done
+    (it reaches the receiver after the primary's quarantine, the switch's last act, on the machine's monotonic clock,
+    and finds the traffic already moved), and it gives up at its deadline (10 s); the switch's time with that receiver
+    and with none (the same VM failed over, failed back, failed over again) is printed side by side - not asserted: on
+    a machine running two test commands at once the two switches took 26 s and 15 s, load and nothing else.
     Issue 17: the service's DNS name on a real BIND 9 follows - its TTL falls to the full level's as the VM rises,
     it moves to the mirror in the failover's traffic step and back on failback. The mirror's address is the one its
     re-IP rule gave it (10.1.0.0/24 -> 10.2.0.0/24, guest customization), which the inventory reads from the mirror:
@@ -435,7 +436,7 @@ def dripping_receiver_and_dns(site, bind):
             "Record the intent to fail over, before the first act")
 
     started = time.monotonic()
-    drip = Receiver(drip=0.5, on_request=site.pool)
+    drip = Receiver(drip=0.5, on_request=lambda: (time.monotonic(), site.pool()))
     try:
         site.playbook("failover", *hosts, "-e", "mirroring_notify_url=" + drip.url, "-e", "mirroring_notify_timeout=10",
                       "-e", "mirroring_notify_retries=3")
@@ -447,7 +448,10 @@ def dripping_receiver_and_dns(site, bind):
     assert not told["delivered"] and 9.9 <= told["seconds"] <= 10.5 and "secret-token" not in json.dumps(told)
     assert note["details"]["vm"] == SICK and note["details"]["mode"] == "predictive"
     # when the notification came, the traffic had already moved: the primary drained, the mirror serving
-    assert drip.seen == [{SICK: ("maint", 100), SICK + "-mirror": ("ready", 100)}]
+    [(arrived, pool)] = drip.seen
+    assert pool == {SICK: ("maint", 100), SICK + "-mirror": ("ready", 100)}
+    # ... and the switch had ended: nothing of it waited on the receiver
+    assert arrived >= site.task_ended_at("Quarantine the primary and record the failover")
     switch_dripping = switch_seconds()
     assert bind.served() == (["10.2.0.11"], 20)  # the name moved to the mirror with the traffic
 
@@ -461,7 +465,5 @@ def dripping_receiver_and_dns(site, bind):
     switch_quiet = switch_seconds()
     print("switch %.1f s with a dripping receiver, %.1f s with none (%.2fx); whole runs %.1f s, %.1f s"
           % (switch_dripping, switch_quiet, switch_dripping / switch_quiet, dripped, quiet))
-    # no added delay in the switch: a notification in its path would add its 10 s
-    assert switch_dripping <= switch_quiet * 1.5 + 3.0
     assert [f["kind"] for f in site.failovers()] == ["predictive", "predictive"]
     assert bind.served() == (["10.2.0.11"], 20)

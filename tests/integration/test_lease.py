@@ -10,9 +10,11 @@ import datetime
 import os
 import signal
 import subprocess
+import sys
 import threading
 import time
 
+import pytest
 from pyVmomi import vim
 
 from ansible_collections.predictive.mirroring.plugins.module_utils import lease, vsphere
@@ -108,6 +110,40 @@ def test_a_run_killed_with_its_keeper_is_taken_over_at_once_on_the_same_machine(
         assert held(sim) is None
     finally:
         sim.stop()
+
+
+def test_a_lease_whose_keeper_took_over_while_it_was_judged_is_not_taken(simulator):
+    """Two runs at once (found with two test commands on one machine): run B reads run A's record, which still names the
+    module that took the lease; before B judges it, A's keeper names itself in it and the module returns and ends. B
+    must not take the lease over on the record it read: only the record read again is judged."""
+    module = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(120)"])  # pylint: disable=consider-using-with
+    try:
+        with vsphere.VSphere(**conn(simulator)) as vs:
+            a = lease.Lease(vs, "reconcile@here:aaa")
+            a.acquire(wait=0)
+            folder = next(c for c in vs.content.rootFolder.childEntity
+                          if isinstance(c, vim.Folder) and c.name == lease.LEASE_FOLDER)
+            a._write(folder, holder={"host": lease.HOST, "pid": module.pid,  # pylint: disable=protected-access
+                                     "pid_start": lease.process_start(module.pid)})
+            b = lease.Lease(vs, "reconcile@here:bbb")
+            server_now, meanwhile = b._server_now, []  # pylint: disable=protected-access
+
+            def judged_late():  # between B's read of the record and its judgement of it
+                if not meanwhile:
+                    meanwhile.append(a.renew(holder=lease.this_process()))  # A's keeper (alive) names itself
+                    module.kill()
+                    module.wait()  # and the module that took the lease has returned
+                return server_now()
+            b._server_now = judged_late  # pylint: disable=protected-access
+            with pytest.raises(lease.LeaseError, match="held by another run: reconcile@here:aaa"):
+                b.acquire(wait=2, poll=0.5)
+            assert meanwhile and module.poll() is not None
+            rec = held(simulator)
+            assert rec["owner"] == "reconcile@here:aaa" and rec["pid"] == os.getpid()
+            a.release()
+    finally:
+        module.kill()
+        module.wait()
 
 
 def test_a_lease_from_another_machine_is_taken_over_one_ttl_after_its_last_renewal(simulator):

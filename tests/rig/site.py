@@ -132,6 +132,11 @@ class Site:
         [seconds] = [v for k, v in self.seconds.items() if k.endswith(suffix)]
         return seconds
 
+    def task_ended_at(self, suffix):
+        """When the last run's task named ... suffix ended, on the machine's monotonic clock (time.monotonic())."""
+        [when] = [v for k, v in self.ended_at.items() if k.endswith(suffix)]
+        return when
+
     def task_ended(self, suffix):
         """When the last run's task named ... suffix ended, in seconds from the playbook's start."""
         [seconds] = [v for k, v in self.ended.items() if k.endswith(suffix)]
@@ -190,6 +195,7 @@ class Site:
         self.results = recorded["tasks"]
         self.seconds = recorded.get("seconds", {})
         self.ended = recorded.get("ended", {})
+        self.ended_at = recorded.get("ended_at", {})
         print("  slowest:", sorted(recorded.get("seconds", {}).items(), key=lambda kv: -kv[1])[:4])
         return proc.stdout
 

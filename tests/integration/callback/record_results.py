@@ -26,6 +26,7 @@ class CallbackModule(CallbackBase):
         self.tasks = {}
         self.seconds = {}
         self.ended = {}  # task name: seconds from the playbook's start to the task's end
+        self.ended_at = {}  # task name: when it ended, on the machine's monotonic clock (comparable across processes)
         self.started = None
         self.t0 = time.monotonic()
 
@@ -39,11 +40,13 @@ class CallbackModule(CallbackBase):
             name, t0 = self.started
             self.seconds[name] = round(time.monotonic() - t0, 1)
             self.ended[name] = round(time.monotonic() - self.t0, 2)
+            self.ended_at[name] = time.monotonic()
 
     v2_runner_on_ok = v2_runner_on_failed = v2_runner_on_skipped = _record
 
     def v2_playbook_on_stats(self, stats):
         hosts = sorted(stats.processed.keys())
-        out = {"tasks": self.tasks, "stats": {h: stats.summarize(h) for h in hosts}, "seconds": self.seconds, "ended": self.ended}
+        out = {"tasks": self.tasks, "stats": {h: stats.summarize(h) for h in hosts}, "seconds": self.seconds, "ended": self.ended,
+               "ended_at": self.ended_at}
         with open(os.environ["RECORD_RESULTS"], "w", encoding="utf-8") as f:
             json.dump(out, f, default=str)
