@@ -64,7 +64,7 @@ except ImportError:
 # sha256 of the manifests of the models this collection ships (models/default/model.json). scripts/build_model.py
 # prints the digest of a rebuilt model; tests/unit checks that the shipped manifest matches it.
 BUNDLED_MANIFESTS = frozenset((
-    "a6542dca2dc216fe3ca6c85b6787739a86eb83fe85dffb0b3d82d44c4d783da8",  # models/default
+    "fd50a0f786cb3b2937db6ce224f73a07ac2c020da2d7661832d2b527b71300d7",  # models/default
 ))
 MANIFEST_FORMAT = 1
 MIN_POSITIVES = 50
@@ -378,9 +378,7 @@ class FPSModel:
         from threadpoolctl import threadpool_limits  # pylint: disable=import-outside-toplevel
         with threadpool_limits(limits=1 if len(X) < SCORE_THREADED_ROWS else None, user_api="openmp"):
             p = self.estimator.predict_proba(X)[:, 1]
-        # the calibrated model, never below the documented alarm lines' floor (both monotone in every symptom, so
-        # their maximum is too): a tree model is flat beyond the values its training saw, the lines keep rising
-        return np.maximum(np.round(100.0 * p, 1), telemetry.alarm_floor(X))
+        return fps_of(p, X)
 
     def reasons(self, X, fps=None, top=3, min_points=0.5):
         """Each row's top `top` reasons: [{feature, value, contribution, text}] (contribution in FPS points)."""
@@ -407,6 +405,13 @@ class FPSModel:
                             "text": telemetry.describe(name, float(X[i, j]), dict(zip(self.feature_names, X[i])))})
             out.append(row)
         return out
+
+
+def fps_of(p, X):
+    """The FPS of rows X whose calibrated failure probabilities are p: the model's, never below the documented alarm
+    lines' floor (both monotone in every symptom, so their maximum is too: a tree model is flat beyond the values its
+    training saw, the lines keep rising). What FPSModel.score gives and what a hold-out is judged on."""
+    return np.maximum(np.round(100.0 * np.asarray(p, dtype=float), 1), telemetry.alarm_floor(X))
 
 
 def expected_calibration_error(y, p, bins=10):
@@ -509,7 +514,7 @@ def train(X, y, time_h, time_to_failure_h, summary, failover_threshold=DEFAULT_F
     estimator = CalibratedClassifierCV(HistGradientBoostingClassifier(monotonic_cst=monotonic_constraints(), **params),
                                        method="isotonic", cv=3)
     estimator.fit(X[:cut], y[:cut])
-    fps_test = np.round(100.0 * estimator.predict_proba(X[cut:])[:, 1], 1)
+    fps_test = fps_of(estimator.predict_proba(X[cut:])[:, 1], X[cut:])  # as the inventory will score them
     metrics = evaluate(y[cut:], fps_test, ttf[cut:], failover_threshold)
     negatives = X[:cut][y[:cut] == 0]
     manifest = {
