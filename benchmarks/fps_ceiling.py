@@ -53,7 +53,7 @@ def forward(sim, step_h, steps, vms, horizon_h, replicates, pace_known, rng):
             ramp[k] = np.broadcast_to(pace, (n, replicates)).copy()
             active[k] = sev[k] > 0
         alive = np.ones((n, replicates), bool)
-        episodic = 0.03 * now["network"][:, None] ** 2 + 0.03 * now["region"][:, None] ** 2
+        episodic = {k: now[k][:, None] for k in fleet.MODES if k not in RAMPING}  # held where they are
         for _step in range(int(round(horizon_h / step_h))):
             for k in RAMPING:
                 start = ~active[k] & (rng.random((n, replicates)) < 1 - np.exp(-fleet.ONSET_PER_HOUR[k] * step_h))
@@ -64,9 +64,8 @@ def forward(sim, step_h, steps, vms, horizon_h, replicates, pace_known, rng):
                     rng.random((n, replicates)) < 1 - np.exp(-fleet.REPAIR_PER_HOUR[k] * step_h))
                 sev[k] = np.where(fixed, 0.0, sev[k])
                 active[k] &= ~fixed
-            rate = fleet.BACKGROUND_HAZARD + episodic + sum(
-                fleet.HAZARD[k][0] * sev[k] ** fleet.HAZARD[k][1] for k in RAMPING)
-            alive &= rng.random((n, replicates)) >= 1 - np.exp(-rate * step_h)
+            # fleet.py's own hazard; the host's crash is one more hazard of the same step (fleet.run draws it apart)
+            alive &= rng.random((n, replicates)) >= 1 - np.exp(-fleet.hazard(dict(sev, **episodic)) * step_h)
         out[a:a + n] = 1.0 - alive.mean(axis=1)
     return out
 
