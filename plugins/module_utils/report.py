@@ -238,7 +238,8 @@ def build(vms, plan_totals, decisions, failovers, manifest, bands, previous=None
         sections.append('<figure><img id="%s" data-inputs="%s" alt="%s" src="data:image/png;base64,%s">'
                         '<figcaption>%s</figcaption></figure>'
                         % (name[:-4], key, html.escape(alt), base64.b64encode(png).decode(), html.escape(alt)))
-    risky = sorted(vms, key=lambda v: -v["fps"])[:10]
+    # ties by name: the hosts come in the order of a set (Ansible's difference), which changes from run to run
+    risky = sorted(vms, key=lambda v: (-v["fps"], v["name"], v.get("datacenter") or ""))[:10]
     tables = [
         "<h2>Levels</h2>" + _table(["level", "VMs"], [(lvl, counts[lvl]) for lvl in LEVELS], "levels-table"),
         "<h2>Cost and risk (per month)</h2>" + _table(
