@@ -338,8 +338,6 @@ class Fleet:
                     sev[mode][repaired] = 0.0
                     active[mode] &= ~repaired
             vm_sev = self._vm_view(sev)
-            for mode in MODES:
-                hist[mode][t + 1] = vm_sev[mode]
             warn, err = event_rates(vm_sev)
             ev["vm_warning"][t] = rng.poisson(warn)
             ev["vm_error"][t] = rng.poisson(err)
@@ -364,6 +362,11 @@ class Fleet:
                 active[mode][failed] = False
             sev["host"][host_down] = 0.0
             active["host"][host_down] = False
+            # the state at the step's end: a VM that failed within the step was restarted, its fault repaired - a
+            # window ending after its failure shows no symptom of it (and its label looks at the next failure)
+            after = self._vm_view(sev)
+            for mode in MODES:
+                hist[mode][t + 1] = after[mode]
         return {"steps": steps, "severity": hist, "events": ev, "failures": failures, "batch": batch, "maint": maint}
 
     def _vm_view(self, sev):

@@ -88,7 +88,12 @@ FEATURE_NAMES = (
     # relative to the VM's host peers: the median deviation of the other VMs on its host
     "host_peers_disk_latency_dev",
     "host_peers_cpu_ready_dev",
+    # the window's disk latency as a multiple of the VM's normal: a failing path or device multiplies it, and 3 ms is
+    # six times the normal of a VM on flash though only 2.5 ms (2.5 floored spreads) above it
+    "disk_latency_ratio",
 )
+# the smallest normal a latency ratio is taken against (ms): below it a multiple means nothing to an operator either
+RATIO_FLOOR_MS = 0.5
 
 # deviation feature -> (counter, window statistic it compares with the normal)
 DEVIATIONS = {
@@ -136,6 +141,7 @@ IMPUTE = {
     "disk_latency_spread_ratio": 1.0,
     "host_peers_disk_latency_dev": 0.0,
     "host_peers_cpu_ready_dev": 0.0,
+    "disk_latency_ratio": 1.0,
 }
 
 # Event types counted as component, network or regional signals. vCenter's
@@ -277,6 +283,8 @@ def features(raw):
     with np.errstate(invalid="ignore", divide="ignore"):
         cols["disk_latency_spread_ratio"] = np.clip(
             _nanstd(disk) / np.asarray(spread.get("disk.maxTotalLatency.latest", nan), dtype=float), 0, 50)
+        cols["disk_latency_ratio"] = np.clip(cols["disk_latency_ms_mean"] / np.maximum(
+            np.asarray(centre.get("disk.maxTotalLatency.latest", nan), dtype=float), RATIO_FLOOR_MS), 0, 100)
     cols["baseline_days"] = np.asarray(base.get("days", np.zeros(n)), dtype=float)
     group = raw.get("peer_group")
     given = raw.get("peer_values") or {}
@@ -437,9 +445,17 @@ def alarm_floor(X):
     critical line, and beyond it on up towards ALARM_UNCORROBORATED_MAX (84) - or from ALARM_CORROBORATED_FPS (86)
     towards 99 when the VM raised a warning or error event in the window - never flat. It needs no baseline: a new
     VM past a line is not "healthy". A rise its host's VMs share is the host's (host_at_risk), not the VM's."""
+    floor = np.zeros(len(X))
+    for line_floor in line_floors(X).values():
+        floor = np.maximum(floor, line_floor)
+    return np.round(floor, 1)
+
+
+def line_floors(X):
+    """{alarm line's feature: the FPS floor it alone gives each row of X} (see alarm_floor)."""
     X = np.asarray(X, dtype=float)
     col = {name: i for i, name in enumerate(FEATURE_NAMES)}
-    floor = np.zeros(len(X))
+    floors = {}
     corroborated = (np.nan_to_num(X[:, col["vm_warning_events"]]) + np.nan_to_num(X[:, col["vm_error_events"]])) > 0
     for name, (warning, critical, _source) in ALARM_LINES.items():
         v = np.nan_to_num(X[:, col[name]], nan=0.0)
@@ -450,8 +466,8 @@ def alarm_floor(X):
         above = np.where(corroborated, ALARM_CORROBORATED_FPS + (99.0 - ALARM_CORROBORATED_FPS) * past,
                          ALARM_FULL_ABOVE + (ALARM_UNCORROBORATED_MAX - ALARM_FULL_ABOVE) * past)
         f = np.where(v < warning, 0.0, np.where(v < critical, below, above))
-        floor = np.maximum(floor, np.where(shared, 0.0, f))
-    return np.round(floor, 1)
+        floors[name] = np.where(shared, 0.0, f)
+    return floors
 
 
 # How each feature reads in a reason: (template for its value, what it is). Deviations are in robust units (σ).
@@ -485,6 +501,7 @@ _ABS_TEXT = {
     "datacenter_error_events": "%.0f error events in its datacenter in the event window",
     "missing_counters": "%.0f counters gave no samples",
     "disk_latency_spread_ratio": "disk latency %.1fx as jittery as this VM's normal",
+    "disk_latency_ratio": "disk latency %.1fx this VM's normal",
 }
 
 

@@ -66,3 +66,22 @@ def test_scenario_events_grow_with_severity():
     high = fleet.scenario_events("degrading_disk", 1.0, seed=2)
     assert len(high["vm"]) > len(low["vm"])
     assert fleet.scenario_events("host_fault", 1.0, seed=2)["host"]
+
+
+def test_a_window_ending_after_its_vms_failure_shows_the_restarted_vm():
+    """A VM that fails within a step is restarted with its fault repaired: the state recorded at the step's end shows
+    no symptom of it. (Recorded before the repair, windows that ended after the failure showed the failing VM and,
+    their failure behind them, were labelled healthy: the worst symptoms looked half harmless.)"""
+    f = fleet.Fleet(seed=3, n_vms=300)
+    sim = f.run(6)
+    seen = 0
+    for vm, times in enumerate(sim["failures"]):
+        for when in times:
+            step = int(when // f.step_h)  # failed within step `step`, recorded at its end, index step + 1
+            for mode in ("disk", "memory", "network"):
+                assert sim["severity"][mode][step + 1, vm] == 0.0, (vm, when, mode)
+            seen += 1
+    assert seen > 20
+    # and failing VMs did show their fault the step before
+    assert any(max(sim["severity"][m][int(w // f.step_h), vm] for m in ("disk", "memory")) > 0.3
+               for vm, times in enumerate(sim["failures"]) for w in times)

@@ -41,9 +41,11 @@ def test_the_fps_never_falls_up_a_symptom_ladder_and_is_full_past_the_critical_l
     assert all(b >= a for a, b in zip(fps, fps[1:])), fps
     assert all(f > 70 for f in fps[-3:]), fps  # full
     assert all(f < DEFAULT_FAILOVER_THRESHOLD for f in fps[-3:] if not with_baseline)  # a floor alone never fails over
-    # the reason says which line it is past
-    [top, *_rest] = bundled.reasons(X[-1:])[0]
-    assert top["feature"] == feature and "past the critical line" in top["text"], top
+    # the top reason is the symptom, and the reasons say which line it is past (with a week of history the model's
+    # own reasons come first: 46x its normal disk latency, ballooning 57σ above it)
+    reasons = bundled.reasons(X[-1:])[0]
+    assert reasons[0]["feature"].startswith(feature.split("_")[0] + "_"), reasons
+    assert any(r["feature"] == feature and "past the critical line" in r["text"] for r in reasons), reasons
 
 
 @pytest.mark.parametrize("scenario,feature,severities", LADDERS, ids=[s for s, _f, _v in LADDERS])

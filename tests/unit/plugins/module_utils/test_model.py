@@ -230,6 +230,33 @@ def test_other_sklearn_version_names_fps_train(trained, tmp_path, keys):
         load(path, keys)
 
 
+def test_a_model_trained_on_another_feature_grid_is_refused(trained, tmp_path, keys):
+    with open(model.manifest_path(trained), encoding="utf-8") as f:
+        m = json.load(f)
+    m["log_grid"] = m["log_grid"][:-1]
+    path = copy_model(trained, tmp_path, manifest=json.dumps(m))
+    model.sign_manifest(path, keys[0])
+    with pytest.raises(ModelError, match="another feature grid.*fps_train"):
+        load(path, keys)
+
+
+def test_the_log_grid_keeps_a_rare_tail_apart_and_the_order_of_values():
+    """Quantile bins would put the rarest 0.2 % of a feature in one bin; on the grid 3x and 30x stay apart, the
+    grid never reorders two values, and it has fewer distinct values than HistGradientBoosting has bins."""
+    rng = np.random.default_rng(0)
+    X = np.ones((100000, len(telemetry.FEATURE_NAMES)))
+    j = telemetry.FEATURE_NAMES.index("disk_latency_ratio")
+    X[:, j] = np.sort(np.concatenate([rng.lognormal(0, 0.2, 99800), rng.uniform(3, 30, 200)]))
+    g = model.model_input(X)[:, j]
+    assert np.all(np.diff(g) >= 0)
+    assert len(np.unique(g[-200:])) >= 20 and len(np.unique(g)) < 255
+    assert model.model_input(X)[:, 0].tolist() == X[:, 0].tolist()  # CPU usage is not on the grid
+    dev = telemetry.FEATURE_NAMES.index("disk_latency_dev")
+    X[:3, dev] = [-40.0, 0.0, 40.0]
+    g = model.model_input(X[:3])[:, dev]
+    assert g[1] == 0.0 and g[0] == -g[2] and abs(g[2] - 40.0) / 40.0 < 0.05
+
+
 def test_too_few_failures_is_refused(data):
     y = np.zeros_like(data["y"])
     y[:5] = 1

@@ -114,3 +114,15 @@ def test_gap_reasons_name_the_missing_counters_and_the_thin_window():
     assert why == "no samples for disk.maxTotalLatency.latest"
     why = telemetry.gap_reasons([], 0.3, 0.5)
     assert why == "30% of the window's samples arrived (below 50%)"
+
+
+def test_disk_latency_ratio_is_the_window_against_the_vms_normal_floored_and_one_without_it():
+    """3 ms on a VM whose normal is 0.5 ms (flash) is six times it; a normal below RATIO_FLOOR_MS counts as the floor;
+    no baseline (a new VM) or no samples: 1, the value of a VM at its normal, never a symptom."""
+    disk = np.array([[3.0, 3.0, 3.0], [3.0, 3.0, 3.0], [30.0, 30.0, 30.0], [np.nan, np.nan, np.nan]])
+    centre = {"disk.maxTotalLatency.latest": np.array([0.5, 0.1, np.nan, 2.0])}
+    X = telemetry.features(raw(n=4, samples={"disk.maxTotalLatency.latest": disk},
+                               baseline={"centre": centre, "spread": {}, "days": np.array([7.0, 7.0, 0.0, 7.0])}))[0]
+    assert col(X, "disk_latency_ratio").tolist() == [6.0, 3.0 / telemetry.RATIO_FLOOR_MS, 1.0, 1.0]
+    row = dict(zip(telemetry.FEATURE_NAMES, X[0]))
+    assert telemetry.describe("disk_latency_ratio", 6.0, row) == "disk latency 6.0x this VM's normal"
