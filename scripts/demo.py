@@ -35,7 +35,7 @@ from rig.site import Site  # noqa: E402  pylint: disable=wrong-import-position
 
 VENV_BIN = os.path.join(ROOT, ".venv", "bin")
 # (VM, scenario, severity, events posted): the rest of the fleet is healthy
-STORY = [("DC0_C0_RP0_VM1", "degrading_disk", 0.5, 8), ("DC0_C0_RP0_VM2", "memory_leak", 0.36, 0)]
+STORY = [("DC0_C0_RP0_VM1", "degrading_disk", 0.29, 8), ("DC0_C0_RP0_VM2", "memory_leak", 0.315, 0)]
 SERVICE = "DC0_C0_RP0_VM3"  # the VM with a web service behind HAProxy and a PostgreSQL database
 OUT = os.path.join(ROOT, "demo-output")
 
@@ -52,7 +52,7 @@ def push_telemetry(sim):
         events = fleet.scenario_events(scenario, severity, seed=7)["vm"][:count]
         for event_type in events:
             sim.post_event(vm, event_type, "%s on %s" % (scenario.replace("_", " "), vm))
-        print("    %s: %s at severity %.1f, %d events" % (vm, scenario, severity, len(events)))
+        print("    %s: %s at severity %g, %d events" % (vm, scenario, severity, len(events)))
 
 
 def inventory(site):
@@ -119,9 +119,9 @@ def story(sim, work):
 
         load = HttpLoad(site.ha.frontends["app"], clients=4).start()
         writer = Writer(site.writer_dsn()).start()
-        step("2. %s degrades (a memory leak, read from vCenter's perf stats and events); reconcile raises it" % SERVICE)
+        step("2. %s degrades (a failing disk, read from vCenter's perf stats and events); reconcile raises it" % SERVICE)
         print("    steady load from now on: 4 HTTP clients through HAProxy, one writer committing rows")
-        site.degrade(0.36, events=0)
+        site.degrade(0.28)
         print(summary(site.playbook("reconcile")))
         table(site)
         show_services(site)

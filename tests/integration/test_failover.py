@@ -122,7 +122,7 @@ def closed_loop(site, tmp_path, windows, bundled, private, prom, paged, hook, te
 
     # it degrades: --check --diff shows the rise and changes nothing; reconcile raises it - a mirror VM, a streaming
     # standby and a mirror in the pool appear
-    site.degrade(0.36, events=0)
+    site.degrade(0.28)
     before = site.production()
     out = site.playbook("reconcile", "--check", "--diff")
     assert changed(out)[SICK] > 0 and site.production() == before and not os.path.exists(site.standby_datadir)
@@ -248,7 +248,7 @@ def closed_loop(site, tmp_path, windows, bundled, private, prom, paged, hook, te
 
 
 def test_reactive_failover_for_contrast(site):
-    site.degrade(0.3, events=0)
+    site.degrade(0.27, events=0)
     # its mirror cannot be built this time: the VM's pool stays as it was (never a server for a mirror that is not
     # there), the run fails naming it, and the vCenter lease is free at once for the next run
     pool = site.pool()
@@ -296,7 +296,7 @@ def test_reactive_failover_for_contrast(site):
 
 
 def test_preflight_refuses_a_lagging_replica_and_changes_nothing(site):
-    site.degrade(0.3, events=0)
+    site.degrade(0.27, events=0)
     site.playbook("reconcile")
     with psycopg.connect(site.standby_dsn(), autocommit=True) as s:
         s.execute("SELECT pg_wal_replay_pause()")
@@ -371,7 +371,7 @@ def test_drill_measures_rto_and_leaves_production_as_it_was(site):
 
 
 def drill_and_fall(site, bind):
-    site.degrade(0.3, events=0)
+    site.degrade(0.27, events=0)
     site.playbook("reconcile")
     assert bind.served() == (["10.1.0.11"], 300)  # partial: five minutes
     with psycopg.connect(site.db.dsn, autocommit=True) as c:

@@ -216,12 +216,13 @@ class Site:
         return out
 
     def degrade(self, severity, events=4):
-        """The VM's telemetry: a memory leak at `severity`, and that many of the scenario's events posted on it.
+        """The VM's telemetry: a failing disk at `severity`, and that many of the scenario's events posted on it.
 
-        With the default model (judged against the VM's standard normal): 0.3 and no events is partial (FPS ~51),
-        0.36 and no events full (~78), 0.95 and 4 events past the failover threshold (~91).
+        With the default model (judged against the VM's standard normal): 0.27 and no events is partial (FPS ~51),
+        0.28 with its events (3) full (~77), 0.95 and 4 events past the failover threshold (~94). (A memory leak
+        goes from minimal to full within 0.01 of severity with this model: no partial step to test on.)
         """
-        self.sim.set_scenario(self.vm, "memory_leak", severity, seed=5, events=events)
+        self.sim.set_scenario(self.vm, "degrading_disk", severity, seed=5, events=events)
 
     def fail_back(self, vm):
         """A row written on the mirror's database while failed over (id -1), then playbooks/failback.yml for `vm`
