@@ -23,9 +23,12 @@ for a playbook's lease (vcenter_lease), a detached process that follows the
 ansible-playbook run which took it. The keeper gives the lease back as soon as
 that run and every process it started are gone - whether the run ended, failed
 or was killed - so a failed run never blocks the next one; if the keeper itself
-dies, the lease expires within one TTL. The record names the keeper's host and
-process, so a run on the same host takes over a lease whose keeper is gone at
-once, without waiting for the expiry.
+dies, the lease expires within one TTL. The record names the host, the keeper's
+process and the run it keeps the lease for, so a run on the same host takes
+over a lease whose keeper and run are both gone at once, without waiting for
+the expiry - and never a lease whose run still lives: a keeper that died, or
+could not log in when the run took the lease, leaves it to its run (renewed by
+the run's writing tasks) until it expires.
 """
 
 from __future__ import annotations
@@ -81,16 +84,26 @@ def process_start(pid):
         return None
 
 
-def this_process():
-    """How a lease record names the process that keeps it."""
-    return {"host": HOST, "pid": os.getpid(), "pid_start": process_start(os.getpid())}
+# what a record says about who holds the lease: the host, the keeper's process, and the run it keeps it for
+HOLDER_KEYS = ("host", "pid", "pid_start", "run_pid", "run_start")
+
+
+def this_process(run_pid=None):
+    """How a lease record names the process that keeps it and (`run_pid`) the run it keeps the lease for."""
+    rec = {"host": HOST, "pid": os.getpid(), "pid_start": process_start(os.getpid())}
+    if run_pid:
+        rec.update(run_pid=run_pid, run_start=process_start(run_pid))
+    return rec
 
 
 def orphaned(rec):
-    """Whether a lease record names a keeper on this machine that is gone: its lease can be taken over at once."""
-    if rec.get("host") != HOST or not isinstance(rec.get("pid"), int) or process_start(os.getpid()) is None:
+    """Whether a lease record names processes on this machine that are all gone - its keeper and the run it kept the
+    lease for: its lease can be taken over at once. A run that lives keeps its lease though its keeper died."""
+    if rec.get("host") != HOST or process_start(os.getpid()) is None:
         return False  # another machine's, an old record, or no /proc to tell: the expiry decides
-    return process_start(rec["pid"]) != rec.get("pid_start")
+    named = [(rec.get(pid), rec.get(start)) for pid, start in (("pid", "pid_start"), ("run_pid", "run_start"))
+             if isinstance(rec.get(pid), int)]
+    return bool(named) and all(process_start(pid) != start for pid, start in named)
 
 
 class Lease:
@@ -138,7 +151,7 @@ class Lease:
         now = self._server_now()
         previous = previous if previous and previous.get("owner") == self.owner else {}
         if holder is None:
-            holder = {k: previous[k] for k in ("host", "pid", "pid_start") if k in previous} or this_process()
+            holder = {k: previous[k] for k in HOLDER_KEYS if k in previous} or this_process()
         rec = dict(holder, owner=self.owner, acquired=previous.get("acquired") or now.isoformat(),
                    expires=(now + datetime.timedelta(seconds=self.ttl)).isoformat())
         self.vs.set_attribute(folder, ATTR_LEASE, json.dumps(rec, sort_keys=True), mo_type="Folder")
@@ -152,8 +165,9 @@ class Lease:
         except Gone:
             pass  # someone else removed it first: fine
 
-    def acquire(self, wait=DEFAULT_WAIT, poll=1.0):
-        """Hold the lease; wait at most `wait` seconds for another holder. Returns {owner, expires, took_over}."""
+    def acquire(self, wait=DEFAULT_WAIT, poll=1.0, holder=None):
+        """Hold the lease; wait at most `wait` seconds for another holder. Returns {owner, expires, took_over}.
+        `holder` is how the record names who holds it (this_process() unless given)."""
         deadline = time.monotonic() + max(0, wait)
         unwritten_since = {}
         took_over = None
@@ -168,7 +182,7 @@ class Lease:
                 raise LeaseError("Cannot take the lease on vCenter %s: %s" % (self.vs.name, e)) from None
             if folder is not None:
                 try:
-                    rec = self._write(folder, holder=this_process())
+                    rec = self._write(folder, holder=this_process() if holder is None else holder)
                 except Gone:
                     continue  # taken over while unwritten: try again
                 return dict(rec, took_over=took_over)
@@ -231,24 +245,17 @@ class Lease:
         return rec or {}
 
 
-def keep(vs, owner, ttl, alive, poll=1.0, claim=None):
+def keep(vs, owner, ttl, alive, poll=1.0, claim=None, run_pid=None):
     """Keep `owner`'s lease on `vs`'s vCenter (a session of the keeper's own): renewed every third of its TTL while
     alive() holds, given back as soon as it does not. Returns when it is given back, or released or lost by others.
-    `claim(why)` is called once the keeper has named itself in the record (why: None) or failed to (why: the error)."""
+    The first renewal names the keeper (and `run_pid`, the run it keeps the lease for) in the record. `claim(why)` is
+    called once, when it has (why: None) or its first try failed (why: the error). A first try that vCenter did not
+    answer is not the end: the keeper tries again at every poll for as long as the run lives, as with any renewal."""
     every = ttl / 3.0
+    lease = Lease(vs, owner, ttl)
+    named = False
+    due = time.monotonic()
     try:
-        vs.connect()
-        lease = Lease(vs, owner, ttl)
-        lease.renew(holder=this_process())
-    except Exception as e:  # pylint: disable=broad-except
-        vs.close()
-        if claim:
-            claim(str(e) or type(e).__name__)
-        return
-    if claim:
-        claim(None)
-    with vs:
-        due = time.monotonic() + every
         while True:
             if not alive():
                 try:
@@ -258,18 +265,28 @@ def keep(vs, owner, ttl, alive, poll=1.0, claim=None):
                     pass  # it expires within one TTL
                 return
             if time.monotonic() >= due:
+                why = None
                 try:
                     vs.connect()  # a new session after a failed renewal (vCenter restarted, the session was ended)
-                    lease.renew()
+                    lease.renew(holder=None if named else this_process(run_pid))
+                    named = True
                     due = time.monotonic() + every
-                except LeaseError:
+                except LeaseError as e:
+                    if claim:
+                        claim(str(e))
                     return  # given back by the run, or taken over after an expiry: nothing left to keep
-                except Exception:  # pylint: disable=broad-except
+                except Exception as e:  # pylint: disable=broad-except
                     # vCenter did not answer or ended the session: log in again and retry at the next poll, for as
                     # long as the run lives; once the lease has expired and another run took it, renew() says so
                     vs.close()
+                    why = str(e) or type(e).__name__
                     due = time.monotonic() + poll
+                if claim:
+                    claim(why)
+                    claim = None
             time.sleep(poll)
+    finally:
+        vs.close()
 
 
 def _ppid(pid):
@@ -366,7 +383,7 @@ def follow_run(vs, owner, ttl, run_pid):
                 os.write(write_end, b"1" if why is None else b"0" + why.encode("utf-8", "replace")[:1000])
                 os.close(write_end)
 
-            keep(vs.another(), owner, ttl, _Run(run_pid), claim=claim)
+            keep(vs.another(), owner, ttl, _Run(run_pid), claim=claim, run_pid=run_pid)
         finally:
             os._exit(0)  # pylint: disable=protected-access
     os.close(write_end)
@@ -434,13 +451,18 @@ def lease_task(p, task):
             current = lease.read()
             return dict(changed=False, owner=lease.owner, holder=current["owner"] if current else None)
         if p["state"] == "held":
-            rec = lease.acquire(p["wait"])
-            run_pid = run_process() if p["follow_run"] else None
-            why = follow_run(vs, lease.owner, lease.ttl, run_pid) if run_pid else "not under ansible-playbook on this machine"
+            # the record names the run (and this module, until the keeper names itself): the lease is the run's until
+            # it ends or the lease expires, whether or not a keeper follows it. Outside a run, only the expiry decides
+            run_pid = run_process()
+            rec = lease.acquire(p["wait"], holder=this_process(run_pid) if run_pid else {})
+            why = "not under ansible-playbook on this machine"
+            if run_pid and p["follow_run"]:
+                why = follow_run(vs, lease.owner, lease.ttl, run_pid)
             kept = why is None
             if p["follow_run"] and not kept:
-                task.warn("No keeper follows this run (%s): the lease on %s lasts %d s unless renewed"
-                          % (why, vs.name, lease.ttl))
+                # a keeper whose first try vCenter did not answer goes on trying while the run lives
+                task.warn("The lease's keeper has not named itself (%s): until it does, the lease on %s is this run's "
+                          "for %d s unless renewed" % (why, vs.name, lease.ttl))
             return dict(changed=True, owner=lease.owner, expires=rec["expires"], took_over=rec.get("took_over"),
                         kept_by=run_pid if kept else None)
         released = lease.release(force=p["force"])

@@ -54,7 +54,9 @@ options:
         it back as soon as the run is gone - finished, failed, refused or killed. The next run then starts at once.
       - The module must run where the playbook runs (delegated to C(localhost)); elsewhere it warns and the lease
         lives for O(ttl) unless renewed.
-      - A run on the same machine takes over a lease whose keeper is gone at once, without waiting for its expiry.
+      - The lease names the run that took it. A run on the same machine takes over a lease whose keeper and run are
+        both gone at once, without waiting for its expiry; a lease whose run lives is never taken over before it
+        expires, even if its keeper died or could not log in (it keeps trying while the run lives).
     type: bool
     default: true
     version_added: "0.4.0"

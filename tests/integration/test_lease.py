@@ -18,6 +18,7 @@ import pytest
 from pyVmomi import vim
 
 from ansible_collections.predictive.mirroring.plugins.module_utils import lease, vsphere
+from rig.proxy import DrippingProxy
 from rig.simulator import Simulator
 
 from rig.estate import DEMO, SICK, conn, mirrors_of, observe, one_mirror_each, playbook_env, start_playbook, story
@@ -251,3 +252,99 @@ def test_a_keeper_whose_session_vcenter_ended_logs_in_again_and_keeps_the_lease(
             keeper.join(timeout=15)
     assert not keeper.is_alive()
     assert held(simulator) is None  # given back when the run ended
+
+
+KEEPER_KILLED = """
+- name: Take the lease, wait for the test's word, then use the lease
+  hosts: localhost
+  gather_facts: false
+  tasks:
+    - name: Hold the lease
+      predictive.mirroring.vcenter_lease:
+        purpose: probe
+      register: held
+    - name: Wait for the test's word
+      ansible.builtin.wait_for:
+        path: "{{ go }}"
+        timeout: 120
+    - name: Still ours - taken again by its own owner without waiting
+      predictive.mirroring.vcenter_lease:
+        owner: "{{ held.owner }}"
+        wait: 0
+    - name: Give it back
+      predictive.mirroring.vcenter_lease:
+        state: released
+        owner: "{{ held.owner }}"
+"""
+
+
+def test_a_keeper_killed_while_its_run_lives_leaves_the_lease_to_the_run(simulator, tmp_path):
+    """The record named only the keeper, so a keeper that died (or, found under load, could not log in when the
+    run took the lease) let the next run on this machine take the lease at once from a run still writing."""
+    book, go = tmp_path / "probe.yml", tmp_path / "go"
+    book.write_text(KEEPER_KILLED, encoding="utf-8")
+    with open(tmp_path / "probe.log", "w", encoding="utf-8") as log:
+        run = subprocess.Popen([os.path.join(BIN, "ansible-playbook"), str(book), "-e", "go=%s" % go],  # pylint: disable=consider-using-with
+                               cwd=ROOT, env=playbook_env(simulator), stdout=log, stderr=subprocess.STDOUT)
+    try:
+        deadline = time.monotonic() + 60
+        record = held(simulator)
+        # until the keeper (alive, detached from the run; not the module that took the lease) has named itself
+        while (record is None or record.get("run_pid") is None or record["pid"] in lease.descendants([run.pid])
+               or lease.process_start(record["pid"]) != record["pid_start"]) and time.monotonic() < deadline:
+            time.sleep(0.2)
+            record = held(simulator)
+        assert record and record["run_pid"] == run.pid and record["run_start"] == lease.process_start(run.pid), record
+        os.kill(record["pid"], signal.SIGKILL)
+        while lease.process_start(record["pid"]) is not None and time.monotonic() < deadline:
+            time.sleep(0.1)
+        with vsphere.VSphere(**conn(simulator)) as vs:
+            with pytest.raises(lease.LeaseError, match="held by another run: %s" % record["owner"]):
+                lease.Lease(vs, "reconcile@here:next").acquire(wait=2, poll=0.5)
+        go.write_text("go", encoding="utf-8")
+        assert run.wait(timeout=120) == 0, (tmp_path / "probe.log").read_text(encoding="utf-8")[-3000:]
+        assert held(simulator) is None
+    finally:
+        run.kill()
+        run.wait()
+
+
+def test_a_keeper_whose_first_login_vcenter_did_not_answer_keeps_trying_while_its_run_lives(simulator):
+    host, port = simulator.hostport()
+    proxy = DrippingProxy(host, port)
+    run = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(120)"])  # pylint: disable=consider-using-with
+    alive = threading.Event()
+    alive.set()
+    try:
+        with vsphere.VSphere(**conn(simulator)) as vs:
+            ours = lease.Lease(vs, "reconcile@here:slowlogin", ttl=15)
+            # as the module writes it: the run, until the keeper names itself
+            taken = ours.acquire(wait=0, holder={"host": lease.HOST, "pid": run.pid,
+                                                 "pid_start": lease.process_start(run.pid)})
+        proxy.drip(1.0)  # vCenter, as the keeper reaches it, answers a byte a second: its 2 s login fails
+        keeper_vs = vsphere.VSphere(**dict(conn(simulator), hostname="127.0.0.1", port=proxy.port, timeout=2))
+        claims = []
+        keeper = threading.Thread(target=lease.keep, args=(keeper_vs, ours.owner, 15, alive.is_set), daemon=True,
+                                  kwargs={"poll": 0.2, "claim": claims.append, "run_pid": run.pid})
+        keeper.start()
+        deadline = time.monotonic() + 20
+        while not claims and time.monotonic() < deadline:
+            time.sleep(0.1)
+        assert claims and "did not answer within 2 s" in claims[0], claims
+        proxy.drip(None)  # and answers again
+        record = held(simulator)
+        while record["pid"] != os.getpid() and time.monotonic() < deadline:
+            time.sleep(0.2)
+            record = held(simulator)
+        assert keeper.is_alive()
+        assert (record["owner"], record["pid"], record["run_pid"]) == (ours.owner, os.getpid(), run.pid), record
+        assert record["expires"] > datetime.datetime.fromisoformat(taken["expires"])
+        assert claims == [claims[0]]  # told once
+        alive.clear()  # the run ended: the keeper gives the lease back
+        keeper.join(timeout=15)
+        assert not keeper.is_alive() and held(simulator) is None
+    finally:
+        alive.clear()
+        run.kill()
+        run.wait()
+        proxy.stop()

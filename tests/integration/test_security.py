@@ -171,7 +171,9 @@ def test_4_a_run_killed_mid_clone_and_two_concurrent_reruns_converge(tmp_path):
             if held is None or time.monotonic() > deadline:
                 break
             time.sleep(0.2)
-        assert held is None
+        # if not: what the record names, and which of the killed processes still run (the keeper follows them)
+        assert held is None, (held, [(pid, open("/proc/%d/cmdline" % pid, "rb").read()[:200]) for pid in killed
+                                     if lease.process_start(pid) is not None])
         reruns = [start_playbook(sim, "reconcile", "-e", "mirroring_lease_wait=180", log=str(tmp_path / ("re%d.log" % i)))
                   for i in range(2)]
         codes = [r.wait(timeout=600) for r in reruns]

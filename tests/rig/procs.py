@@ -5,6 +5,7 @@ import atexit
 import fcntl
 import os
 import random
+import signal
 import socket
 import subprocess
 import tempfile
@@ -133,12 +134,26 @@ def kill_tree(proc: subprocess.Popen) -> list[int]:
     """SIGKILL a process and every process descended from it, as a machine that loses them all at once would: not
     only its process group (ansible-core's task workers call setsid, so a killpg misses them and the module they run,
     which would go on with its batch). Descendants are found through /proc before anything is signalled; a detached
-    process (double fork, reparented to init - the lease keeper) is not one of them. Returns the PIDs signalled."""
-    tree = descendants({proc.pid})
-    proc.kill()  # first, so it starts nothing more; through the Popen object, never a reaped process's PID
-    for pid in sorted(tree - {proc.pid}):
+    process (double fork, reparented to init - the lease keeper) is not one of them. Returns the PIDs signalled.
+
+    The tree is frozen first (SIGSTOP, scanned again until no new process appears): a process forked between one scan
+    and the kill - a task worker starting the next module - would otherwise live on, and the keeper rightly keeps the
+    lease for it."""
+    stopped: set[int] = set()
+    while True:
+        new = descendants({proc.pid}) - stopped
+        if not new:
+            break
+        for pid in sorted(new):
+            try:
+                os.kill(pid, signal.SIGSTOP)  # the root is not reaped before proc.kill() below: its PID is its own
+            except ProcessLookupError:
+                pass
+            stopped.add(pid)
+    proc.kill()  # through the Popen object, never a reaped process's PID
+    for pid in sorted(stopped - {proc.pid}):
         try:
-            os.kill(pid, 9)
+            os.kill(pid, signal.SIGKILL)
         except ProcessLookupError:
             pass
-    return sorted(tree)
+    return sorted(stopped)

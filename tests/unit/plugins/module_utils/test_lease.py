@@ -27,6 +27,12 @@ def test_an_unreaped_process_is_gone_and_a_living_one_is_not():
         assert not lease._Run(ended.pid)()  # pylint: disable=protected-access
         assert lease._Run(living.pid)()  # pylint: disable=protected-access
         assert lease.orphaned({"host": lease.HOST, "pid": ended.pid, "pid_start": 1})
+        # a keeper gone while the run it kept the lease for lives: the lease is still the run's
+        run = {"run_pid": living.pid, "run_start": lease.process_start(living.pid)}
+        assert not lease.orphaned(dict(run, host=lease.HOST, pid=ended.pid, pid_start=1))
+        assert lease.orphaned(dict(run, host=lease.HOST, pid=ended.pid, pid_start=1, run_start=1))  # a reused pid
+        assert not lease.orphaned(dict(run, host="elsewhere/0", pid=ended.pid, pid_start=1, run_start=1))
+        assert not lease.orphaned({"host": lease.HOST})  # a record naming no process: the expiry decides
     finally:
         living.kill()
         living.wait()
