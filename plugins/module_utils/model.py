@@ -64,7 +64,7 @@ except ImportError:
 # sha256 of the manifests of the models this collection ships (models/default/model.json). scripts/build_model.py
 # prints the digest of a rebuilt model; tests/unit checks that the shipped manifest matches it.
 BUNDLED_MANIFESTS = frozenset((
-    "5054a9bb44630161eaade854916b8ad1420a1dad436b3dd7ab6578127b3834d0",  # models/default
+    "0aba312afe554a231c5541aa7f14ae622ff8e8af39a8bd08a7c067684626be77",  # models/default
 ))
 MANIFEST_FORMAT = 1
 MIN_POSITIVES = 50
@@ -97,6 +97,11 @@ LOG_GRID = ("cpu_ready_pct_mean", "mem_balloon_mb_mean", "mem_swapin_kbps_mean",
             "host_peers_cpu_ready_dev", "disk_latency_ratio")
 LOG_GRID_STEPS = 8
 _LOG_GRID_COLUMNS = [telemetry.FEATURE_NAMES.index(name) for name in LOG_GRID]
+
+
+def log_grid():
+    """The grid as a manifest records it: a model trained on other features or steps is refused at load."""
+    return {"features": list(LOG_GRID), "steps": LOG_GRID_STEPS}
 
 
 def model_input(X):
@@ -345,10 +350,10 @@ class FPSModel:
             raise ModelError("Model %s expects features %s, this collection computes %s: re-train with "
                              "predictive.mirroring.fps_train"
                              % (model_path, ",".join(manifest["feature_names"]), ",".join(telemetry.FEATURE_NAMES)))
-        if manifest.get("log_grid") != list(LOG_GRID):
+        if manifest.get("log_grid") != log_grid():
             raise ModelError("Model %s was trained on another feature grid than this collection scores on (log_grid %s, "
                              "this collection's %s): re-train with predictive.mirroring.fps_train"
-                             % (model_path, manifest.get("log_grid"), list(LOG_GRID)))
+                             % (model_path, manifest.get("log_grid"), log_grid()))
         try:
             estimator = joblib.load(model_path)
         except Exception as e:  # pylint: disable=broad-except
@@ -424,11 +429,10 @@ class FPSModel:
         order = np.argsort(-contrib, axis=0)[:top]  # (top, n)
         # a value past a documented alarm line is always named, with the line, even when the model's own reasons
         # (the same symptom against the VM's normal) come first
-        lines = {name: line > 0 for name, line in telemetry.line_floors(X).items()}
+        lines = [(self.feature_names.index(name), line > 0) for name, line in telemetry.line_floors(X).items()]
         for i in range(n):
             picked = [j for j in order[:, i] if contrib[j, i] >= min_points]
-            picked += [self.feature_names.index(name) for name, past in lines.items()
-                       if past[i] and self.feature_names.index(name) not in picked]
+            picked += [j for j, past in lines if past[i] and j not in picked]
             row = []
             for j in picked:
                 name = self.feature_names[j]
@@ -554,7 +558,7 @@ def train(X, y, time_h, time_to_failure_h, summary, failover_threshold=DEFAULT_F
         "sklearn_version": sklearn.__version__,
         "estimator": "CalibratedClassifierCV(HistGradientBoostingClassifier(monotonic_cst), isotonic, cv=3) on "
                      "model_input (LOG_GRID features on a log grid of %d steps per doubling)" % LOG_GRID_STEPS,
-        "log_grid": list(LOG_GRID),
+        "log_grid": log_grid(),
         "estimator_params": params,
         "feature_names": list(telemetry.FEATURE_NAMES),
         "baseline": [round(float(v), 4) for v in np.median(negatives, axis=0)],

@@ -230,10 +230,13 @@ def test_other_sklearn_version_names_fps_train(trained, tmp_path, keys):
         load(path, keys)
 
 
-def test_a_model_trained_on_another_feature_grid_is_refused(trained, tmp_path, keys):
+@pytest.mark.parametrize("other", [{"features": list(model.LOG_GRID)[:-1]}, {"steps": model.LOG_GRID_STEPS * 2},
+                                   {"steps": None}], ids=["features", "steps", "no-steps"])
+def test_a_model_trained_on_another_feature_grid_is_refused(trained, tmp_path, keys, other):
     with open(model.manifest_path(trained), encoding="utf-8") as f:
         m = json.load(f)
-    m["log_grid"] = m["log_grid"][:-1]
+    assert m["log_grid"] == {"features": list(model.LOG_GRID), "steps": model.LOG_GRID_STEPS}
+    m["log_grid"] = {k: v for k, v in dict(m["log_grid"], **other).items() if v is not None}
     path = copy_model(trained, tmp_path, manifest=json.dumps(m))
     model.sign_manifest(path, keys[0])
     with pytest.raises(ModelError, match="another feature grid.*fps_train"):
