@@ -53,7 +53,8 @@ def main():
     sim = Simulator(hosts=8, vms=args.vms)
     sim.start(timeout=600)
     try:
-        for i, vm in enumerate(v["name"] for v in sim.vms()):
+        # by moid: the control API finds a name by scanning every VM (quadratic at 10,000)
+        for i, vm in enumerate(v["moid"] for v in sim.vms()):
             scenario, sev = ("healthy", 0.0) if i % 20 else ("degrading_disk", 0.5)
             sim.set_perf(vm, fleet.scenario_series(scenario, sev, seed=i % 97))
         work = tempfile.mkdtemp(prefix="pm-bench-")
