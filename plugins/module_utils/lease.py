@@ -182,7 +182,7 @@ class Lease:
                 raise LeaseError("Cannot take the lease on vCenter %s: %s" % (self.vs.name, e)) from None
             if folder is not None:
                 try:
-                    rec = self._write(folder, holder=this_process() if holder is None else holder)
+                    rec = self._write(folder, holder=holder)  # a new folder has no previous record: this_process()
                 except Gone:
                     continue  # taken over while unwritten: try again
                 return dict(rec, took_over=took_over)
