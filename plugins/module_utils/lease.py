@@ -115,6 +115,7 @@ class Lease:
         self.vs = vs
         self.owner = owner
         self.ttl = int(ttl)
+        self._known = (None, None)  # (session, the folder our record was last found in through it)
 
     # -- reading -------------------------------------------------------------------
     def _server_now(self):
@@ -223,14 +224,33 @@ class Lease:
                        rec["expires"].isoformat() if rec else "-", wait))
             time.sleep(poll)
 
+    def _ours(self):
+        """(folder, record) of our lease as vCenter holds it now; LeaseError when it is not ours (it expired and
+        someone took it, or it was released by force). The folder it was last found in is read first: a folder
+        destroyed meanwhile is Gone, and looked for again by name."""
+        session, folder = self._known
+        if session is not self.vs.si or folder is None:  # a new session (a keeper logs in again) looks again
+            folder = self._folder()
+        try:
+            rec = self._record(folder) if folder is not None else None
+        except Gone:
+            folder = self._folder()
+            rec = self._record(folder) if folder is not None else None
+        if rec is None or rec.get("owner") != self.owner:
+            self._known = (None, None)
+            raise LeaseError("This run (%s) does not hold the lease on vCenter %s%s: refusing to write"
+                             % (self.owner, self.vs.name, "; %s does" % rec["owner"] if rec else ""))
+        self._known = (self.vs.si, folder)
+        return folder, rec
+
+    def check(self):
+        """The lease is still ours (read from vCenter, not written); LeaseError when it is not."""
+        self._ours()
+
     def renew(self, holder=None):
         """Push our lease's expiry on; LeaseError when we do not hold it (it expired and someone took it).
         `holder` names a new keeper (this_process() of it)."""
-        folder = self._folder()
-        rec = self._record(folder) if folder is not None else None
-        if rec is None or rec.get("owner") != self.owner:
-            raise LeaseError("This run (%s) does not hold the lease on vCenter %s%s: refusing to write"
-                             % (self.owner, self.vs.name, "; %s does" % rec["owner"] if rec else ""))
+        folder, rec = self._ours()
         return self._write(folder, previous=rec, holder=holder)
 
     def release(self, force=False):
@@ -416,6 +436,7 @@ class Writer:
         self.lease = None if check_mode else Lease(vs, owner or new_owner("module"), ttl)
         self._done = threading.Event()
         self._keeper = None
+        self._due = 0.0  # when renew() writes the lease again (monotonic)
 
     def __enter__(self):
         if self.lease is not None:
@@ -427,11 +448,21 @@ class Writer:
                 self._keeper.start()
             else:
                 self.lease.renew()
+                self._due = time.monotonic() + self.lease.ttl / 3.0
         return self
 
     def renew(self):
-        if self.lease is not None:
+        """Before each VM's writes: the lease must still be ours, read from vCenter every time (a takeover or a release
+        by force stops the very next VM); it is written again once a third of its TTL has passed since this module
+        last wrote it, as its keeper does - not before every VM (thousands of writes, and govmomi's simulator keeps
+        every value ever written)."""
+        if self.lease is None:
+            return
+        if time.monotonic() < self._due:
+            self.lease.check()
+        else:
             self.lease.renew()
+            self._due = time.monotonic() + self.lease.ttl / 3.0
 
     def __exit__(self, *exc):
         if self.lease is not None and self.own:

@@ -28,6 +28,11 @@ def most_in_flight(calls):
     return most
 
 
+def vms_per_host(vs, datacenter):
+    dc = next(d for d in vs.content.rootFolder.childEntity if d.name == datacenter)
+    return {h.name: len(h.vm) for c in dc.hostFolder.childEntity for h in c.host}
+
+
 def test_a_window_bounds_the_clones_in_flight_and_one_failure_stops_nothing(tmp_path):
     sim = Simulator(workdir=str(tmp_path / "sim"), hosts=4, vms=8, method_delay={"CloneVM_Task": CLONE_MS})
     os.makedirs(sim.workdir)
@@ -36,6 +41,7 @@ def test_a_window_bounds_the_clones_in_flight_and_one_failure_stops_nothing(tmp_
         conn = {k: v for k, v in sim.connection().items() if k != "protocol"}
         with vsphere.VSphere(**conn) as vs:
             primaries = sorted((v for v in vs.virtual_machines() if v["datacenter"] == "DC0"), key=lambda v: v["name"])
+            before = vms_per_host(vs, "DC1")
         broken = primaries[3]
         sim.fail_clones_of(broken["name"], "injected: the datastore went read-only during the clone")
         vms = [{"uuid": v["instance_uuid"], "name": v["name"], "level": "partial"} for v in primaries]
@@ -54,6 +60,14 @@ def test_a_window_bounds_the_clones_in_flight_and_one_failure_stops_nothing(tmp_
         mirrored = {r["attributes"].get(ATTR_PRIMARY) for r in rows if r["datacenter"] == "DC1"}
         assert {v["instance_uuid"] for v in primaries if v is not broken} <= mirrored
         assert broken["instance_uuid"] not in mirrored
+        # each mirror went to the secondary host with the fewest VMs, counted once and then as they were placed (the
+        # simulator leaves a clone out of its host's list of VMs: the mirrors' own hosts are counted here)
+        with vsphere.VSphere(**conn) as vs:
+            placed = [r["_ref"].runtime.host.name for r in vs.virtual_machines() if r["datacenter"] == "DC1"
+                      and r["attributes"].get(ATTR_PRIMARY)]
+        after = {h: n + placed.count(h) for h, n in before.items()}
+        assert len(placed) == len(primaries) - 1 and set(placed) <= set(before)
+        assert max(after.values()) - min(after.values()) <= 1, (before, after)
         # 8 clones of 1.5 s, 3 at a time: about 3 rounds, far from the 12 s of one at a time
         assert took < len(primaries) * CLONE_MS / 1000.0, took
         sim.fail_clones_of(broken["name"], clear=True)

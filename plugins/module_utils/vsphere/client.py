@@ -14,6 +14,7 @@ import http.client
 import os
 import socket
 import ssl
+import threading
 import time
 import traceback
 from concurrent.futures import ThreadPoolExecutor
@@ -119,6 +120,8 @@ class VSphere:
         self.si = None
         self.content = None
         self._counter_keys = None
+        self._field_keys = {}  # custom attribute name -> key, as this session found or made them
+        self._fields_lock = threading.Lock()  # the window's threads share the session: one of them creates a field
 
     @property
     def name(self):
@@ -511,24 +514,42 @@ class VSphere:
     # -- custom attributes -------------------------------------------------------
     def ensure_fields(self, names, mo_type=None):
         """Create the custom attribute definitions (of VMs, unless mo_type - a type or its name - says) that do not
-        exist yet; name -> key."""
-        mo_type = managed_type(mo_type or "VirtualMachine")
-        cfm = self.content.customFieldsManager
-        have = {f.name: f.key for f in (cfm.field or [])}
-        for name in names:
-            if name not in have:
-                try:
-                    with translated("create custom attribute %s on vCenter %s" % (name, self.name)):
-                        have[name] = cfm.AddCustomFieldDef(name=name, moType=mo_type).key
-                except DuplicateName:  # another run made it meanwhile
-                    have.update({f.name: f.key for f in (cfm.field or [])})
-        return have
+        exist yet; name -> key. Read from vCenter once per session: a run sets thousands of attributes, and each read
+        of the definitions was a call of its own."""
+        with self._fields_lock:
+            return self._ensure_fields(names, mo_type)
+
+    def _ensure_fields(self, names, mo_type):
+        missing = [name for name in names if name not in self._field_keys]
+        if missing:
+            mo_type = managed_type(mo_type or "VirtualMachine")
+            cfm = self.content.customFieldsManager
+            have = {f.name: f.key for f in (cfm.field or [])}
+            for name in missing:
+                if name not in have:
+                    try:
+                        with translated("create custom attribute %s on vCenter %s" % (name, self.name)):
+                            have[name] = cfm.AddCustomFieldDef(name=name, moType=mo_type).key
+                    except DuplicateName:  # another run made it meanwhile
+                        have.update({f.name: f.key for f in (cfm.field or [])})
+            self._field_keys.update(have)
+        return {name: self._field_keys[name] for name in names}
 
     def set_attribute(self, ref, name, value, mo_type=None):
         """Set custom attribute `name` of `ref`; Gone when the object was removed meanwhile."""
         key = self.ensure_fields([name], mo_type=mo_type)[name]
-        with translated("set %s on %s in vCenter %s" % (name, getattr(ref, "name", ref), self.name)):
+        try:
             self.content.customFieldsManager.SetField(entity=ref, key=key, value=str(value))
+        except vmodl.MethodFault as e:  # the object's name is read only for the message: a call of its own
+            raise error_of(e, "set %s on %s in vCenter %s" % (name, label(ref), self.name)) from None
+
+
+def label(ref):
+    """A managed object's name for a message, or its moid when it cannot be read (gone, or no answer)."""
+    try:
+        return ref.name
+    except Exception:  # pylint: disable=broad-except
+        return getattr(ref, "_moId", str(ref))
 
 
 def alarm_records(states, names):
