@@ -12,7 +12,8 @@ options:
   lease_owner:
     description:
       - The owner token of the vCenter lease the playbook holds (M(predictive.mirroring.vcenter_lease), the C(lease) role);
-        it is checked and renewed before each change, and a lease that is not this owner's stops the module.
+        it is read before each VM's (or host's) changes, and a lease that is not this owner's (taken over, or released by
+        force) stops the module there; it is written again every third of O(lease_ttl).
       - Unset, the module takes the lease itself for its own run, waiting up to O(lease_wait) seconds for another run.
       - Not used in check mode, which writes nothing.
     type: str

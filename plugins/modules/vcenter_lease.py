@@ -21,7 +21,8 @@ description:
     taken over.
   - V(released) gives it up, only when O(owner) holds it (or with O(force), whoever holds it).
   - The playbook passes the returned C(owner) to the modules that write (O(predictive.mirroring.vm_mirror#module:lease_owner)),
-    which check and renew it before each change. Modules called without an owner take the lease themselves.
+    which read it before each VM's changes (a lease taken over or released by force stops the next VM) and renew it
+    every third of O(ttl). Modules called without an owner take the lease themselves.
 author:
   - predictive.mirroring developers (@predictive-mirroring)
 extends_documentation_fragment:
