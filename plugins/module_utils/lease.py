@@ -342,13 +342,23 @@ def descendants(pids):
     return tree
 
 
+def _session(pid):
+    try:
+        return os.getsid(pid)
+    except OSError:
+        return None
+
+
 class _Run:
-    """An ansible-playbook run as the keeper sees it: the run's main process and every process it started. Alive while
-    any of them is; a module still cloning after its playbook was killed keeps the lease held."""
+    """An ansible-playbook run as the keeper sees it: the run's main process and every process it started in the run's
+    session. Alive while any of them is; a module still cloning after its playbook was killed keeps the lease held.
+    A process that left the session - the keeper itself, a second vCenter's keeper, a daemon a task started - is not
+    the run: counted, it kept the run alive for ever, and its lease with it."""
 
     def __init__(self, pid):
         self.known = {pid: process_start(pid)}
         self.root = pid
+        self.session = _session(pid)
 
     def __call__(self):
         alive = {pid: start for pid, start in self.known.items() if start is not None and process_start(pid) == start}
@@ -356,7 +366,7 @@ class _Run:
             # descendants of the living ones (an orphan's parent is init, so it is only known from before)
             for pid in descendants(alive) - set(alive):
                 start = process_start(pid)
-                if start is not None:
+                if start is not None and _session(pid) == self.session:
                     alive[pid] = start
         self.known = alive
         return bool(alive)

@@ -38,3 +38,40 @@ def test_an_unreaped_process_is_gone_and_a_living_one_is_not():
         living.wait()
         ended.wait()
     assert lease.process_start(os.getpid()) is not None
+
+
+def test_a_run_is_kept_alive_by_its_own_processes_not_by_one_that_left_its_session():
+    """A lease keeper (or a daemon a task started) forked from the run, seen while it was still the run's descendant,
+    left the run's session: it must not keep the run - and the run's lease - alive after the run has ended."""
+    run = subprocess.Popen([sys.executable, "-c", (  # pylint: disable=consider-using-with
+        "import subprocess, sys, time\n"
+        "subprocess.Popen([sys.executable, '-c', 'import time; time.sleep(60)'], start_new_session=True)\n"
+        "subprocess.Popen([sys.executable, '-c', 'import time; time.sleep(60)'])\n"
+        "time.sleep(60)\n")], start_new_session=True)
+    try:
+        deadline = time.monotonic() + 20
+        while len(lease.descendants([run.pid])) < 3:  # the run, its own child, the one in a session of its own
+            assert time.monotonic() < deadline
+            time.sleep(0.05)
+        children = lease.descendants([run.pid]) - {run.pid}
+        own = {pid for pid in children if os.getsid(pid) == run.pid}
+        assert len(own) == 1 and len(children - own) == 1
+        follow = lease._Run(run.pid)  # pylint: disable=protected-access
+        assert follow()
+        run.kill()
+        run.wait()
+        assert follow()  # its own child (a module still cloning) keeps it alive
+        for pid in own:
+            os.kill(pid, 9)
+        deadline = time.monotonic() + 20
+        while follow():  # only the process in another session is left: the run is over
+            assert time.monotonic() < deadline
+            time.sleep(0.05)
+    finally:
+        run.kill()
+        run.wait()
+        for pid in lease.descendants([run.pid]) | set(locals().get("children", ())):
+            try:
+                os.kill(pid, 9)
+            except OSError:
+                pass
