@@ -117,6 +117,12 @@ class Lease:
         self.ttl = int(ttl)
         self._known = (None, None)  # (session, the folder our record was last found in through it)
 
+    @property
+    def every(self):
+        """How often a holder writes the lease again: every third of its TTL, so two renewals can fail before it
+        expires."""
+        return self.ttl / 3.0
+
     # -- reading -------------------------------------------------------------------
     def _server_now(self):
         return self.vs.server_time()
@@ -271,7 +277,6 @@ def keep(vs, owner, ttl, alive, poll=1.0, claim=None, run_pid=None):
     The first renewal names the keeper (and `run_pid`, the run it keeps the lease for) in the record. `claim(why)` is
     called once, when it has (why: None) or its first try failed (why: the error). A first try that vCenter did not
     answer is not the end: the keeper tries again at every poll for as long as the run lives, as with any renewal."""
-    every = ttl / 3.0
     lease = Lease(vs, owner, ttl)
     named = False
     due = time.monotonic()
@@ -290,7 +295,7 @@ def keep(vs, owner, ttl, alive, poll=1.0, claim=None, run_pid=None):
                     vs.connect()  # a new session after a failed renewal (vCenter restarted, the session was ended)
                     lease.renew(holder=None if named else this_process(run_pid))
                     named = True
-                    due = time.monotonic() + every
+                    due = time.monotonic() + lease.every
                 except LeaseError as e:
                     if claim:
                         claim(str(e))
@@ -457,8 +462,7 @@ class Writer:
                     kwargs={"poll": 0.2})
                 self._keeper.start()
             else:
-                self.lease.renew()
-                self._due = time.monotonic() + self.lease.ttl / 3.0
+                self.renew()  # _due is 0: written now
         return self
 
     def renew(self):
@@ -472,7 +476,7 @@ class Writer:
             self.lease.check()
         else:
             self.lease.renew()
-            self._due = time.monotonic() + self.lease.ttl / 3.0
+            self._due = time.monotonic() + self.lease.every
 
     def __exit__(self, *exc):
         if self.lease is not None and self.own:
