@@ -14,6 +14,16 @@ unpickled before its origin is proven:
 2. the model file's sha256 matches the trusted manifest;
 3. the scikit-learn version is the one that built it.
 
+Beside the joblib file, fps_train writes the model's trees as plain NumPy
+arrays (model.trees, see trees.py), checked at save to give exactly the
+estimator's probabilities; the manifest carries their sha256 too. A run
+scores with them and imports neither scikit-learn nor SciPy (about a second
+of CPU at every inventory and module start); only a batch of
+TREES_MAX_ROWS rows or more (a fleet of about five hundred VMs and their
+reasons) unpickles the estimator, whose threaded code is faster there. A
+model without the trees file (an older one, one from the store's registry)
+is unpickled at load, as before.
+
 A hash alone proves integrity, not origin: anyone who can write the model
 can write a matching hash. The unsafe opt-out (allow_unsigned) exists for a
 lab and says so.
@@ -38,7 +48,7 @@ import traceback
 
 from ansible_collections.predictive.mirroring.plugins.module_utils.constants import DEFAULT_FAILOVER_THRESHOLD
 from ansible_collections.predictive.mirroring.plugins.module_utils.errors import ModelError, TrainingError, require
-from ansible_collections.predictive.mirroring.plugins.module_utils import history, telemetry
+from ansible_collections.predictive.mirroring.plugins.module_utils import history, telemetry, trees
 
 from ansible_collections.predictive.mirroring.plugins.module_utils.numeric import np, require_numpy
 
@@ -46,6 +56,9 @@ from ansible_collections.predictive.mirroring.plugins.module_utils.numeric impor
 # about a second, paid by every module that only shares this file's manifest and store helpers (failover steps).
 # batches of at least this many rows are scored on scikit-learn's OpenMP threads, smaller ones on one (FPSModel.score)
 SCORE_THREADED_ROWS = 50000
+# Below this many rows a score runs on the model's trees in NumPy (about 45 us a row on this 2-core machine); from it
+# on, scikit-learn's threaded code (about 7 us a row) repays the second its import costs.
+TREES_MAX_ROWS = 16384
 HAS_SKLEARN = all(importlib.util.find_spec(name) is not None for name in ("sklearn", "joblib"))
 SKLEARN_IMPORT_ERROR = None if HAS_SKLEARN else "No module named 'sklearn' or 'joblib'"
 
@@ -64,7 +77,7 @@ except ImportError:
 # sha256 of the manifests of the models this collection ships (models/default/model.json). scripts/build_model.py
 # prints the digest of a rebuilt model; tests/unit checks that the shipped manifest matches it.
 BUNDLED_MANIFESTS = frozenset((
-    "0aba312afe554a231c5541aa7f14ae622ff8e8af39a8bd08a7c067684626be77",  # models/default
+    "fa4b35cbcf725a701e4763093ea1b558cce5f81e7e924fbe55d97628f01b4ee7",  # models/default (model.joblib and model.trees)
 ))
 MANIFEST_FORMAT = 1
 MIN_POSITIVES = 50
@@ -126,6 +139,10 @@ def manifest_path(model_path):
 
 def signature_path(model_path):
     return os.path.splitext(model_path)[0] + ".sig"
+
+
+def trees_path(model_path):
+    return os.path.splitext(model_path)[0] + ".trees"
 
 
 def key_id(public_key):
@@ -242,6 +259,44 @@ def _requirements():
     require("scikit-learn and joblib", HAS_SKLEARN, SKLEARN_IMPORT_ERROR)
 
 
+def _sklearn_version():
+    """The installed scikit-learn's version, without importing it (its import alone takes most of a second)."""
+    from importlib.metadata import version, PackageNotFoundError  # pylint: disable=import-outside-toplevel
+    try:
+        return version("scikit-learn")
+    except PackageNotFoundError:
+        import sklearn  # pylint: disable=import-outside-toplevel
+        return sklearn.__version__
+
+
+def _load_trees(model_path, manifest):
+    """The model's trees when its manifest names them and they sit beside it (None otherwise: the estimator is
+    unpickled instead); ModelError when they do not match the manifest."""
+    digest = manifest.get("trees_sha256")
+    path = trees_path(model_path)
+    if not digest or not os.path.exists(path):
+        return None
+    with open(path, "rb") as f:
+        blob = f.read()
+    if hashlib.sha256(blob).hexdigest() != digest:
+        raise ModelError("Model trees %s do not match their manifest (sha256 %s, manifest says %s): restore the file "
+                         "or re-train with predictive.mirroring.fps_train" % (path, hashlib.sha256(blob).hexdigest(), digest))
+    import io  # pylint: disable=import-outside-toplevel
+    return trees.Trees(trees.read(io.BytesIO(blob), path))
+
+
+def _trees_of(estimator, baseline):
+    """The estimator's trees as arrays when they give exactly its probabilities on rows on both sides of every
+    threshold they use; None when the estimator is not one trees.py reads, or (another scikit-learn) they do not."""
+    data = trees.arrays(estimator)
+    if data is None:
+        return None
+    rows = trees.probe_rows(data, model_input(np.asarray(baseline, dtype=float)[None, :])[0])
+    if not np.array_equal(trees.Trees(data).predict_proba(rows), estimator.predict_proba(rows)):
+        return None
+    return data
+
+
 def read_manifest(model_path):
     mpath = manifest_path(model_path)
     if os.path.isdir(model_path):
@@ -316,8 +371,10 @@ def manifest_of(ref, store_params=None):
 class FPSModel:
     """A loaded, verified model and its manifest."""
 
-    def __init__(self, estimator, manifest, path=None):
-        self.estimator = estimator
+    def __init__(self, estimator, manifest, path=None, pickled=None, forest=None):
+        self._estimator = estimator
+        self._pickled = pickled  # the verified joblib bytes, unpickled when a score first needs the estimator
+        self.trees = forest  # trees.Trees, or None
         self.manifest = manifest
         self.path = path
         self.origin = None
@@ -334,18 +391,19 @@ class FPSModel:
         if manifest["format"] != MANIFEST_FORMAT:
             raise ModelError("Model manifest %s has format %s, this collection reads format %s: re-train with "
                              "predictive.mirroring.fps_train" % (manifest_path(model_path), manifest["format"], MANIFEST_FORMAT))
-        actual = sha256_file(model_path)
+        with open(model_path, "rb") as f:
+            pickled = f.read()  # hashed and, when needed, unpickled from these very bytes
+        actual = hashlib.sha256(pickled).hexdigest()
         if actual != manifest["sha256"]:
             raise ModelError("Model file %s does not match its manifest (sha256 %s, manifest says %s): refusing to "
                              "unpickle it. Restore the file or re-train with predictive.mirroring.fps_train"
                              % (model_path, actual, manifest["sha256"]))
-        import joblib  # pylint: disable=import-outside-toplevel
-        import sklearn  # pylint: disable=import-outside-toplevel
-        if manifest["sklearn_version"] != sklearn.__version__:
+        installed = _sklearn_version()
+        if manifest["sklearn_version"] != installed:
             raise ModelError("Model %s was built with scikit-learn %s but this controller has %s: pickled models only "
                              "load in the version that made them. Re-train here with predictive.mirroring.fps_train "
                              "(bootstrap: true, or from your history store)" % (model_path, manifest["sklearn_version"],
-                                                                                sklearn.__version__))
+                                                                                installed))
         if tuple(manifest["feature_names"]) != telemetry.FEATURE_NAMES:
             raise ModelError("Model %s expects features %s, this collection computes %s: re-train with "
                              "predictive.mirroring.fps_train"
@@ -354,21 +412,32 @@ class FPSModel:
             raise ModelError("Model %s was trained on another feature grid than this collection scores on (log_grid %s, "
                              "this collection's %s): re-train with predictive.mirroring.fps_train"
                              % (model_path, manifest.get("log_grid"), log_grid()))
-        try:
-            estimator = joblib.load(model_path)
-        except Exception as e:  # pylint: disable=broad-except
-            raise ModelError("Model file %s could not be loaded: %s" % (model_path, e)) from None
-        if not callable(getattr(estimator, "predict_proba", None)) or list(getattr(estimator, "classes_", [])) != [0, 1]:
-            raise ModelError("Model file %s holds a %s, not a fitted FPS classifier: re-train with "
-                             "predictive.mirroring.fps_train" % (model_path, type(estimator).__name__))
-        loaded = cls(estimator, manifest, model_path)
+        loaded = cls(None, manifest, model_path, pickled=pickled, forest=_load_trees(model_path, manifest))
         loaded.origin = origin
+        if loaded.trees is None:
+            loaded.estimator  # pylint: disable=pointless-statement  # unpickled now: a bad file fails the load
         try:
             loaded.score(loaded.baseline[None, :])
         except Exception as e:  # pylint: disable=broad-except
             raise ModelError("Model file %s cannot score a VM (%s): re-train with predictive.mirroring.fps_train"
                              % (model_path, e)) from None
         return loaded
+
+    @property
+    def estimator(self):
+        """The scikit-learn estimator, unpickled from the verified bytes the first time it is needed."""
+        if self._estimator is None:
+            import io  # pylint: disable=import-outside-toplevel
+            import joblib  # pylint: disable=import-outside-toplevel
+            try:
+                estimator = joblib.load(io.BytesIO(self._pickled))
+            except Exception as e:  # pylint: disable=broad-except
+                raise ModelError("Model file %s could not be loaded: %s" % (self.path, e)) from None
+            if not callable(getattr(estimator, "predict_proba", None)) or list(getattr(estimator, "classes_", [])) != [0, 1]:
+                raise ModelError("Model file %s holds a %s, not a fitted FPS classifier: re-train with "
+                                 "predictive.mirroring.fps_train" % (self.path, type(estimator).__name__))
+            self._estimator = estimator
+        return self._estimator
 
     @classmethod
     def load_from_store(cls, store, ref="latest", trusted_keys=None, allow_unsigned=False):
@@ -404,6 +473,9 @@ class FPSModel:
         X = self._check(X)
         if len(X) == 0:
             return np.zeros(0)
+        if self.trees is not None and len(X) < TREES_MAX_ROWS:
+            p = self.trees.predict_proba(model_input(X))[:, 1]
+            return fps_of(p, X)
         # scikit-learn's OpenMP threads pay only on big batches: on this 2-core machine, quiet, 3 scores of 10,000
         # rows took 0.13 s with them and 0.24 s without, of 300,000 rows (the reasons of 10,000 VMs) 3.7 s and 6.7 s;
         # with the cores busy (Ansible's forks, other jobs) they cost far more than they save: 10 scores of 8 rows
@@ -588,6 +660,12 @@ def save(estimator, manifest, model_path):
     tmp = model_path + ".tmp"
     joblib.dump(estimator, tmp, compress=3)
     manifest = dict(manifest, sha256=sha256_file(tmp))
+    manifest.pop("trees_sha256", None)
+    data = _trees_of(estimator, manifest.get("baseline") or [telemetry.IMPUTE.get(n, 0.0) for n in manifest["feature_names"]])
+    ttmp = trees_path(model_path) + ".tmp"
+    if data is not None:
+        trees.write(ttmp, data)
+        manifest["trees_sha256"] = sha256_file(ttmp)
     mtmp = manifest_path(model_path) + ".tmp"
     with open(mtmp, "w", encoding="utf-8") as f:
         json.dump(manifest, f, indent=2, sort_keys=True)
@@ -595,5 +673,9 @@ def save(estimator, manifest, model_path):
     if os.path.exists(signature_path(model_path)):
         os.remove(signature_path(model_path))  # it signed the manifest being replaced
     os.replace(tmp, model_path)
+    if data is not None:
+        os.replace(ttmp, trees_path(model_path))
+    elif os.path.exists(trees_path(model_path)):
+        os.remove(trees_path(model_path))  # the replaced model's
     os.replace(mtmp, manifest_path(model_path))
     return manifest

@@ -14,7 +14,9 @@ description:
     fails within the horizon, evaluates it on a time-ordered hold-out (the latest windows), and writes C(model.joblib)
     with its manifest C(model.json) (sha256 of the joblib file, feature names and order, scikit-learn version, training
     data summary, ROC-AUC, PR-AUC, Brier score, expected calibration error, precision and recall at the failover
-    threshold, median lead time).
+    threshold, median lead time), and C(model.trees), the fitted trees and calibrators as plain NumPy arrays that give
+    exactly the estimator's probabilities (checked before they are written; their sha256 is in the manifest), which
+    scoring uses without importing scikit-learn.
   - Refuses a data set with too few failures to learn from.
   - Idempotent. The same data and parameters give the same fingerprint, and a model that already carries it is left
     as it is.

@@ -24,7 +24,7 @@ def test_build_then_install_into_an_empty_path(tmp_path):
     for unwanted in (".venv", ".build", "tests/output", "ansible_collections", ".git", "scripts", "__pycache__"):
         assert not any(n == unwanted or n.startswith(unwanted + "/") or "/%s/" % unwanted in n for n in names), unwanted
     for wanted in ("plugins/inventory/vsphere_fps.py", "plugins/modules/fps_train.py", "models/default/model.joblib",
-                   "models/default/model.json", "meta/runtime.yml", "README.md"):
+                   "models/default/model.json", "models/default/model.trees", "meta/runtime.yml", "README.md"):
         assert wanted in names, wanted
     assert all(not n.endswith(".pyc") for n in names)
 

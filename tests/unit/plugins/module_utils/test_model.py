@@ -4,12 +4,14 @@ import hashlib
 import json
 import os
 import pickle
+import subprocess
+import sys
 
 import joblib
 import numpy as np
 import pytest
 
-from ansible_collections.predictive.mirroring.plugins.module_utils import fleet, model, telemetry
+from ansible_collections.predictive.mirroring.plugins.module_utils import fleet, model, telemetry, trees
 from ansible_collections.predictive.mirroring.plugins.module_utils.errors import ModelError, TrainingError
 
 from common.utils import keypair, scenario_raw
@@ -311,3 +313,71 @@ def test_default_model_sees_a_departure_from_the_vms_own_normal():
     assert fps[0] <= 30 and fps[1] > 70 and fps[2] > 30, fps
     reasons = m.reasons(X, fps)
     assert any("this VM's normal" in r["text"] for r in reasons[1]), reasons[1]
+
+
+def test_a_saved_model_scores_on_its_trees_exactly_as_scikit_learn_does(trained, keys, data):
+    """fps_train writes the trees beside the joblib file, their digest in the signed manifest; scores and reasons from
+    them are scikit-learn's, bit for bit, on the training windows and on rows on both sides of every split."""
+    with open(model.manifest_path(trained), encoding="utf-8") as f:
+        assert json.load(f)["trees_sha256"] == model.sha256_file(model.trees_path(trained))
+    fps_model = load(trained, keys)
+    assert fps_model.trees is not None and fps_model._estimator is None  # pylint: disable=protected-access
+    estimator = joblib.load(trained)
+    X = np.asarray(data["X"][:3000], dtype=float)
+    assert np.array_equal(fps_model.trees.predict_proba(model.model_input(X)),
+                          estimator.predict_proba(model.model_input(X)))
+    fps = fps_model.score(X)
+    probe = trees.probe_rows(trees.arrays(estimator), model.model_input(fps_model.baseline[None, :])[0], count=3000)
+    assert np.array_equal(fps_model.trees.predict_proba(probe), estimator.predict_proba(probe))
+    # the same rows past TREES_MAX_ROWS go through scikit-learn: the same scores and reasons
+    reasons = fps_model.reasons(X[:200])
+    whole = model.FPSModel.load(trained, trusted_keys=[keys[1]])
+    whole.trees = None
+    assert np.array_equal(whole.score(X), fps)
+    assert whole.reasons(X[:200]) == reasons
+
+
+def test_the_bundled_model_scores_without_importing_scikit_learn_or_scipy():
+    """The inventory's and modules' start: loading the shipped model and scoring a VM imports neither."""
+    root = os.path.dirname(os.path.dirname(os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))))
+    code = ("import sys, numpy as np\n"
+            "from ansible_collections.predictive.mirroring.plugins.module_utils import model\n"
+            "m = model.FPSModel.load(%r)\n"
+            "X = np.repeat(m.baseline[None, :], 5, axis=0)\n"
+            "print(m.score(X).tolist(), len(m.reasons(X)), m.origin)\n"
+            "print(sorted(n for n in ('sklearn', 'scipy', 'joblib') if n in sys.modules))\n"
+            % os.path.join(root, "models", "default", "model.joblib"))
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout.splitlines()
+    assert out[0].startswith("[") and "bundled" in out[0]
+    assert out[1] == "[]"
+    m = default_model()
+    X = np.repeat(m.baseline[None, :], 5, axis=0)
+    m.trees = None
+    assert out[0].split("]")[0] + "]" == str(m.score(X).tolist())
+
+
+def test_trees_that_do_not_match_the_manifest_are_refused_and_missing_ones_fall_back(trained, tmp_path, keys):
+    path = copy_model(trained, tmp_path)
+    blob = bytearray(open(model.trees_path(trained), "rb").read())
+    blob[-3] ^= 0x01
+    with open(model.trees_path(path), "wb") as f:
+        f.write(bytes(blob))
+    with pytest.raises(ModelError, match=r"trees .*model.trees do not match their manifest"):
+        load(path, keys)
+    os.remove(model.trees_path(path))
+    fallback = load(path, keys)
+    assert fallback.trees is None and fallback._estimator is not None  # pylint: disable=protected-access
+    X = np.repeat(fallback.baseline[None, :], 3, axis=0)
+    assert np.array_equal(fallback.score(X), load(trained, keys).score(X))
+
+
+def test_an_estimator_trees_py_cannot_read_is_saved_without_trees(trained, tmp_path, keys):
+    """Another estimator (here a bare, uncalibrated one) keeps the scikit-learn path: no trees file, no digest."""
+    estimator = joblib.load(trained).calibrated_classifiers_[0].estimator
+    assert trees.arrays(estimator) is None
+    manifest = json.loads(open(model.manifest_path(trained), encoding="utf-8").read())
+    path = str(tmp_path / "model.joblib")
+    with open(model.trees_path(path), "w", encoding="utf-8") as f:
+        f.write("left over from the model being replaced")
+    saved = model.save(estimator, manifest, path)
+    assert "trees_sha256" not in saved and not os.path.exists(model.trees_path(path))
