@@ -43,7 +43,7 @@ def _psycopg():
     return psycopg
 
 
-SCHEMA_VERSION = 5
+SCHEMA_VERSION = 6
 MIGRATION_LOCK = 0x706D6869  # pg_advisory_xact_lock key: "pmhi"
 CONNECT_TIMEOUT = 10
 
@@ -188,6 +188,10 @@ MIGRATIONS = {
         updated_at TEXT NOT NULL,
         PRIMARY KEY (vcenter, vm_uuid)
     )
+    """,
+    # v6: a registered model's trees (model.trees: scored without scikit-learn), where fps_train wrote them
+    6: """
+    ALTER TABLE models ADD COLUMN trees {BLOB}
     """,
 }
 UID_TABLES = ("decisions", "failovers", "actions")
@@ -631,14 +635,17 @@ class History:
             "SELECT %s FROM vm_status ORDER BY vcenter, vm, vm_uuid" % ", ".join(STATUS_COLUMNS))]
 
     # -- the model registry: artefacts and their (signed) manifests, promotion explicit -----------
-    def add_model(self, artefact, manifest, signature=None, fingerprint=None, created=None):
-        """Register a model (its joblib bytes, its manifest's exact bytes, its signature's); True if it was new."""
+    def add_model(self, artefact, manifest, signature=None, fingerprint=None, created=None, trees=None):
+        """Register a model (its joblib bytes, its manifest's exact bytes, its signature's, its trees'); True if it
+        was new."""
         sha = json.loads(manifest)["sha256"]
-        cur = self._write("INSERT INTO models (sha256, registered_at, created, fingerprint, artefact, manifest, signature) "
-                          "VALUES (?, ?, ?, ?, ?, ?, ?) ON CONFLICT (sha256) DO NOTHING",
-                          (sha, utcnow(), created, fingerprint, artefact, manifest, signature), rowcount=True)
+        cur = self._write("INSERT INTO models (sha256, registered_at, created, fingerprint, artefact, manifest, signature, "
+                          "trees) VALUES (?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (sha256) DO NOTHING",
+                          (sha, utcnow(), created, fingerprint, artefact, manifest, signature, trees), rowcount=True)
         if not cur and signature is not None:  # signed since it was registered: keep the signature
             self._write("UPDATE models SET signature = ? WHERE sha256 = ? AND signature IS NULL", (signature, sha))
+        if not cur and trees is not None:  # registered by a collection that wrote no trees
+            self._write("UPDATE models SET trees = ? WHERE sha256 = ? AND trees IS NULL", (trees, sha))
         return bool(cur)
 
     def models(self):
@@ -693,6 +700,11 @@ class History:
         if row is None:
             raise HistoryError("No model with sha256 %s in %s" % (sha, self.where))
         return tuple(None if v is None else bytes(v) for v in row)
+
+    def model_trees(self, sha):
+        """The trees bytes of a registered model, or None (registered without them)."""
+        row = self._execute("SELECT trees FROM models WHERE sha256 = ?", (sha,)).fetchone()
+        return None if row is None or row[0] is None else bytes(row[0])
 
     def promote_model(self, sha, why=None):
         """Make a registered model the one in use ("latest"); False when it already is."""

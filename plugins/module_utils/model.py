@@ -332,8 +332,14 @@ def register(store, model_path):
     if os.path.exists(signature_path(model_path)):
         with open(signature_path(model_path), "rb") as f:
             signature = f.read()
+    forest = None
+    if manifest.get("trees_sha256") and os.path.exists(trees_path(model_path)):
+        with open(trees_path(model_path), "rb") as f:
+            forest = f.read()
+        if hashlib.sha256(forest).hexdigest() != manifest["trees_sha256"]:
+            raise ModelError("Model trees %s do not match their manifest: not registered" % trees_path(model_path))
     return store.add_model(artefact, manifest_bytes, signature, fingerprint=manifest.get("fingerprint"),
-                           created=manifest.get("created"))
+                           created=manifest.get("created"), trees=forest)
 
 
 def _write_private(path, data):
@@ -442,9 +448,10 @@ class FPSModel:
     @classmethod
     def load_from_store(cls, store, ref="latest", trusted_keys=None, allow_unsigned=False):
         """A model from the store's registry (latest: the one promoted last), verified exactly as a file is: the
-        three stored blobs are written to a private temporary directory and loaded from there."""
+        stored blobs (joblib file, manifest, signature and trees where there are) are written to a private temporary directory and loaded from there."""
         sha = store.find_model(ref)
         artefact, manifest, signature = store.model_files(sha)
+        forest = store.model_trees(sha)
         label = "%s%s" % (STORE_PREFIX, sha)
         with tempfile.TemporaryDirectory(prefix="pm-model-") as work:
             path = os.path.join(work, "model.joblib")
@@ -452,10 +459,13 @@ class FPSModel:
             _write_private(manifest_path(path), manifest)
             if signature is not None:
                 _write_private(signature_path(path), signature)
+            if forest is not None:
+                _write_private(trees_path(path), forest)
             try:
                 loaded = cls.load(path, trusted_keys=trusted_keys, allow_unsigned=allow_unsigned)
             except ModelError as e:
                 raise ModelError(str(e).replace(manifest_path(path), label + " (manifest)").replace(
+                    trees_path(path), label + " (trees)").replace(
                     signature_path(path), label + " (signature)").replace(path, label) + " [in %s]" % store.where) from None
         loaded.path = label
         return loaded

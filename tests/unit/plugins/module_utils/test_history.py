@@ -147,6 +147,9 @@ def test_the_registry_registers_once_promotes_explicitly_and_rolls_back(tmp_path
         assert h.promote_model(b) and h.find_model("latest") == b
         assert h.promote_model(a, why="roll back") and h.find_model("latest") == a  # the previous one, again
         assert h.model_files(b) == (b"B", b'{"sha256": "%s"}' % b.encode(), b"sig")
+        assert h.model_trees(b) is None
+        assert not h.add_model(b"B", b'{"sha256": "%s"}' % b.encode(), trees=b"T")  # registered before it had trees
+        assert h.model_trees(b) == b"T" and h.model_trees(a) is None
         assert h.model_with_fingerprint("fa") == a
         assert [m["current"] for m in h.models() if m["sha256"] == a] == [True]
         for bad in ("latest; DROP TABLE models", "abc", "zzzzzzzz"):

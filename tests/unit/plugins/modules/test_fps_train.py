@@ -47,6 +47,7 @@ def test_bootstrap_training_writes_model_and_is_idempotent(tmp_path):
         assert entry["sha256"] == result["sha256"] and entry["signed"] and not entry["current"]  # not promoted
         loaded = model.FPSModel.load_from_store(h, result["sha256"], trusted_keys=[public])
         assert loaded.path == "store:" + result["sha256"] and loaded.origin.startswith("signed by trusted key")
+        assert loaded.trees is not None and h.model_trees(result["sha256"]) == open(model.trees_path(path), "rb").read()
     result, failed = run_module(fps_train, store)  # no model_path
     assert not failed and not result["changed"] and result["registered"] is False
     result, failed = run_module(fps_train, {"source": "bootstrap", "bootstrap": SMALL})
