@@ -11,13 +11,30 @@ socket timeout fires. Where the project reads the socket itself, a `Deadline` gi
 
 from __future__ import annotations
 
+import os
 import queue
+import sys
 import threading
 import time
 
 
 class DeadlineExceeded(Exception):
-    """The call did not finish within its deadline."""
+    """The call did not finish within its deadline. `where`: what the abandoned call was doing then (its innermost
+    frames, "file:line function"), or None."""
+
+    def __init__(self, message, where=None):
+        super().__init__(message)
+        self.where = where
+
+
+def waiting_in(thread, frames=3):
+    """Where `thread` is now: its innermost `frames` frames, innermost first ("ssl.py:1106 read <- ..."), or None."""
+    frame = sys._current_frames().get(thread.ident)  # pylint: disable=protected-access
+    out = []
+    while frame is not None and len(out) < frames:
+        out.append("%s:%d %s" % (os.path.basename(frame.f_code.co_filename), frame.f_lineno, frame.f_code.co_name))
+        frame = frame.f_back
+    return " <- ".join(out) or None
 
 
 class Deadline:
@@ -44,11 +61,12 @@ def call_within(seconds, fn, *args, **kwargs):
         except BaseException as e:  # pylint: disable=broad-except
             done.put((False, e))
 
-    threading.Thread(target=work, daemon=True, name="deadline").start()
+    worker = threading.Thread(target=work, daemon=True, name="deadline")
+    worker.start()
     try:
         ok, value = done.get(timeout=max(0.0, seconds))
     except queue.Empty:
-        raise DeadlineExceeded("no answer within %.1f s" % seconds) from None
+        raise DeadlineExceeded("no answer within %.1f s" % seconds, waiting_in(worker)) from None
     if ok:
         return value
     raise value

@@ -56,6 +56,8 @@ def test_a_dripping_vcenter_holds_no_call_past_the_timeout(simulator, proxy):
     seconds, message = timed(lambda: vsphere.VSphere(**connection(simulator, proxy, 2)).connect())
     assert 1.9 <= seconds <= 3.5, seconds
     assert "did not answer within 2 s (timeout)" in message and simulator.password not in message
+    # and says where it was waiting (reading the dripping reply), which tells a silent network from a local stall
+    assert re.search(r"; the login was waiting in \w+\.py:\d+ \w+( <- \w+\.py:\d+ \w+)*$", message), message
 
 
 def test_a_socket_that_times_out_before_the_deadline_gives_the_same_clear_error(simulator, proxy):

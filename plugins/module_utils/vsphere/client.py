@@ -149,9 +149,12 @@ class VSphere:
         try:
             # the session is kept only from here: a login abandoned at the deadline never becomes this session
             self.si, self.content = call_within(self.timeout, self._login)
-        except DeadlineExceeded:
+        except DeadlineExceeded as e:
+            # where the login was waiting tells a silent network (connect, handshake, reading the reply) from a stall
+            # on this machine
             raise Unreachable("vCenter %s did not answer within %d s (timeout): check the address, or raise timeout "
-                              "(VMWARE_TIMEOUT)" % (self.name, self.timeout)) from None
+                              "(VMWARE_TIMEOUT)%s" % (self.name, self.timeout,
+                                                      "; the login was waiting in %s" % e.where if e.where else "")) from None
         stub = self.si._stub  # pylint: disable=protected-access
         invoke = stub.InvokeMethod
 

@@ -17,6 +17,16 @@ def test_a_call_past_its_deadline_is_abandoned_and_its_own_errors_come_through()
         call_within(0.5, time.sleep, 5)
     assert time.monotonic() - started < 1.0
     assert call_within(1.0, sum, [1, 2]) == 3
+    released = threading.Event()
+
+    def stuck():
+        released.wait(5)
+
+    with pytest.raises(DeadlineExceeded) as caught:
+        call_within(0.3, stuck)
+    released.set()
+    # what the abandoned call was doing, innermost first: waiting on the event, in stuck()
+    assert caught.value.where.startswith("threading.py:") and caught.value.where.endswith(" stuck"), caught.value.where
     with pytest.raises(ZeroDivisionError):
         call_within(1.0, lambda: 1 / 0)
 
