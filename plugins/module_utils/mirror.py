@@ -581,13 +581,22 @@ class Mirrorer:
             raise VSphereError("%s; the half-made mirror %s (%s) was removed" % (e, name, clone._moId)) from None  # pylint: disable=protected-access
         return clone
 
-    def _orphaned_clone(self, primary, name):
+    def _orphaned_clone(self, primary, name, wait=None):
         """The VM called `name` in the mirrors' folder that carries `primary`'s marker and nothing else of ours yet
         (no mirroring attributes: a clone whose run died before it got them), powered off for the steps that follow;
-        None when there is no such VM."""
+        None when there is no such VM. vCenter holds a name from the moment a clone task for it starts: while no VM
+        of that name is to be seen yet (the dead run's clone is still being made), it waits up to `wait` seconds for
+        it to appear."""
         fields = self.vs.field_names()
-        for row in self.vs.retrieve("VirtualMachine", ["name", "customValue"], root=self.placement.folder):
-            if row.get("name") != name or marker_of(row["_ref"]) != primary["instance_uuid"]:
+        until = time.monotonic() + (ORPHAN_WAIT if wait is None else wait)
+        while True:
+            rows = [row for row in self.vs.retrieve("VirtualMachine", ["name", "customValue"], root=self.placement.folder)
+                    if row.get("name") == name]
+            if rows or time.monotonic() > until:
+                break
+            time.sleep(1.0)
+        for row in rows:
+            if marker_of(row["_ref"]) != primary["instance_uuid"]:
                 continue
             if any(fields.get(cv.key) in (ATTR_PRIMARY, ATTR_ROLE) and getattr(cv, "value", "")
                    for cv in row.get("customValue") or []):
@@ -643,6 +652,8 @@ class Mirrorer:
 
 # vCenter runs many provisioning tasks at once, within per-host and per-datastore limits: so does the window
 DEFAULT_WINDOW = 4
+# how long a clone waits for a dead run's clone task that holds its mirror's name to finish (a real clone takes minutes)
+ORPHAN_WAIT = 1800
 DEFAULT_PER_HOST = 2
 DEFAULT_PER_DATASTORE = 8
 
