@@ -581,14 +581,14 @@ class Mirrorer:
             raise VSphereError("%s; the half-made mirror %s (%s) was removed" % (e, name, clone._moId)) from None  # pylint: disable=protected-access
         return clone
 
-    def _orphaned_clone(self, primary, name, wait=None):
+    def _orphaned_clone(self, primary, name):
         """The VM called `name` in the mirrors' folder that carries `primary`'s marker and nothing else of ours yet
         (no mirroring attributes: a clone whose run died before it got them), powered off for the steps that follow;
         None when there is no such VM. vCenter holds a name from the moment a clone task for it starts: while no VM
-        of that name is to be seen yet (the dead run's clone is still being made), it waits up to `wait` seconds for
-        it to appear."""
+        of that name is to be seen yet (the dead run's clone is still being made), it waits up to ORPHAN_WAIT seconds
+        for it to appear."""
         fields = self.vs.field_names()
-        until = time.monotonic() + (ORPHAN_WAIT if wait is None else wait)
+        until = time.monotonic() + ORPHAN_WAIT
         while True:
             rows = [row for row in self.vs.retrieve("VirtualMachine", ["name", "customValue"], root=self.placement.folder)
                     if row.get("name") == name]
@@ -652,10 +652,10 @@ class Mirrorer:
 
 # vCenter runs many provisioning tasks at once, within per-host and per-datastore limits: so does the window
 DEFAULT_WINDOW = 4
-# how long a clone waits for a dead run's clone task that holds its mirror's name to finish (a real clone takes minutes)
-ORPHAN_WAIT = 1800
 DEFAULT_PER_HOST = 2
 DEFAULT_PER_DATASTORE = 8
+# how long a clone waits for a dead run's clone task that holds its mirror's name to finish (a real clone takes minutes)
+ORPHAN_WAIT = 1800
 
 
 def apply_window(mirrorer, jobs, window=DEFAULT_WINDOW, per_host=DEFAULT_PER_HOST, per_datastore=DEFAULT_PER_DATASTORE,

@@ -21,8 +21,8 @@ scores with them and imports neither scikit-learn nor SciPy (about a second
 of CPU at every inventory and module start); only a batch of
 TREES_MAX_ROWS rows or more (a fleet of about five hundred VMs and their
 reasons) unpickles the estimator, whose threaded code is faster there. A
-model without the trees file (an older one, one from the store's registry)
-is unpickled at load, as before.
+model without the trees file (an older one, or one registered in the store
+without them) is unpickled at load, as before.
 
 A hash alone proves integrity, not origin: anyone who can write the model
 can write a matching hash. The unsafe opt-out (allow_unsigned) exists for a
@@ -269,20 +269,29 @@ def _sklearn_version():
         return sklearn.__version__
 
 
-def _load_trees(model_path, manifest):
-    """The model's trees when its manifest names them and they sit beside it (None otherwise: the estimator is
-    unpickled instead); ModelError when they do not match the manifest."""
+def _trees_blob(model_path, manifest):
+    """The bytes of the model's trees file when its manifest names it and it sits beside the model, else None;
+    ModelError when they do not match the manifest."""
     digest = manifest.get("trees_sha256")
     path = trees_path(model_path)
     if not digest or not os.path.exists(path):
         return None
     with open(path, "rb") as f:
         blob = f.read()
-    if hashlib.sha256(blob).hexdigest() != digest:
+    actual = hashlib.sha256(blob).hexdigest()
+    if actual != digest:
         raise ModelError("Model trees %s do not match their manifest (sha256 %s, manifest says %s): restore the file "
-                         "or re-train with predictive.mirroring.fps_train" % (path, hashlib.sha256(blob).hexdigest(), digest))
+                         "or re-train with predictive.mirroring.fps_train" % (path, actual, digest))
+    return blob
+
+
+def _load_trees(model_path, manifest):
+    """The model's trees (None when it has none: the estimator is unpickled instead)."""
+    blob = _trees_blob(model_path, manifest)
+    if blob is None:
+        return None
     import io  # pylint: disable=import-outside-toplevel
-    return trees.Trees(trees.read(io.BytesIO(blob), path))
+    return trees.Trees(trees.read(io.BytesIO(blob), trees_path(model_path)))
 
 
 def _trees_of(estimator, baseline):
@@ -332,12 +341,10 @@ def register(store, model_path):
     if os.path.exists(signature_path(model_path)):
         with open(signature_path(model_path), "rb") as f:
             signature = f.read()
-    forest = None
-    if manifest.get("trees_sha256") and os.path.exists(trees_path(model_path)):
-        with open(trees_path(model_path), "rb") as f:
-            forest = f.read()
-        if hashlib.sha256(forest).hexdigest() != manifest["trees_sha256"]:
-            raise ModelError("Model trees %s do not match their manifest: not registered" % trees_path(model_path))
+    try:
+        forest = _trees_blob(model_path, manifest)
+    except ModelError as e:
+        raise ModelError("%s; not registered" % e) from None
     return store.add_model(artefact, manifest_bytes, signature, fingerprint=manifest.get("fingerprint"),
                            created=manifest.get("created"), trees=forest)
 
